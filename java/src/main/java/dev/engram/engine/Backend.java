@@ -1,0 +1,32 @@
+package dev.engram.engine;
+
+import dev.engram.tensor.FloatMatrix;
+
+/**
+ * The contract every engine implements. The reference engine is the oracle; every other engine must agree with it
+ * within stated tolerances. Engines never mutate the memory or the queries.
+ */
+public interface Backend {
+
+    /** Short name used by {@link Backends#select(String)} and in logs: "reference", "cpu", ... */
+    String name();
+
+    /**
+     * The mergeable retrieval state of every query over patterns {@code [from, to)} of {@code memory}
+     * (see {@link RetrievalPartial}); top-k indices are indices into the whole memory.
+     *
+     * @param queries B×d, float32
+     * @throws IllegalArgumentException on bad input, naming the argument and value
+     */
+    RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries, RetrievalParams params);
+
+    /**
+     * {@code softmax(beta·q·Xᵀ)·V}, entropy, confidence and cosine top-k for every query against the whole memory.
+     *
+     * @param queries B×d, float32
+     */
+    default RetrievalResult retrieve(PatternMemory memory, FloatMatrix queries, RetrievalParams params) {
+        RetrievalChecks.check(memory, 0, memory.size(), queries, params);
+        return retrievePartial(memory, 0, memory.size(), queries, params).finish();
+    }
+}

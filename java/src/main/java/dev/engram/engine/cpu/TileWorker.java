@@ -1,0 +1,118 @@
+package dev.engram.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The batched path: vectors run along queries. Per chunk of C patterns, copied once from memory into L1/L2 and
+ * reused by every query tile:
+ * <pre>
+ *   Sᵀ (C × tile)  = X_chunk · Q_tileᵀ                    (register-blocked micro-kernel)
+ *   top-k          : cosᵀ = Sᵀ ∘ (1/‖x‖) ∘ (1/‖q‖) compared against each query's k-th best
+ *   m_new          = max(m_run, beta·max_c Sᵀ[c])         (per query, vectorised)
+ *   rescale group  : l, t, Oᵀ by e^(m_run − m_new) when the max moved
+ *   Pᵀ             = exp(beta·Sᵀ − m_new);  l += Σ_c Pᵀ;  t += Σ_c Pᵀ·(beta·Sᵀ − m_new)
+ *   Oᵀ (dv × tile) += V_chunkᵀ · Pᵀ                        (same micro-kernel, V read column-wise)
+ * </pre>
+ * The B×M score matrix is never formed; X and V are read from memory once per call.
+ */
+final class TileWorker extends RangeWorker {
+    private static final VectorSpecies<Float> S = CpuVectors.SPECIES;
+    private static final int L = CpuVectors.LANES;
+
+    private final int padded;
+    private final int tile;
+    private final boolean valuesArePatterns;
+    private final float[] xc;
+    private final float[] vc;
+    private final float[] xInv;
+    private final float[] s;
+
+    TileWorker(PreparedQueries q, int dv, float beta, int k, int chunk, int tile,
+               MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean valuesArePatterns) {
+        super(q, q.padded, q.padded, 1, dv, beta, k, chunk, xs, vs, norms);
+        this.padded = q.padded;
+        this.tile = tile;
+        this.valuesArePatterns = valuesArePatterns;
+        xc = new float[chunk * d];
+        vc = valuesArePatterns ? xc : new float[chunk * dv];
+        xInv = new float[chunk];
+        s = new float[chunk * Math.min(tile, padded)];
+    }
+
+    @Override
+    void processChunk(long c0, int n) {
+        MemorySegment.copy(xs, FLOAT, c0 * d * Float.BYTES, xc, 0, n * d);
+        if (!valuesArePatterns) {
+            MemorySegment.copy(vs, FLOAT, c0 * dv * Float.BYTES, vc, 0, n * dv);
+        }
+        inverseNorms(c0, n, xInv);
+        for (int b0 = 0; b0 < padded; b0 += tile) {
+            processTile(c0, n, b0, Math.min(tile, padded - b0));
+        }
+    }
+
+    private void processTile(long c0, int n, int b0, int width) {
+        MicroKernels.gemm(xc, 0, d, 1, n, d, q.transposed, b0, padded, s, 0, width, width, false);
+        FloatVector betaV = FloatVector.broadcast(S, beta);
+        for (int w = 0; w < width; w += L) {
+            int bq = b0 + w;
+            FloatVector qInv = FloatVector.fromArray(S, q.inverseNorm, bq);
+            FloatVector threshold = FloatVector.fromArray(S, thr, bq);
+            FloatVector mc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int c = 0, i = w; c < n; c++, i += width) {
+                FloatVector sv = FloatVector.fromArray(S, s, i);
+                mc = mc.max(sv);
+                FloatVector cos = sv.mul(qInv).mul(xInv[c]);
+                VectorMask<Float> enter = cos.compare(VectorOperators.GT, threshold);
+                if (enter.anyTrue()) {
+                    for (int lane = enter.firstTrue(); lane < L; lane++) {
+                        if (enter.laneIsSet(lane)) {
+                            offer(bq + lane, cos.lane(lane), c0 + c);
+                        }
+                    }
+                    threshold = FloatVector.fromArray(S, thr, bq);
+                }
+            }
+            FloatVector mOld = FloatVector.fromArray(S, mRun, bq);
+            FloatVector mNew = mOld.max(mc.mul(betaV));
+            if (mNew.compare(VectorOperators.GT, mOld).anyTrue()) {
+                rescale(bq, mOld, mNew);
+            }
+            FloatVector lAcc = FloatVector.zero(S);
+            FloatVector tAcc = FloatVector.zero(S);
+            for (int c = 0, i = w; c < n; c++, i += width) {
+                FloatVector sh = FloatVector.fromArray(S, s, i).fma(betaV, mNew.neg());
+                FloatVector p = sh.lanewise(VectorOperators.EXP);
+                p.intoArray(s, i);
+                lAcc = lAcc.add(p);
+                tAcc = p.fma(sh, tAcc);
+            }
+            FloatVector.fromArray(S, lF, bq).add(lAcc).intoArray(lF, bq);
+            FloatVector.fromArray(S, tF, bq).add(tAcc).intoArray(tF, bq);
+        }
+        MicroKernels.gemm(vc, 0, 1, dv, dv, n, s, 0, width, oF, b0, padded, width, true);
+    }
+
+    /** Moves the group state of queries {@code [bq, bq + L)} from max {@code mOld} to {@code mNew}. */
+    private void rescale(int bq, FloatVector mOld, FloatVector mNew) {
+        FloatVector delta = mOld.sub(mNew);
+        FloatVector alpha = delta.lanewise(VectorOperators.EXP);
+        FloatVector l = FloatVector.fromArray(S, lF, bq);
+        FloatVector t = FloatVector.fromArray(S, tF, bq);
+        // t relative to the new max: α·(t + (m_old − m_new)·l); lanes with nothing accumulated stay 0 (avoids −∞·0).
+        VectorMask<Float> empty = l.compare(VectorOperators.EQ, 0f);
+        t = t.add(delta.mul(l)).mul(alpha).blend(0f, empty);
+        l.mul(alpha).intoArray(lF, bq);
+        t.intoArray(tF, bq);
+        alpha = alpha.blend(0f, empty);
+        for (int j = 0, i = bq; j < dv; j++, i += padded) {
+            FloatVector.fromArray(S, oF, i).mul(alpha).intoArray(oF, i);
+        }
+        mNew.intoArray(mRun, bq);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.engram.engine.reference;
+
+import dev.engram.engine.Backend;
+import dev.engram.engine.PatternMemory;
+import dev.engram.engine.RetrievalChecks;
+import dev.engram.engine.RetrievalParams;
+import dev.engram.engine.RetrievalPartial;
+import dev.engram.engine.TopK;
+import dev.engram.tensor.FloatMatrix;
+
+/**
+ * The oracle: plain loops, double accumulation, the textbook two-pass stable softmax. Slow and obviously right;
+ * every other engine is tested against it. Single-threaded; imports no other engine.
+ */
+public final class ReferenceBackend implements Backend {
+
+    @Override
+    public String name() {
+        return "reference";
+    }
+
+    /**
+     * For each query q: pass 1 finds {@code m = max_i beta·q·x_i}; pass 2 sums {@code e^(s_i − m)}, its
+     * score-weighted sum and value-weighted sum, and the cosine top-k {@code q·x_i / (‖q‖·‖x_i‖)} (0 if either is 0).
+     */
+    @Override
+    public RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries,
+                                            RetrievalParams params) {
+        RetrievalChecks.check(memory, from, to, queries, params);
+        int batch = (int) queries.rows();
+        int d = memory.dim();
+        int dv = memory.valueDim();
+        double beta = params.beta();
+        FloatMatrix x = memory.patterns();
+        FloatMatrix v = memory.values();
+        double[] max = new double[batch];
+        double[] sum = new double[batch];
+        double[] shifted = new double[batch];
+        double[] out = new double[batch * dv];
+        TopK[] top = new TopK[batch];
+        float[] q = new float[d];
+        float[] xi = new float[d];
+        float[] vi = new float[dv];
+        for (int b = 0; b < batch; b++) {
+            queries.copyRow(b, q, 0);
+            double qNorm = Math.sqrt(dot(q, q));
+            double m = Double.NEGATIVE_INFINITY;
+            for (long i = from; i < to; i++) {
+                x.copyRow(i, xi, 0);
+                m = Math.max(m, beta * dot(q, xi));
+            }
+            double l = 0;
+            double t = 0;
+            TopK tk = new TopK(params.k());
+            for (long i = from; i < to; i++) {
+                x.copyRow(i, xi, 0);
+                v.copyRow(i, vi, 0);
+                double qx = dot(q, xi);
+                double s = beta * qx - m;
+                double e = Math.exp(s);
+                l += e;
+                t += e * s;
+                for (int j = 0; j < dv; j++) {
+                    out[b * dv + j] += e * vi[j];
+                }
+                double denom = qNorm * Math.sqrt(dot(xi, xi));
+                tk.offer(denom == 0 ? 0.0 : qx / denom, i);
+            }
+            max[b] = m;
+            sum[b] = l;
+            shifted[b] = t;
+            top[b] = tk;
+        }
+        return new RetrievalPartial(batch, dv, params.k(), to - from, max, sum, shifted, out, top);
+    }
+
+    private static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int j = 0; j < a.length; j++) {
+            s += (double) a[j] * b[j];
+        }
+        return s;
+    }
+}

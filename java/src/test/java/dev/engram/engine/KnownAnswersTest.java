@@ -1,0 +1,145 @@
+package dev.engram.engine;
+
+import dev.engram.engine.cpu.CpuBackend;
+import dev.engram.engine.reference.ReferenceBackend;
+import dev.engram.tensor.FloatMatrix;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Closed forms every engine must reproduce. */
+class KnownAnswersTest {
+
+    static Stream<Backend> engines() {
+        return Stream.of(new ReferenceBackend(), CpuBackend.shared());
+    }
+
+    static Stream<Arguments> orthonormalCases() {
+        // N = 3 orthonormal patterns, query = pattern 0: weight e^β/(e^β + N − 1)
+        return engines().flatMap(e -> Stream.of(
+                Arguments.of(e, 3, 1f, 0.576117),
+                Arguments.of(e, 3, 5f, 0.986703),
+                Arguments.of(e, 3, 10f, 0.999909),
+                Arguments.of(e, 50, 2f, Math.exp(2) / (Math.exp(2) + 49)),
+                Arguments.of(e, 1000, 7f, Math.exp(7) / (Math.exp(7) + 999))));
+    }
+
+    /** n random orthonormal rows in dimension n (Gram–Schmidt on Gaussian vectors, in double). */
+    static FloatMatrix orthonormal(int n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double[][] v = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                v[i][j] = rnd.nextDouble() * 2 - 1;
+            }
+            for (int p = 0; p < i; p++) {
+                double dot = 0;
+                for (int j = 0; j < n; j++) {
+                    dot += v[i][j] * v[p][j];
+                }
+                for (int j = 0; j < n; j++) {
+                    v[i][j] -= dot * v[p][j];
+                }
+            }
+            double norm = 0;
+            for (int j = 0; j < n; j++) {
+                norm += v[i][j] * v[i][j];
+            }
+            norm = Math.sqrt(norm);
+            for (int j = 0; j < n; j++) {
+                v[i][j] /= norm;
+            }
+        }
+        FloatMatrix m = FloatMatrix.allocate(n, n);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                m.set(i, j, (float) v[i][j]);
+            }
+        }
+        return m;
+    }
+
+    @ParameterizedTest(name = "{0}: N={1} beta={2}")
+    @MethodSource("orthonormalCases")
+    void orthonormalPatternsWeightTheMatchByTheClosedForm(Backend engine, int n, float beta, double weight) {
+        try (FloatMatrix x = orthonormal(n, n);
+             FloatMatrix ids = identity(n);
+             PatternMemory mem = PatternMemory.of(x, ids);
+             FloatMatrix q = x.rows(0, 1).copy()) {
+            // With V = I the output is the weight vector itself.
+            RetrievalResult r = engine.retrieve(mem, q, new RetrievalParams(beta, 1));
+            double tol = 2e-6 * (1 + beta);
+            assertEquals(weight, r.output()[0], tol, "weight on the matching pattern");
+            double other = (1 - weight) / (n - 1);
+            for (int j = 1; j < n; j++) {
+                assertEquals(other, r.output()[j], tol, "weight on pattern " + j);
+            }
+            // H = −w log w − (1 − w) log((1 − w)/(N − 1))
+            double h = -weight * Math.log(weight) - (1 - weight) * Math.log(other);
+            assertEquals(h, r.entropy()[0], 1e-5 * (1 + beta), "entropy");
+            assertEquals(1 - h / Math.log(n), r.confidence()[0], 1e-5 * (1 + beta), "confidence");
+            assertEquals(0L, r.topIndices()[0], "top-1 index");
+            assertEquals(1.0, r.topScores()[0], 1e-6, "top-1 cosine");
+        }
+    }
+
+    private static FloatMatrix identity(int n) {
+        FloatMatrix m = FloatMatrix.allocate(n, n);
+        for (int i = 0; i < n; i++) {
+            m.set(i, i, 1f);
+        }
+        return m;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void identicalPatternsGiveZeroConfidence(String name) {
+        Backend engine = Backends.select(name);
+        int m = 500;
+        try (FloatMatrix x = FloatMatrix.allocate(m, 8); FloatMatrix q = FloatMatrix.allocate(2, 8)) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < 8; j++) {
+                    x.set(i, j, 0.25f * (j + 1));
+                }
+            }
+            for (int j = 0; j < 8; j++) {
+                q.set(0, j, 1f);
+                q.set(1, j, -0.5f * j);
+            }
+            try (PatternMemory mem = PatternMemory.of(x)) {
+                RetrievalResult r = engine.retrieve(mem, q, new RetrievalParams(3f, 4));
+                for (int b = 0; b < 2; b++) {
+                    assertEquals(Math.log(m), r.entropy()[b], 1e-5, "entropy of a uniform distribution");
+                    assertEquals(0.0, r.confidence()[b], 1e-6, "confidence");
+                    // all cosines tie: ties go to the smallest indices, in order
+                    assertEquals(0L, r.topIndices(b)[0]);
+                    assertEquals(3L, r.topIndices(b)[3]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void confidenceTendsToOneWithBetaWhenTheBestMatchIsUnique(String name) {
+        Backend engine = Backends.select(name);
+        try (FloatMatrix x = orthonormal(16, 3); PatternMemory mem = PatternMemory.of(x);
+             FloatMatrix q = x.rows(5, 6).copy()) {
+            double previous = -1;
+            for (float beta : new float[] {0.5f, 1f, 2f, 4f, 8f}) {
+                double c = engine.retrieve(mem, q, new RetrievalParams(beta, 1)).confidence()[0];
+                assertTrue(c > previous, "confidence grows with beta: " + c + " after " + previous);
+                previous = c;
+            }
+            double c = engine.retrieve(mem, q, new RetrievalParams(128f, 1)).confidence()[0];
+            assertTrue(c > 0.9999, "confidence at beta=128: " + c);
+        }
+    }
+}

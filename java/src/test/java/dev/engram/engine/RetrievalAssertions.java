@@ -1,0 +1,98 @@
+package dev.engram.engine;
+
+import dev.engram.tensor.FloatMatrix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Compares an engine's result with the reference engine's.
+ *
+ * <p>Tolerances: a float32 dot product over d terms has absolute error up to about d·2⁻²⁴·‖q‖·‖x‖; times beta that
+ * is the error {@code δs} of a softmax logit. A logit error δs moves each weight by a relative δs at most, so the
+ * output moves by about δs·max|v| and the entropy by about δs·(1 + log M). We allow 4× that plus 2e-5 for the
+ * float32 sums (blocks of ≤ 2k terms, then double). Cosine scores are float32 against double: 2e-5·(1 + d/32).
+ */
+public final class RetrievalAssertions {
+    private RetrievalAssertions() {
+    }
+
+    /** Logit error bound δs for this memory, queries and beta (see class comment). */
+    public static double logitError(PatternMemory memory, FloatMatrix queries, float beta) {
+        double qMax = maxRowNorm(queries);
+        double xMax = maxRowNorm(memory.patterns());
+        return beta * memory.dim() * Math.pow(2, -24) * qMax * xMax;
+    }
+
+    static double maxRowNorm(FloatMatrix m) {
+        double best = 0;
+        for (long r = 0; r < m.rows(); r++) {
+            double s = 0;
+            for (int c = 0; c < m.cols(); c++) {
+                double v = m.get(r, c);
+                s += v * v;
+            }
+            best = Math.max(best, Math.sqrt(s));
+        }
+        return best;
+    }
+
+    static double maxAbs(FloatMatrix m) {
+        double best = 0;
+        for (long r = 0; r < m.rows(); r++) {
+            for (int c = 0; c < m.cols(); c++) {
+                best = Math.max(best, Math.abs(m.get(r, c)));
+            }
+        }
+        return best;
+    }
+
+    public static void assertAgrees(RetrievalResult expected, RetrievalResult actual, PatternMemory memory,
+                                    FloatMatrix queries, float beta, String label) {
+        assertEquals(expected.batch(), actual.batch(), label + ": batch");
+        assertEquals(expected.valueDim(), actual.valueDim(), label + ": valueDim");
+        assertEquals(expected.k(), actual.k(), label + ": k");
+        double ds = logitError(memory, queries, beta);
+        double vMax = Math.max(1e-30, maxAbs(memory.values()));
+        double outTol = 2e-5 * vMax + 4 * ds * vMax;
+        double hTol = 2e-5 + 4 * ds * (1 + Math.log(memory.size()));
+        double cosTol = 2e-5 * (1 + memory.dim() / 32.0);
+        for (int i = 0; i < expected.output().length; i++) {
+            double e = expected.output()[i];
+            double a = actual.output()[i];
+            assertTrue(Math.abs(e - a) <= outTol, label + ": output[" + i + "] expected " + e + " got " + a
+                    + " (tolerance " + outTol + ")");
+        }
+        for (int b = 0; b < expected.batch(); b++) {
+            assertEquals(expected.entropy()[b], actual.entropy()[b], hTol, label + ": entropy[" + b + "]");
+            double logM = Math.log(memory.size());
+            double cTol = memory.size() == 1 ? 0 : hTol / logM;
+            assertEquals(expected.confidence()[b], actual.confidence()[b], cTol, label + ": confidence[" + b + "]");
+            float[] es = expected.topScores(b);
+            float[] as = actual.topScores(b);
+            long[] ai = actual.topIndices(b);
+            float[] q = queries.row(b);
+            for (int i = 0; i < expected.k(); i++) {
+                assertEquals(es[i], as[i], cosTol, label + ": top score " + i + " of query " + b);
+                double trueCos = cosine(q, memory.patterns().row(ai[i]));
+                assertEquals(trueCos, as[i], cosTol, label + ": reported cosine of index " + ai[i] + " (query " + b + ")");
+                if (i > 0) {
+                    assertTrue(as[i - 1] >= as[i], label + ": top-k not sorted for query " + b);
+                }
+            }
+            assertEquals(expected.k(), java.util.Arrays.stream(ai).distinct().count(), label + ": duplicate top-k indices");
+        }
+    }
+
+    static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
+    }
+}
