@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 /** The CPU engine against the reference engine on random inputs, at several launch shapes. */
 class CpuBackendCrossCheckTest {
     private static final ReferenceBackend REFERENCE = new ReferenceBackend();
-    private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+    private static final int LANES = CpuBackend.vectorLanes();
 
     /** Default settings, a tiny chunk with many threads (many merges), the row path forced, the tile path forced. */
     private static final List<CpuBackend> ENGINES = List.of(
@@ -68,6 +68,13 @@ class CpuBackendCrossCheckTest {
         check(100_000, 32, 1, 0.5f, 10, 99, false);
         check(100_000, 64, 20, 0.25f, 5, 98, true);
         check(100_000, 3, 2, 4f, 3, 97, false);
+    }
+
+    @Test
+    void runsWithTheRequestedVectorWidth() {
+        String bits = System.getProperty("engram.cpu.vectorBits");
+        int expected = bits == null ? jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() : Integer.parseInt(bits) / 32;
+        org.junit.jupiter.api.Assertions.assertEquals(expected, LANES, "vector lanes");
     }
 
     @Test

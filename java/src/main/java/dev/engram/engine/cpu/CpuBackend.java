@@ -97,6 +97,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return s;
     }
 
+    /** Float lanes per vector in this JVM (16 for 512-bit vectors); see {@code engram.cpu.vectorBits}. */
+    public static int vectorLanes() {
+        return CpuVectors.LANES;
+    }
+
     public Config config() {
         return config;
     }
