@@ -29,4 +29,12 @@ public interface Backend {
         RetrievalChecks.check(memory, 0, memory.size(), queries, params);
         return retrievePartial(memory, 0, memory.size(), queries, params).finish();
     }
+
+    /**
+     * Integrates an ensemble of trajectories of a Hamiltonian MLP (see {@link EnsembleSpec}). Engines that do not
+     * integrate (yet) say so with an {@link UnsupportedOperationException} naming themselves.
+     */
+    default EnsembleResult integrate(EnsembleSpec spec) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not integrate ensembles; use reference or cpu");
+    }
 }

@@ -1,6 +1,9 @@
 package dev.engram.engine.cpu;
 
 import dev.engram.engine.Backend;
+import dev.engram.engine.EnsembleRecorder;
+import dev.engram.engine.EnsembleResult;
+import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
@@ -160,6 +163,53 @@ public final class CpuBackend implements Backend, AutoCloseable {
             throw new IllegalStateException("retrieval worker failed", e.getCause());
         }
         return acc;
+    }
+
+    /**
+     * Integrates the ensemble in blocks of {@code 8 × lanes} trajectories (structure of arrays, see
+     * {@link EnsembleBlock}), blocks split across threads in contiguous runs. Per-trajectory random numbers are
+     * counter-based, so the result does not depend on the thread count.
+     */
+    @Override
+    public EnsembleResult integrate(EnsembleSpec spec) {
+        java.util.Objects.requireNonNull(spec, "spec");
+        int width = 8 * CpuVectors.LANES;
+        int blocks = (spec.trajectories() + width - 1) / width;
+        int parts = Math.max(1, Math.min(config.threads(), blocks));
+        EnsembleRecorder rec = new EnsembleRecorder(spec);
+        List<Future<?>> futures = new ArrayList<>();
+        Runnable[] tasks = new Runnable[parts];
+        for (int part = 0; part < parts; part++) {
+            int b0 = (int) ((long) blocks * part / parts);
+            int b1 = (int) ((long) blocks * (part + 1) / parts);
+            tasks[part] = () -> {
+                EnsembleBlock block = new EnsembleBlock(spec, width);
+                for (int blk = b0; blk < b1; blk++) {
+                    int first = blk * width;
+                    block.run(first, Math.min(width, spec.trajectories() - first), rec);
+                }
+            };
+        }
+        for (int part = 1; part < parts; part++) {
+            futures.add(pool.submit(tasks[part]));
+        }
+        tasks[0].run();
+        try {
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            futures.forEach(f -> f.cancel(true));
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("integration interrupted", e);
+        } catch (ExecutionException e) {
+            futures.forEach(f -> f.cancel(true));
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("integration worker failed", e.getCause());
+        }
+        return rec.result();
     }
 
     private RetrievalPartial runRange(PatternMemory memory, PreparedQueries q, RetrievalParams params, long from, long to) {

@@ -1,6 +1,8 @@
 package dev.engram.engine.reference;
 
 import dev.engram.engine.Backend;
+import dev.engram.engine.EnsembleResult;
+import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
@@ -72,6 +74,12 @@ public final class ReferenceBackend implements Backend {
             top[b] = tk;
         }
         return new RetrievalPartial(batch, dv, params.k(), to - from, max, sum, shifted, out, top);
+    }
+
+    /** One trajectory after another in double; see {@link EnsembleSpec} for the equations. */
+    @Override
+    public EnsembleResult integrate(EnsembleSpec spec) {
+        return new ReferenceEnsemble(java.util.Objects.requireNonNull(spec, "spec")).run();
     }
 
     private static double dot(float[] a, float[] b) {

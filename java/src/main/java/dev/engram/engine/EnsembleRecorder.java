@@ -1,0 +1,119 @@
+package dev.engram.engine;
+
+import java.util.Arrays;
+
+/**
+ * Collects the sampled states and energies of an ensemble as engines produce them (any thread, any order:
+ * each (sample, trajectory) slot is written once) and turns them into an {@link EnsembleResult}.
+ */
+public final class EnsembleRecorder {
+    private final EnsembleSpec spec;
+    private final int n;
+    private final int count;
+    private final int coords;
+    private final float[][] samples;
+    private final float[] finalStates;
+    private final int[] diverged;
+
+    public EnsembleRecorder(EnsembleSpec spec) {
+        this.spec = spec;
+        this.n = spec.dof();
+        this.count = spec.trajectories();
+        this.coords = 2 * n + 1;
+        int s = spec.sampleSteps().length;
+        samples = new float[s][];
+        for (int i = 0; i < s; i++) {
+            samples[i] = new float[coords * count];
+        }
+        finalStates = new float[count * 2 * n];
+        diverged = new int[count];
+        Arrays.fill(diverged, -1);
+    }
+
+    /**
+     * Records trajectory i at sample s: coordinates q_0..q_{n−1}, p_0..p_{n−1} from {@code state[offset + j·stride]}
+     * and the energy. A diverged trajectory records NaN.
+     */
+    public void sample(int s, int i, float[] state, int offset, int stride, float energy) {
+        float[] dst = samples[s];
+        int base = i * coords;
+        for (int j = 0; j < 2 * n; j++) {
+            dst[base + j] = state[offset + j * stride];
+        }
+        dst[base + 2 * n] = energy;
+    }
+
+    /** Marks trajectory i as diverged from sample s on (its later samples are NaN). */
+    public void markDiverged(int i, int step) {
+        diverged[i] = step;
+    }
+
+    /** Records the final state of trajectory i. */
+    public void finish(int i, float[] state, int offset, int stride) {
+        for (int j = 0; j < 2 * n; j++) {
+            finalStates[i * 2 * n + j] = state[offset + j * stride];
+        }
+    }
+
+    /** Fills the NaN placeholders of trajectory i for every sample after {@code lastGood}. */
+    public void blankAfter(int i, int lastGood) {
+        for (int s = lastGood + 1; s < samples.length; s++) {
+            Arrays.fill(samples[s], i * coords, (i + 1) * coords, Float.NaN);
+        }
+    }
+
+    public EnsembleResult result() {
+        int sCount = samples.length;
+        double[] levels = spec.quantiles();
+        float[] q = new float[sCount * coords * levels.length];
+        float[] column = new float[count];
+        for (int s = 0; s < sCount; s++) {
+            for (int c = 0; c < coords; c++) {
+                int m = 0;
+                for (int i = 0; i < count; i++) {
+                    float v = samples[s][i * coords + c];
+                    if (!Float.isNaN(v)) {
+                        column[m++] = v;
+                    }
+                }
+                Arrays.sort(column, 0, m);
+                for (int l = 0; l < levels.length; l++) {
+                    q[(s * coords + c) * levels.length + l] = quantile(column, m, levels[l]);
+                }
+            }
+        }
+        float[] e0 = new float[count];
+        float[] e1 = new float[count];
+        int divergedCount = 0;
+        for (int i = 0; i < count; i++) {
+            e0[i] = samples[0][i * coords + 2 * n];
+            e1[i] = samples[sCount - 1][i * coords + 2 * n];
+            if (diverged[i] >= 0) {
+                divergedCount++;
+            }
+        }
+        float[] paths = null;
+        if (spec.keepPaths()) {
+            paths = new float[sCount * count * 2 * n];
+            for (int s = 0; s < sCount; s++) {
+                for (int i = 0; i < count; i++) {
+                    System.arraycopy(samples[s], i * coords, paths, (s * count + i) * 2 * n, 2 * n);
+                }
+            }
+        }
+        return new EnsembleResult(count, n, spec.sampleSteps(), spec.dt(), finalStates, e0, e1, diverged.clone(),
+                divergedCount, levels, q, paths);
+    }
+
+    /** Linear interpolation between order statistics (NumPy's default, Hyndman–Fan type 7). */
+    static float quantile(float[] sorted, int m, double level) {
+        if (m == 0) {
+            return Float.NaN;
+        }
+        double pos = level * (m - 1);
+        int lo = (int) Math.floor(pos);
+        int hi = Math.min(lo + 1, m - 1);
+        double frac = pos - lo;
+        return (float) (sorted[lo] + frac * (sorted[hi] - sorted[lo]));
+    }
+}
