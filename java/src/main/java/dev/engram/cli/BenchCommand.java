@@ -14,20 +14,14 @@ import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Side-by-side retrieval benchmark: each engine on the same random memory, the PyTorch peer on random data of the
@@ -165,31 +159,11 @@ final class BenchCommand implements Callable<Integer> {
         if (peer.equals("none")) {
             return result;
         }
-        Path script = Machine.home().resolve("bench/peers/torch_retrieval.py");
-        if (!Files.exists(script)) {
-            System.out.println("PyTorch peer: skipped (" + script + " not found)");
-            return result;
-        }
-        Process check = new ProcessBuilder(python, "-c", "import torch").redirectErrorStream(true).start();
-        if (!check.waitFor(60, TimeUnit.SECONDS) || check.exitValue() != 0) {
-            System.out.println("PyTorch peer: skipped (" + python + " cannot import torch; on Debian: apt-get install python3-torch)");
-            return result;
-        }
-        System.out.println("PyTorch peer: running " + script + " (" + Runtime.getRuntime().availableProcessors() + " threads) ...");
-        List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--cases", String.join(",", cases),
-                "--threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "--reps", String.valueOf(Math.min(reps, 5)),
-                "--beta", String.valueOf(beta), "--k", String.valueOf(k)));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        ObjectMapper json = new ObjectMapper();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                var n = json.readTree(line);
-                result.put(n.get("B").asText() + "x" + n.get("M").asText() + "x" + n.get("d").asText(), n.get("ms").asDouble());
-            }
-        }
-        if (p.waitFor() != 0) {
-            System.out.println("PyTorch peer: exited with " + p.exitValue() + "; ratios against it are missing");
+        int threads = Runtime.getRuntime().availableProcessors();
+        for (var n : PythonPeer.run(python, "torch_retrieval.py", List.of("--cases", String.join(",", cases),
+                "--threads", String.valueOf(threads), "--reps", String.valueOf(Math.min(reps, 5)),
+                "--beta", String.valueOf(beta), "--k", String.valueOf(k)))) {
+            result.put(n.get("B").asText() + "x" + n.get("M").asText() + "x" + n.get("d").asText(), n.get("ms").asDouble());
         }
         return result;
     }

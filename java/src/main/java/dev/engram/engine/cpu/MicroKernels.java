@@ -37,7 +37,13 @@ final class MicroKernels {
             }
         }
         for (; r < rows; r++) {
-            for (int w = 0; w < width; w += L) {
+            int w = 0;
+            // four independent accumulators: one FMA chain per vector would wait on FMA latency
+            for (; w + 4 * L <= width; w += 4 * L) {
+                block1x4(a, aOff + r * aRowStride, aColStride, depth, b, bOff + w, bStride,
+                        out, outOff + r * outStride + w, accumulate);
+            }
+            for (; w < width; w += L) {
                 block1x1(a, aOff + r * aRowStride, aColStride, depth, b, bOff + w, bStride,
                         out, outOff + r * outStride + w, accumulate);
             }
@@ -146,6 +152,35 @@ final class MicroKernels {
         c1.intoArray(out, o0 + os);
         c2.intoArray(out, o0 + 2 * os);
         c3.intoArray(out, o0 + 3 * os);
+    }
+
+    private static void block1x4(float[] a, int a0, int acs, int depth, float[] b, int b0, int bs,
+                                 float[] out, int o0, boolean acc) {
+        FloatVector c0, c1, c2, c3;
+        if (acc) {
+            c0 = FloatVector.fromArray(S, out, o0);
+            c1 = FloatVector.fromArray(S, out, o0 + L);
+            c2 = FloatVector.fromArray(S, out, o0 + 2 * L);
+            c3 = FloatVector.fromArray(S, out, o0 + 3 * L);
+        } else {
+            c0 = FloatVector.zero(S);
+            c1 = c0;
+            c2 = c0;
+            c3 = c0;
+        }
+        int ai = a0;
+        int bi = b0;
+        for (int k = 0; k < depth; k++, ai += acs, bi += bs) {
+            FloatVector s = FloatVector.broadcast(S, a[ai]);
+            c0 = FloatVector.fromArray(S, b, bi).fma(s, c0);
+            c1 = FloatVector.fromArray(S, b, bi + L).fma(s, c1);
+            c2 = FloatVector.fromArray(S, b, bi + 2 * L).fma(s, c2);
+            c3 = FloatVector.fromArray(S, b, bi + 3 * L).fma(s, c3);
+        }
+        c0.intoArray(out, o0);
+        c1.intoArray(out, o0 + L);
+        c2.intoArray(out, o0 + 2 * L);
+        c3.intoArray(out, o0 + 3 * L);
     }
 
     private static void block1x1(float[] a, int a0, int acs, int depth, float[] b, int b0, int bs,

@@ -1,0 +1,172 @@
+package dev.engram.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.engram.engine.Backend;
+import dev.engram.engine.Backends;
+import dev.engram.engine.EnsembleSpec;
+import dev.engram.engine.MlpWeights;
+import dev.engram.tensor.AtomicFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * Ensemble integration benchmark: an HNN leapfrog over N trajectories per engine, trajectory-steps per second, the
+ * fraction of the machine's float32 peak, and the PyTorch autograd peer in the same run.
+ */
+@Command(name = "bench-ensemble", mixinStandardHelpOptions = true,
+        description = {"Times batched HNN leapfrog ensembles per engine and against the PyTorch autograd peer",
+                "(bench/peers/torch_leapfrog.py). Writes JSON to --out."})
+final class EnsembleBenchCommand implements Callable<Integer> {
+    @Option(names = "--cases", defaultValue = "10000x100,100000x20", split = ",",
+            description = "NxSTEPS cases (default: ${DEFAULT-VALUE})")
+    List<String> cases;
+
+    @Option(names = "--hidden", defaultValue = "64", description = "hidden width of the 2n→h→h→1 MLP (default: ${DEFAULT-VALUE})")
+    int hidden;
+
+    @Option(names = "--dof", defaultValue = "1", description = "degrees of freedom n (default: ${DEFAULT-VALUE})")
+    int dof;
+
+    @Option(names = "--engines", defaultValue = "reference,cpu", split = ",")
+    List<String> engines;
+
+    @Option(names = "--reps", defaultValue = "3", description = "timed repetitions (reference: 1)")
+    int reps;
+
+    @Option(names = "--reference-trajectories", defaultValue = "2000",
+            description = "the reference engine runs on at most this many trajectories (throughput is per trajectory)")
+    int referenceTrajectories;
+
+    @Option(names = "--peak-gflops", defaultValue = "180",
+            description = "the machine's float32 matrix-multiply rate the fraction of peak refers to (default: ${DEFAULT-VALUE}, measured sgemm on 2 Zen 4 cores)")
+    double peakGflops;
+
+    @Option(names = "--peer", defaultValue = "auto", description = "auto (run PyTorch when installed) or none")
+    String peer;
+
+    @Option(names = "--python", defaultValue = "/usr/bin/python3")
+    String python;
+
+    @Option(names = "--out", defaultValue = "bench/results")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        ObjectNode machine = Machine.describe(json);
+        root.set("machine", machine);
+        System.out.printf("machine: %s, %d cores, %s; JDK %s; %s%n", machine.get("cpu").asText(),
+                machine.get("cores").asInt(), machine.get("memory").asText(), machine.get("jdk").asText(),
+                machine.get("vector").asText());
+        MlpWeights h = randomMlp(2 * dof, hidden, 1);
+        // multiply-adds per ∇H: forward Σ w_l·w_{l+1}, backward the same less the output layer's
+        long macs = 0;
+        int[] w = h.widths();
+        for (int l = 0; l + 1 < w.length; l++) {
+            macs += 2L * w[l] * w[l + 1];
+        }
+        macs -= w[w.length - 2];
+        double flopPerStep = 3.0 * 2 * macs;
+        double peakRate = peakGflops * 1e9 / flopPerStep;
+        System.out.printf("MLP %s: %d multiply-adds per gradient, 3 gradients per leapfrog step; %.0f GFLOP/s ⇒ at most %.2f M trajectory-steps/s%n",
+                java.util.Arrays.toString(w), macs, peakGflops, peakRate / 1e6);
+        root.put("widths", java.util.Arrays.toString(w)).put("macs_per_gradient", macs)
+                .put("peak_gflops_assumed", peakGflops).put("peak_traj_steps_per_s", peakRate);
+        Map<String, Double> peerRate = new HashMap<>();
+        if (!peer.equals("none")) {
+            for (var n : PythonPeer.run(python, "torch_leapfrog.py", List.of("--cases", String.join(",", cases),
+                    "--hidden", String.valueOf(hidden), "--dof", String.valueOf(dof),
+                    "--threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "--reps", "1"))) {
+                peerRate.put(n.get("N").asText() + "x" + n.get("steps").asText(), n.get("traj_steps_per_s").asDouble());
+            }
+        }
+        ArrayNode results = root.putArray("cases");
+        for (String c : cases) {
+            String[] parts = c.toLowerCase().split("x");
+            int n = Integer.parseInt(parts[0]);
+            int steps = Integer.parseInt(parts[1]);
+            System.out.printf("case N=%d × %d steps (dt 0.01, leapfrog)%n", n, steps);
+            ObjectNode cn = results.addObject().put("N", n).put("steps", steps);
+            Map<String, Double> rate = new HashMap<>();
+            for (String name : engines) {
+                Backend engine = Backends.select(name);
+                boolean ref = name.equals("reference");
+                int count = ref ? Math.min(n, referenceTrajectories) : n;
+                EnsembleSpec spec = EnsembleSpec.of(h, initial(dof, 0.5f), initial(dof, 0f), count, 0.01f, steps,
+                        0.1f, 0.1f, 0f, 3, 0);
+                if (!ref) {
+                    engine.integrate(spec);
+                }
+                double best = Double.MAX_VALUE;
+                for (int r = 0; r < (ref ? 1 : reps); r++) {
+                    long t0 = System.nanoTime();
+                    engine.integrate(spec);
+                    best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                }
+                double tps = (double) count * steps / best;
+                rate.put(name, tps);
+                double gflops = tps * flopPerStep / 1e9;
+                cn.putObject(name).put("trajectories", count).put("seconds", best).put("traj_steps_per_s", tps)
+                        .put("GFLOPps", gflops).put("fraction_of_peak", tps / peakRate);
+                System.out.printf("  %-10s %8.3f s for %d trajectories  %8.3f M traj-steps/s  %6.1f GFLOP/s  %4.0f%% of peak%n",
+                        name, best, count, tps / 1e6, gflops, 100 * tps / peakRate);
+            }
+            Double torch = peerRate.get(n + "x" + steps);
+            if (torch != null) {
+                cn.put("torch_traj_steps_per_s", torch);
+                System.out.printf("  %-10s %30.3f M traj-steps/s (PyTorch autograd, same run)%n", "torch", torch / 1e6);
+            }
+            for (Map.Entry<String, Double> e : rate.entrySet()) {
+                if (!e.getKey().equals("reference") && rate.containsKey("reference")) {
+                    cn.put(e.getKey() + "_vs_reference", e.getValue() / rate.get("reference"));
+                    System.out.printf("  %s is %.1f× the reference engine%n", e.getKey(), e.getValue() / rate.get("reference"));
+                }
+                if (!e.getKey().equals("reference") && torch != null) {
+                    cn.put(e.getKey() + "_vs_torch", e.getValue() / torch);
+                    System.out.printf("  %s is %.1f× PyTorch%n", e.getKey(), e.getValue() / torch);
+                }
+            }
+        }
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        AtomicFiles.writeString(out.resolve("ensemble-" + stamp + ".json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(out.resolve("ensemble-latest.json"), json.writeValueAsString(root));
+        System.out.println("wrote " + out.resolve("ensemble-" + stamp + ".json"));
+        return 0;
+    }
+
+    private static float[] initial(int n, float v) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, v);
+        return a;
+    }
+
+    /** A 2n → h → h → 1 tanh MLP with Glorot-uniform weights (seeded). */
+    static MlpWeights randomMlp(int in, int hidden, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] widths = {in, hidden, hidden, 1};
+        float[][] w = new float[3][];
+        float[][] b = new float[3][];
+        for (int l = 0; l < 3; l++) {
+            w[l] = new float[widths[l + 1] * widths[l]];
+            b[l] = new float[widths[l + 1]];
+            double limit = Math.sqrt(6.0 / (widths[l] + widths[l + 1]));
+            for (int i = 0; i < w[l].length; i++) {
+                w[l][i] = (float) ((rnd.nextDouble() * 2 - 1) * limit);
+            }
+        }
+        return new MlpWeights(widths, w, b);
+    }
+}
