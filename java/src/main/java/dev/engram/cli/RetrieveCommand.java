@@ -49,7 +49,7 @@ final class RetrieveCommand implements Callable<Integer> {
              FloatMatrix q = Npy.readFloat(queries)) {
             FloatMatrix x = mapOrRead(memory, arena);
             FloatMatrix v = values == null ? null : mapOrRead(values, arena);
-            try (PatternMemory mem = PatternMemory.wrap(x, v)) {
+            try (x; v; PatternMemory mem = PatternMemory.wrap(x, v)) {
                 long t0 = System.nanoTime();
                 RetrievalResult r = engine.retrieve(mem, q, params);
                 double ms = (System.nanoTime() - t0) / 1e6;
@@ -66,6 +66,7 @@ final class RetrieveCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Memory-maps float32 files (closing the result is then a no-op; the arena owns the mapping); loads others. */
     private static FloatMatrix mapOrRead(Path file, Arena arena) throws java.io.IOException {
         return Npy.readHeader(file).descr().equals("<f4") ? Npy.mapFloat(file, arena) : Npy.readFloat(file);
     }
