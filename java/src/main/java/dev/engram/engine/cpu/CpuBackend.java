@@ -59,10 +59,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
             }
         }
 
-        /** All cores, 128-pattern chunks, 64-query tiles, the row path up to B = 2. */
+        /**
+         * All cores, 128-pattern chunks, 64-query tiles, the row path up to B = 8 (measured on 2 Zen 4 cores at
+         * M = 10^6, d = 32: the row path is faster up to B = 8, the tiled path from B = 12).
+         */
         public static Config defaults() {
             return new Config(Runtime.getRuntime().availableProcessors(), 128,
-                    Math.max(CpuVectors.LANES, 64 / CpuVectors.LANES * CpuVectors.LANES), 2, 16384);
+                    Math.max(CpuVectors.LANES, 64 / CpuVectors.LANES * CpuVectors.LANES), 8, 16384);
         }
     }
 
