@@ -1,0 +1,99 @@
+package dev.engram.hopfield;
+
+import java.util.List;
+
+/**
+ * AdamW (Loshchilov &amp; Hutter 2019): Adam with decoupled weight decay. For every parameter θ with gradient g at
+ * step t (from 1):
+ * <pre>
+ *   m ← β₁·m + (1−β₁)·g,   v ← β₂·v + (1−β₂)·g²
+ *   θ ← θ − lr·( m/(1−β₁ᵗ) / (√(v/(1−β₂ᵗ)) + ε) + λ·θ )      (λ only on blocks marked for decay)
+ * </pre>
+ * Parameters are blocks of doubles updated in place; the optimiser keeps one m and v per block.
+ */
+public final class AdamW {
+
+    /**
+     * @param beta1       first-moment decay, in [0, 1)
+     * @param beta2       second-moment decay, in [0, 1)
+     * @param epsilon     > 0
+     * @param weightDecay decoupled decay λ ≥ 0
+     */
+    public record Config(double beta1, double beta2, double epsilon, double weightDecay) {
+        public Config {
+            if (!(beta1 >= 0 && beta1 < 1)) {
+                throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
+            }
+            if (!(beta2 >= 0 && beta2 < 1)) {
+                throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
+            }
+            Checks.positiveFinite("epsilon", epsilon);
+            if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
+                throw new IllegalArgumentException("weightDecay must be a finite number >= 0, got " + weightDecay);
+            }
+        }
+
+        /** β₁ = 0.9, β₂ = 0.999, ε = 1e-8 and the given decay. */
+        public static Config defaults(double weightDecay) {
+            return new Config(0.9, 0.999, 1e-8, weightDecay);
+        }
+    }
+
+    private final Config config;
+    private final List<double[]> params;
+    private final boolean[] decay;
+    private final double[][] m;
+    private final double[][] v;
+    private int t;
+
+    /**
+     * @param params blocks updated in place
+     * @param decay  per block: whether weight decay applies (weights yes; biases, memories, β no)
+     */
+    public AdamW(Config config, List<double[]> params, boolean[] decay) {
+        if (decay.length != params.size()) {
+            throw new IllegalArgumentException("decay has " + decay.length + " flags for " + params.size() + " blocks");
+        }
+        this.config = config;
+        this.params = List.copyOf(params);
+        this.decay = decay.clone();
+        this.m = new double[params.size()][];
+        this.v = new double[params.size()][];
+        for (int i = 0; i < params.size(); i++) {
+            m[i] = new double[params.get(i).length];
+            v[i] = new double[params.get(i).length];
+        }
+    }
+
+    /** Steps taken so far. */
+    public int steps() {
+        return t;
+    }
+
+    /** One update with {@code grads} (same block shapes as the parameters) at learning rate {@code lr}. */
+    public void step(List<double[]> grads, double lr) {
+        if (grads.size() != params.size()) {
+            throw new IllegalArgumentException("got " + grads.size() + " gradient blocks for " + params.size() + " parameter blocks");
+        }
+        t++;
+        double b1 = config.beta1();
+        double b2 = config.beta2();
+        double c1 = 1 - Math.pow(b1, t);
+        double c2 = 1 - Math.pow(b2, t);
+        for (int k = 0; k < params.size(); k++) {
+            double[] p = params.get(k);
+            double[] g = grads.get(k);
+            if (g.length != p.length) {
+                throw new IllegalArgumentException("gradient block " + k + " has " + g.length + " entries, the parameters " + p.length);
+            }
+            double[] mk = m[k];
+            double[] vk = v[k];
+            double wd = decay[k] ? config.weightDecay() : 0;
+            for (int i = 0; i < p.length; i++) {
+                mk[i] = b1 * mk[i] + (1 - b1) * g[i];
+                vk[i] = b2 * vk[i] + (1 - b2) * g[i] * g[i];
+                p[i] -= lr * ((mk[i] / c1) / (Math.sqrt(vk[i] / c2) + config.epsilon()) + wd * p[i]);
+            }
+        }
+    }
+}
