@@ -1,0 +1,97 @@
+package dev.engram.hnn;
+
+import java.util.Map;
+
+/**
+ * The baseline of Greydanus et al. (2019): a tanh MLP that predicts the time derivatives directly, with no
+ * Hamiltonian structure,
+ * <pre>
+ *   (dq/dt, dp/dt) = F_θ(q, p[, u]),   F_θ : R^(2n+m) → R^(2n)
+ * </pre>
+ * Training gradient: first-order backprop of (dq̄, dp̄). Network "F" [2n + m, hidden…, 2n].
+ */
+public final class DerivativeNetwork implements LearnedField {
+    public static final String KIND = "baseline";
+    private final int n;
+    private final int m;
+    private final double[] theta;
+    private final Map<String, Mlp> nets;
+    private final Mlp f;
+
+    DerivativeNetwork(int dof, int inputs, Map<String, int[]> widths, double[] theta) {
+        Networks.requireDof(dof);
+        if (inputs < 0) {
+            throw new IllegalArgumentException("baseline model: inputs m must be >= 0, got " + inputs);
+        }
+        int[] wf = widths.get("F");
+        Networks.requireWidths(KIND, "F", wf, 2 * dof + inputs, 2 * dof, "2n+m", "2n");
+        this.n = dof;
+        this.m = inputs;
+        this.theta = theta;
+        this.nets = Networks.layout(theta, new String[] {"F"}, new int[][] {wf});
+        this.f = nets.get("F");
+    }
+
+    /**
+     * @param dof    n ≥ 1
+     * @param inputs m ≥ 0 external inputs appended to the network input
+     * @param hidden hidden widths
+     */
+    public static DerivativeNetwork create(int dof, int inputs, int[] hidden, long seed) {
+        Networks.requireDof(dof);
+        int[] w = Networks.widths(2 * dof + Math.max(inputs, 0), hidden, 2 * dof);
+        DerivativeNetwork model = new DerivativeNetwork(dof, inputs, Map.of("F", w), new double[Networks.count(w)]);
+        Networks.init(model.nets, seed);
+        return model;
+    }
+
+    @Override
+    public int dof() {
+        return n;
+    }
+
+    @Override
+    public int inputCount() {
+        return m;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public double[] parameters() {
+        return theta;
+    }
+
+    @Override
+    public Map<String, Mlp> networks() {
+        return nets;
+    }
+
+    private double[] input(double[] q, double[] p, double[] u) {
+        double[] x = new double[2 * n + m];
+        System.arraycopy(q, 0, x, 0, n);
+        System.arraycopy(p, 0, x, n, n);
+        System.arraycopy(u, 0, x, 2 * n, m);
+        return x;
+    }
+
+    @Override
+    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        Networks.checkState(n, q, p, dq, dp);
+        Networks.checkInput(m, u);
+        double[] y = new double[2 * n];
+        f.forward(input(q, p, u), y);
+        System.arraycopy(y, 0, dq, 0, n);
+        System.arraycopy(y, n, dp, 0, n);
+    }
+
+    @Override
+    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        Networks.checkState(n, q, p, dqBar, dpBar);
+        Networks.checkInput(m, u);
+        f.backpropParameters(input(q, p, u), Networks.concat(dqBar, dpBar), grad);
+    }
+}

@@ -1,0 +1,144 @@
+package dev.engram.hnn;
+
+import java.util.Map;
+
+/**
+ * A Hamiltonian with learned, state-dependent damping:
+ * <pre>
+ *   dq/dt = ∂H/∂p,   dp/dt = −∂H/∂q − D(q, p) ⊙ ∂H/∂p,   D = softplus(R_θ(q, p)) ≥ 0
+ * </pre>
+ * H_θ : R^(2n) → R and R_θ : R^(2n) → R^n are tanh MLPs; D is a diagonal (per-coordinate) damping, non-negative by
+ * construction, so dH/dt = −Σ_i D_i (∂H/∂p_i)² ≤ 0 along the model's own flow. Training gradient, with
+ * g = ∇H: ḡ_q = −dp̄, ḡ_p = dq̄ − D ⊙ dp̄ (double backprop through H), and R̄ = −dp̄ ⊙ g_p ⊙ sigmoid(R)
+ * (first-order backprop through R). Networks "H" [2n, hidden…, 1] then "D" [2n, dampingHidden…, n].
+ * {@link #energy}/{@link #gradient} give the learned H (not conserved by this flow).
+ */
+public final class DissipativeHamiltonianNetwork implements LearnedField, HamiltonianGradient {
+    public static final String KIND = "dissipative";
+    private final int n;
+    private final double[] theta;
+    private final Map<String, Mlp> nets;
+    private final Mlp h;
+    private final Mlp damping;
+
+    DissipativeHamiltonianNetwork(int dof, Map<String, int[]> widths, double[] theta) {
+        Networks.requireDof(dof);
+        int[] wh = widths.get("H");
+        int[] wd = widths.get("D");
+        Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
+        Networks.requireWidths(KIND, "D", wd, 2 * dof, dof, "2n", "n");
+        this.n = dof;
+        this.theta = theta;
+        this.nets = Networks.layout(theta, new String[] {"H", "D"}, new int[][] {wh, wd});
+        this.h = nets.get("H");
+        this.damping = nets.get("D");
+    }
+
+    /**
+     * @param hidden        hidden widths of H
+     * @param dampingHidden hidden widths of the damping network (small, e.g. {16})
+     */
+    public static DissipativeHamiltonianNetwork create(int dof, int[] hidden, int[] dampingHidden, long seed) {
+        Networks.requireDof(dof);
+        int[] wh = Networks.widths(2 * dof, hidden, 1);
+        int[] wd = Networks.widths(2 * dof, dampingHidden, dof);
+        DissipativeHamiltonianNetwork m = new DissipativeHamiltonianNetwork(dof, Map.of("H", wh, "D", wd),
+                new double[Networks.count(wh, wd)]);
+        Networks.init(m.nets, seed);
+        return m;
+    }
+
+    @Override
+    public int dof() {
+        return n;
+    }
+
+    @Override
+    public int inputCount() {
+        return 0;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public double[] parameters() {
+        return theta;
+    }
+
+    @Override
+    public Map<String, Mlp> networks() {
+        return nets;
+    }
+
+    @Override
+    public double energy(double[] q, double[] p) {
+        double[] y = new double[1];
+        h.forward(Networks.concat(q, p), y);
+        return y[0];
+    }
+
+    @Override
+    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
+        Networks.checkState(n, q, p, dHdq, dHdp);
+        double[] g = new double[2 * n];
+        h.valueAndInputGradient(Networks.concat(q, p), g);
+        System.arraycopy(g, 0, dHdq, 0, n);
+        System.arraycopy(g, n, dHdp, 0, n);
+    }
+
+    /** Writes D(q, p) ≥ 0 (length n) into {@code d}. */
+    public void damping(double[] q, double[] p, double[] d) {
+        damping.forward(Networks.concat(q, p), d);
+        for (int i = 0; i < n; i++) {
+            d[i] = Networks.softplus(d[i]);
+        }
+    }
+
+    @Override
+    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        Networks.checkState(n, q, p, dq, dp);
+        dissipativeField(h, damping, n, q, p, dq, dp);
+    }
+
+    @Override
+    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        Networks.checkState(n, q, p, dqBar, dpBar);
+        dissipativeBackprop(h, damping, n, q, p, dqBar, dpBar, grad);
+    }
+
+    /** dq = g_p, dp = −g_q − softplus(R)⊙g_p; shared with the port-Hamiltonian model. */
+    static void dissipativeField(Mlp h, Mlp damping, int n, double[] q, double[] p, double[] dq, double[] dp) {
+        double[] x = Networks.concat(q, p);
+        double[] g = new double[2 * n];
+        h.valueAndInputGradient(x, g);
+        double[] r = new double[n];
+        damping.forward(x, r);
+        for (int i = 0; i < n; i++) {
+            dq[i] = g[n + i];
+            dp[i] = -g[i] - Networks.softplus(r[i]) * g[n + i];
+        }
+    }
+
+    /** The adjoint of {@link #dissipativeField}. */
+    static void dissipativeBackprop(Mlp h, Mlp damping, int n, double[] q, double[] p, double[] dqBar,
+                                    double[] dpBar, double[] grad) {
+        double[] x = Networks.concat(q, p);
+        double[] g = new double[2 * n];
+        h.valueAndInputGradient(x, g);
+        double[] r = new double[n];
+        damping.forward(x, r);
+        double[] gBar = new double[2 * n];
+        double[] rBar = new double[n];
+        for (int i = 0; i < n; i++) {
+            double d = Networks.softplus(r[i]);
+            gBar[i] = -dpBar[i];
+            gBar[n + i] = dqBar[i] - d * dpBar[i];
+            rBar[i] = -dpBar[i] * g[n + i] * Networks.sigmoid(r[i]);
+        }
+        h.backpropInputGradient(x, gBar, grad);
+        damping.backpropParameters(x, rBar, grad);
+    }
+}

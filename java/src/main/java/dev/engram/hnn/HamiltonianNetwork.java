@@ -1,0 +1,116 @@
+package dev.engram.hnn;
+
+import java.util.Map;
+
+/**
+ * The general (non-separable) Hamiltonian neural network of Greydanus et al. (2019): a scalar tanh MLP
+ * H_θ : R^(2n) → R on x = (q, p), and Hamilton's equations
+ * <pre>
+ *   dq/dt = ∂H/∂p,   dp/dt = −∂H/∂q
+ * </pre>
+ * ∇H comes from {@link Mlp#valueAndInputGradient}; the training gradient from the double backpropagation
+ * {@link Mlp#backpropInputGradient} with ḡ = (∂H/∂q)̄, (∂H/∂p)̄ = (−dp̄, dq̄). Network: "H", widths [2n, hidden…, 1].
+ */
+public final class HamiltonianNetwork implements LearnedField, HamiltonianGradient {
+    public static final String KIND = "hnn";
+    private final int n;
+    private final double[] theta;
+    private final Map<String, Mlp> nets;
+    private final Mlp h;
+
+    /** Loading constructor: networks {@code {"H": widths}} over θ. */
+    HamiltonianNetwork(int dof, Map<String, int[]> widths, double[] theta) {
+        Networks.requireDof(dof);
+        int[] wh = widths.get("H");
+        Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
+        this.n = dof;
+        this.theta = theta;
+        this.nets = Networks.layout(theta, new String[] {"H"}, new int[][] {wh});
+        this.h = nets.get("H");
+    }
+
+    /**
+     * A Glorot-initialised network.
+     *
+     * @param dof    n ≥ 1
+     * @param hidden hidden widths, e.g. {200, 200}
+     * @param seed   same seed ⇒ same weights
+     */
+    public static HamiltonianNetwork create(int dof, int[] hidden, long seed) {
+        Networks.requireDof(dof);
+        int[] w = Networks.widths(2 * dof, hidden, 1);
+        HamiltonianNetwork m = new HamiltonianNetwork(dof, Map.of("H", w), new double[Networks.count(w)]);
+        Networks.init(m.nets, seed);
+        return m;
+    }
+
+    @Override
+    public int dof() {
+        return n;
+    }
+
+    @Override
+    public int inputCount() {
+        return 0;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public double[] parameters() {
+        return theta;
+    }
+
+    @Override
+    public Map<String, Mlp> networks() {
+        return nets;
+    }
+
+    /** The scalar network H_θ. */
+    public Mlp hamiltonian() {
+        return h;
+    }
+
+    @Override
+    public double energy(double[] q, double[] p) {
+        double[] y = new double[1];
+        h.forward(Networks.concat(q, p), y);
+        return y[0];
+    }
+
+    @Override
+    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
+        Networks.checkState(n, q, p, dHdq, dHdp);
+        double[] g = new double[2 * n];
+        h.valueAndInputGradient(Networks.concat(q, p), g);
+        System.arraycopy(g, 0, dHdq, 0, n);
+        System.arraycopy(g, n, dHdp, 0, n);
+    }
+
+    @Override
+    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        gradient(q, p, dp, dq);
+        for (int i = 0; i < n; i++) {
+            dp[i] = -dp[i];
+        }
+    }
+
+    @Override
+    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        Networks.checkState(n, q, p, dqBar, dpBar);
+        double[] gBar = new double[2 * n];
+        for (int i = 0; i < n; i++) {
+            gBar[i] = -dpBar[i];
+            gBar[n + i] = dqBar[i];
+        }
+        h.backpropInputGradient(Networks.concat(q, p), gBar, grad);
+    }
+
+    @Override
+    public PhaseSpaceField field() {
+        return PhaseSpaceField.of(this);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.engram.hnn;
+
+import java.util.Map;
+
+/**
+ * A trainable phase-space model: parameters θ (one flat vector), a prediction of the time derivatives
+ * (dq/dt, dp/dt) = f_θ(q, p, u) and the gradient of a loss on that prediction with respect to θ.
+ * <p>
+ * n = {@link #dof()} degrees of freedom; m = {@link #inputCount()} external inputs u (0 except for the
+ * port-Hamiltonian model). The models: {@link HamiltonianNetwork} (general H(q, p)),
+ * {@link SeparableHamiltonianNetwork} (H = T(p) + V(q)), {@link DissipativeHamiltonianNetwork},
+ * {@link PortHamiltonianNetwork} and the non-Hamiltonian baseline {@link DerivativeNetwork}.
+ * Implementations are thread-safe for concurrent {@link #predict}/{@link #backprop} calls while θ is not written.
+ */
+public sealed interface LearnedField
+        permits HamiltonianNetwork, SeparableHamiltonianNetwork, DissipativeHamiltonianNetwork, PortHamiltonianNetwork,
+        DerivativeNetwork {
+
+    /** n: q and p each have n components. */
+    int dof();
+
+    /** m: the length of the external input u (0 when the model has none). */
+    int inputCount();
+
+    /** A short name stored in model files: "hnn", "separable", "dissipative", "port", "baseline". */
+    String kind();
+
+    /** θ, live: the optimiser updates it in place. */
+    double[] parameters();
+
+    /** The networks by name ("H", "T", "V", "D", "G", "F"), each a view over a slice of {@link #parameters()}. */
+    Map<String, Mlp> networks();
+
+    /**
+     * (dq/dt, dp/dt) = f_θ(q, p, u).
+     *
+     * @param q  length n
+     * @param p  length n
+     * @param u  length m (may be empty when m = 0)
+     * @param dq dq/dt, length n, overwritten
+     * @param dp dp/dt, length n, overwritten
+     */
+    void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp);
+
+    /**
+     * Adds ∂(dq̄·dq/dt + dp̄·dp/dt)/∂θ to {@code grad} (length {@code parameters().length}): the chain rule of any loss
+     * on the predicted derivatives, given its adjoints dq̄ = ∂loss/∂(dq/dt) and dp̄ = ∂loss/∂(dp/dt) (each length n).
+     */
+    void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad);
+
+    /**
+     * The model as a field for integrators, with u = 0 for models that take inputs
+     * ({@link PortHamiltonianNetwork#field(InputSignal)} gives one with inputs).
+     */
+    default PhaseSpaceField field() {
+        LearnedField self = this;
+        double[] zero = new double[inputCount()];
+        return new PhaseSpaceField() {
+            @Override
+            public int dof() {
+                return self.dof();
+            }
+
+            @Override
+            public void derivatives(double t, double[] q, double[] p, double[] dq, double[] dp) {
+                self.predict(q, p, zero, dq, dp);
+            }
+        };
+    }
+
+    /** u(t): the external inputs of a port-Hamiltonian model along time. */
+    @FunctionalInterface
+    interface InputSignal {
+        /** Writes u(t) (length m) into {@code u}. */
+        void at(double t, double[] u);
+    }
+}

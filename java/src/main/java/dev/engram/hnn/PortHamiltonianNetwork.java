@@ -1,0 +1,158 @@
+package dev.engram.hnn;
+
+import java.util.Map;
+
+/**
+ * A port-Hamiltonian model driven by external inputs u(t) ∈ R^m (for markets e.g. funding rate, open-interest
+ * change, liquidations):
+ * <pre>
+ *   dq/dt = ∂H/∂p,   dp/dt = −∂H/∂q − D(q, p) ⊙ ∂H/∂p + G(q)·u,   D = softplus(R_θ(q, p)) ≥ 0
+ * </pre>
+ * H_θ : R^(2n) → R, R_θ : R^(2n) → R^n and the input map G_θ : R^n → R^(n×m) (row-major, G_ij = output i·m + j)
+ * are tanh MLPs. The inputs enter as a generalised force on p. Training gradient: as
+ * {@link DissipativeHamiltonianNetwork} for H and R, and Ḡ_ij = dp̄_i·u_j backpropagated through G.
+ * Networks "H" [2n, hidden…, 1], "D" [2n, dampingHidden…, n], "G" [n, inputHidden…, n·m], in that order in θ.
+ */
+public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGradient {
+    public static final String KIND = "port";
+    private final int n;
+    private final int m;
+    private final double[] theta;
+    private final Map<String, Mlp> nets;
+    private final Mlp h;
+    private final Mlp damping;
+    private final Mlp inputMap;
+
+    PortHamiltonianNetwork(int dof, int inputs, Map<String, int[]> widths, double[] theta) {
+        Networks.requireDof(dof);
+        if (inputs < 1) {
+            throw new IllegalArgumentException("port model: inputs m must be >= 1, got " + inputs);
+        }
+        int[] wh = widths.get("H");
+        int[] wd = widths.get("D");
+        int[] wg = widths.get("G");
+        Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
+        Networks.requireWidths(KIND, "D", wd, 2 * dof, dof, "2n", "n");
+        Networks.requireWidths(KIND, "G", wg, dof, dof * inputs, "n", "n·m");
+        this.n = dof;
+        this.m = inputs;
+        this.theta = theta;
+        this.nets = Networks.layout(theta, new String[] {"H", "D", "G"}, new int[][] {wh, wd, wg});
+        this.h = nets.get("H");
+        this.damping = nets.get("D");
+        this.inputMap = nets.get("G");
+    }
+
+    /**
+     * @param dof           n ≥ 1
+     * @param inputs        m ≥ 1
+     * @param hidden        hidden widths of H
+     * @param dampingHidden hidden widths of the damping network
+     * @param inputHidden   hidden widths of the input map G
+     */
+    public static PortHamiltonianNetwork create(int dof, int inputs, int[] hidden, int[] dampingHidden,
+                                                int[] inputHidden, long seed) {
+        Networks.requireDof(dof);
+        int[] wh = Networks.widths(2 * dof, hidden, 1);
+        int[] wd = Networks.widths(2 * dof, dampingHidden, dof);
+        int[] wg = Networks.widths(dof, inputHidden, dof * Math.max(inputs, 1));
+        PortHamiltonianNetwork model = new PortHamiltonianNetwork(dof, inputs, Map.of("H", wh, "D", wd, "G", wg),
+                new double[Networks.count(wh, wd, wg)]);
+        Networks.init(model.nets, seed);
+        return model;
+    }
+
+    @Override
+    public int dof() {
+        return n;
+    }
+
+    @Override
+    public int inputCount() {
+        return m;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public double[] parameters() {
+        return theta;
+    }
+
+    @Override
+    public Map<String, Mlp> networks() {
+        return nets;
+    }
+
+    @Override
+    public double energy(double[] q, double[] p) {
+        double[] y = new double[1];
+        h.forward(Networks.concat(q, p), y);
+        return y[0];
+    }
+
+    @Override
+    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
+        Networks.checkState(n, q, p, dHdq, dHdp);
+        double[] g = new double[2 * n];
+        h.valueAndInputGradient(Networks.concat(q, p), g);
+        System.arraycopy(g, 0, dHdq, 0, n);
+        System.arraycopy(g, n, dHdp, 0, n);
+    }
+
+    /** Writes G(q) (n×m row-major, length n·m) into {@code g}. */
+    public void inputMap(double[] q, double[] g) {
+        inputMap.forward(q, g);
+    }
+
+    @Override
+    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        Networks.checkState(n, q, p, dq, dp);
+        Networks.checkInput(m, u);
+        DissipativeHamiltonianNetwork.dissipativeField(h, damping, n, q, p, dq, dp);
+        double[] g = new double[n * m];
+        inputMap.forward(q, g);
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int j = 0; j < m; j++) {
+                s += g[i * m + j] * u[j];
+            }
+            dp[i] += s;
+        }
+    }
+
+    @Override
+    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        Networks.checkState(n, q, p, dqBar, dpBar);
+        Networks.checkInput(m, u);
+        DissipativeHamiltonianNetwork.dissipativeBackprop(h, damping, n, q, p, dqBar, dpBar, grad);
+        double[] gBar = new double[n * m];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < m; j++) {
+                gBar[i * m + j] = dpBar[i] * u[j];
+            }
+        }
+        inputMap.backpropParameters(q, gBar, grad);
+    }
+
+    /** The model as a field for integrators, driven by u(t). */
+    public PhaseSpaceField field(InputSignal input) {
+        PortHamiltonianNetwork self = this;
+        return new PhaseSpaceField() {
+            @Override
+            public int dof() {
+                return n;
+            }
+
+            @Override
+            public void derivatives(double t, double[] q, double[] p, double[] dq, double[] dp) {
+                double[] u = new double[m];
+                input.at(t, u);
+                self.predict(q, p, u, dq, dp);
+            }
+        };
+    }
+}

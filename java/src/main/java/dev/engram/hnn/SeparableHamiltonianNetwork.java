@@ -1,0 +1,109 @@
+package dev.engram.hnn;
+
+import java.util.Map;
+
+/**
+ * A separable Hamiltonian H(q, p) = T(p) + V(q) with two scalar tanh MLPs, kinetic T_θ : R^n → R and potential
+ * V_θ : R^n → R:
+ * <pre>
+ *   dq/dt = ∂H/∂p = ∇T(p),   dp/dt = −∂H/∂q = −∇V(q)
+ * </pre>
+ * The form Störmer–Verlet needs. Training gradient: double backprop through T with ḡ = dq̄ and through V with
+ * ḡ = −dp̄. Networks "T" [n, hidden…, 1] then "V" [n, hidden…, 1], in that order in θ.
+ */
+public final class SeparableHamiltonianNetwork implements LearnedField, HamiltonianGradient {
+    public static final String KIND = "separable";
+    private final int n;
+    private final double[] theta;
+    private final Map<String, Mlp> nets;
+    private final Mlp kinetic;
+    private final Mlp potential;
+
+    SeparableHamiltonianNetwork(int dof, Map<String, int[]> widths, double[] theta) {
+        Networks.requireDof(dof);
+        int[] wt = widths.get("T");
+        int[] wv = widths.get("V");
+        Networks.requireWidths(KIND, "T", wt, dof, 1, "n", "1");
+        Networks.requireWidths(KIND, "V", wv, dof, 1, "n", "1");
+        this.n = dof;
+        this.theta = theta;
+        this.nets = Networks.layout(theta, new String[] {"T", "V"}, new int[][] {wt, wv});
+        this.kinetic = nets.get("T");
+        this.potential = nets.get("V");
+    }
+
+    /** T and V each [n, hidden…, 1], Glorot-initialised from {@code seed}. */
+    public static SeparableHamiltonianNetwork create(int dof, int[] hidden, long seed) {
+        Networks.requireDof(dof);
+        int[] w = Networks.widths(dof, hidden, 1);
+        SeparableHamiltonianNetwork m = new SeparableHamiltonianNetwork(dof, Map.of("T", w, "V", w),
+                new double[Networks.count(w, w)]);
+        Networks.init(m.nets, seed);
+        return m;
+    }
+
+    @Override
+    public int dof() {
+        return n;
+    }
+
+    @Override
+    public int inputCount() {
+        return 0;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public double[] parameters() {
+        return theta;
+    }
+
+    @Override
+    public Map<String, Mlp> networks() {
+        return nets;
+    }
+
+    @Override
+    public double energy(double[] q, double[] p) {
+        double[] t = new double[1];
+        double[] v = new double[1];
+        kinetic.forward(p, t);
+        potential.forward(q, v);
+        return t[0] + v[0];
+    }
+
+    @Override
+    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
+        Networks.checkState(n, q, p, dHdq, dHdp);
+        potential.valueAndInputGradient(q, dHdq);
+        kinetic.valueAndInputGradient(p, dHdp);
+    }
+
+    @Override
+    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        gradient(q, p, dp, dq);
+        for (int i = 0; i < n; i++) {
+            dp[i] = -dp[i];
+        }
+    }
+
+    @Override
+    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        Networks.checkState(n, q, p, dqBar, dpBar);
+        double[] vBar = new double[n];
+        for (int i = 0; i < n; i++) {
+            vBar[i] = -dpBar[i];
+        }
+        kinetic.backpropInputGradient(p, dqBar, grad);
+        potential.backpropInputGradient(q, vBar, grad);
+    }
+
+    @Override
+    public PhaseSpaceField field() {
+        return PhaseSpaceField.of(this);
+    }
+}
