@@ -37,7 +37,8 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGRAM_CUDA="$cuda_flag" >&2
 fi
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
-"$build/emu_selftest" >&2
+"$build/emu_selftest" >&2                          # fibers (the default scheduler)
+ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread
 
 mkdir -p "$dest"
 for lib in libengram_emu.so libengram_cuda.so; do
@@ -45,4 +46,4 @@ for lib in libengram_emu.so libengram_cuda.so; do
     cmp -s "$build/$lib" "$dest/$lib" 2>/dev/null || cp "$build/$lib" "$dest/$lib"
   fi
 done
-echo "native-build: libraries in $dest: $(cd "$dest" && ls)" >&2
+echo "native-build: libraries in $dest: $(cd "$dest" && ls | tr '\n' ' ')" >&2

@@ -1,5 +1,6 @@
 // cuda_emu.cpp: the host side of cuda_emu.h (see there for what is emulated and how).
 #include "cuda_emu.h"
+#include "cuda_emu_internal.h"
 
 #include <array>
 #include <atomic>
@@ -209,15 +210,17 @@ size_t memory_limit = SIZE_MAX;
 }  // namespace
 
 void fault(const std::string& message) {
+    if (fibers::active()) fibers::fault(message);
     Block& b = current();
     std::unique_lock<std::mutex> lk(b.mu);
     b.set_fault(message + " in " + b.where());
     throw Unwind{};
 }
 
-void* dynamic_shared() { return current().dynamic.p; }
+void* dynamic_shared() { return fibers::active() ? fibers::dynamic_shared() : current().dynamic.p; }
 
 void* static_shared(const void* key, size_t bytes, size_t align) {
+    if (fibers::active()) return fibers::static_shared(key, bytes, align);
     Block& b = current();
     std::unique_lock<std::mutex> lk(b.mu);
     auto it = b.statics.find(key);
@@ -235,21 +238,24 @@ void* static_shared(const void* key, size_t bytes, size_t align) {
 }
 
 void syncthreads() {
+    if (fibers::active()) return fibers::syncthreads();
     Block& b = current();
     std::unique_lock<std::mutex> lk(b.mu);
     wait_at(b, b.block_bar, true, "__syncthreads", lk);
 }
 
 void syncwarp(unsigned mask) {
+    if (fibers::active()) return fibers::syncwarp(mask);
     Block& b = current();
     std::unique_lock<std::mutex> lk(b.mu);
     check_mask(b, mask, "__syncwarp", lk);
     wait_at(b, b.warp_bars[tl_warp()], false, "__syncwarp", lk);
 }
 
-int lane_id() { return tl_tid % 32; }
+int lane_id() { return fibers::active() ? fibers::lane_id() : tl_tid % 32; }
 
 uint64_t exchange(unsigned mask, uint64_t mine, int src_lane) {
+    if (fibers::active()) return fibers::exchange(mask, mine, src_lane);
     Block& b = current();
     int w = tl_warp();
     std::unique_lock<std::mutex> lk(b.mu);
@@ -262,6 +268,7 @@ uint64_t exchange(unsigned mask, uint64_t mine, int src_lane) {
 }
 
 unsigned ballot(unsigned mask, bool predicate) {
+    if (fibers::active()) return fibers::ballot(mask, predicate);
     Block& b = current();
     int w = tl_warp();
     std::unique_lock<std::mutex> lk(b.mu);
@@ -290,6 +297,13 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (
     if (shared_bytes > 227 * 1024) {
         record_error(cudaErrorInvalidValue, std::string("kernel ") + name + " asks for " + std::to_string(shared_bytes)
                                                 + " bytes of dynamic shared memory (at most 232448)");
+        return;
+    }
+    const char* mode = std::getenv("ENGRAM_EMU_MODE");
+    if (mode == nullptr || std::strcmp(mode, "threads") != 0) {
+        std::string message;
+        if (!fibers::launch(grid, block, shared_bytes, name, trampoline, args, &message))
+            record_error(cudaErrorLaunchFailure, "kernel fault (emulator): " + message);
         return;
     }
     Block b;

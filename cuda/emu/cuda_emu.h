@@ -1,12 +1,16 @@
 // cuda_emu.h: the CUDA execution model on the host, so the very same .cu kernels compile with g++.
 //
 // What is emulated, and how:
-//  - A launch runs its grid block after block. A block's threads are real host threads (std::thread), one per CUDA
-//    thread, created once per launch and reused for every block of that launch.
-//  - threadIdx, blockIdx, blockDim and gridDim are thread_local variables set before each block.
+//  - A launch runs its grid block by block; blocks are independent, so one OS worker per core takes blocks in turn.
+//  - Every CUDA thread of a block is its own host thread of control, with its own stack and registers. By default
+//    (cuda_emu_fibers.cpp) these are fibers (ucontext) that take turns on the worker and switch only at barriers,
+//    shuffles and ballots; with ENGRAM_EMU_MODE=threads (cuda_emu.cpp) they are OS threads (std::thread, one per
+//    CUDA thread, created per launch and reused for its blocks) meeting at mutex/condition-variable barriers. Both
+//    enforce the same rules; fibers are about a thousand times cheaper per barrier on a small machine.
+//  - threadIdx, blockIdx, blockDim and gridDim are thread_local variables, set for the running CUDA thread.
 //  - __syncthreads() is a barrier over the block; __syncwarp(), the shuffles and __ballot_sync are barriers over the
-//    32 lanes of a warp, with a per-warp exchange buffer. All barriers of a block share one mutex, so the emulator
-//    sees the whole block at once and can FAIL LOUDLY instead of hanging:
+//    32 lanes of a warp, with a per-warp exchange buffer. The emulator sees the whole block, so it FAILS LOUDLY
+//    instead of hanging:
 //      * a barrier that some threads reach after others have exited the kernel (divergent __syncthreads),
 //      * every live thread waiting at barriers that cannot complete (e.g. lanes split between __syncwarp and
 //        __syncthreads),
@@ -18,7 +22,7 @@
 //    (partial masks are reported as a fault, not guessed at).
 //  - The runtime API the library uses (cudaMalloc, cudaMemcpy, ... ) is host memory.
 // Not emulated: memory-model subtleties (the emulator is sequentially consistent at barriers), streams (all work is
-// synchronous), timing. Emulation is for correctness, never for speed: keep blocks modest (64..256 threads).
+// synchronous), timing. Emulation is for correctness, never for speed.
 #pragma once
 
 #include <cstddef>
