@@ -56,6 +56,7 @@ struct SharedPlan {
     int xs;         // float [kTile][dt + 1]      staged patterns (+1 column: no bank conflicts)
     int vs;         // float [kTile][dvt + 1]     staged values (= xs when V = X fits one tile)
     int scores;     // float [qtile][kTile]       dots, then softmax weights
+    int cosines;    // float [qtile][kTile]       this sub-tile's cosines, read by the lane that inserts into top-k
     int state;      // float [4][qtile]           m, l, t, rescale factor
     int out;        // float [qtile][dv]          output accumulator
     int bytes;
@@ -87,6 +88,8 @@ __host__ __device__ inline SharedPlan shared_plan(int d, int dv, int k, int qtil
         at = align16(at + kTile * (dvt + 1) * 4);
     }
     p.scores = at;
+    at = align16(at + qtile * kTile * 4);
+    p.cosines = at;
     at = align16(at + qtile * kTile * 4);
     p.state = at;
     at = align16(at + 4 * qtile * 4);

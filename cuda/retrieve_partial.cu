@@ -11,11 +11,12 @@
 //   3. softmax + top-k: warp w owns queries w, w + W, ...; lane p owns pattern p of the sub-tile: warp max, rescale
 //      of the running (m, l, t), weights e^(s − m) written back to shared memory, warp sums by shuffles; cosine =
 //      dot / (‖q‖·‖x‖) with the norms precomputed at upload, offered to the query's sorted top-k list (a ballot
-//      finds the lanes that beat the current k-th entry; lane 0 inserts them one by one);
+//      finds the lanes that beat the current k-th entry; lane 0 inserts them from shared memory);
 //   4. output: the sub-tile's V rows are staged (or X is reused when V = X fits one 128-column tile) and each
 //      thread owns (query, column) pairs of o ← o·e^(m_old − m_new) + Σ_p w_p·v_p.
 // Shared memory (see SharedPlan): top-k lists (qtile×k×12 B), queries (qtile×d×4), staged X and V
-// (32×(dt+1)×4 each), scores/weights (qtile×32×4), running state (16·qtile), output accumulator (qtile×dv×4).
+// (32×(dt+1)×4 each), scores/weights and cosines (2×qtile×32×4), running state (16·qtile), output accumulator
+// (qtile×dv×4).
 // Registers per thread: kMaxPairs accumulators plus indexing; no per-thread arrays indexed at run time.
 //
 // Bytes moved per batch (s = bytes per stored element: 4 for f32, 2 for f16/bf16; C = chunk; T = ceil(B/qtile)):
@@ -106,21 +107,25 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 /**
- * Offers lane's candidate (s, i) to a sorted top-k list of size k in shared memory (n entries so far). Called by a
- * whole warp; the ballot skips the common case (nobody beats the k-th entry) in one step.
+ * Offers the sub-tile's candidates to a query's sorted top-k list (k entries at most, n so far) in shared memory.
+ * Called by a whole warp; lane p has written its cosine to cand[p] (−inf when invalid). One ballot finds the lanes
+ * that beat the current k-th entry (after warm-up usually none, so the common case costs one vote); lane 0 then
+ * inserts them in lane order, re-checking against the rising bar, while the other lanes wait at __syncwarp.
  */
-__device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, int k, float s, long long i, bool valid,
+__device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, int k, const float* cand, long long p0,
                                            int lane) {
+    __syncwarp(kFullMask);  // cand[] written by every lane
+    const float s = cand[lane];
     const int n = *tn;
-    const bool cand = valid && (n < k || better(s, i, ts[k - 1], ti[k - 1]));
-    unsigned mask = __ballot_sync(kFullMask, cand);
-    while (mask != 0) {
-        const int src = __ffs(mask) - 1;
-        mask &= mask - 1;
-        const float cs = __shfl_sync(kFullMask, s, src);
-        const long long ci = __shfl_sync(kFullMask, i, src);
-        if (lane == 0) {
-            const int n0 = *tn;
+    const bool beats = s != -INFINITY && (n < k || better(s, p0 + lane, ts[k - 1], ti[k - 1]));
+    unsigned mask = __ballot_sync(kFullMask, beats);
+    if (lane == 0) {
+        int n0 = n;
+        while (mask != 0) {
+            const int src = __ffs(mask) - 1;
+            mask &= mask - 1;
+            const float cs = cand[src];
+            const long long ci = p0 + src;
             if (n0 < k || better(cs, ci, ts[k - 1], ti[k - 1])) {  // an earlier insertion may have raised the bar
                 int pos = n0 < k ? n0 : k - 1;
                 while (pos > 0 && better(cs, ci, ts[pos - 1], ti[pos - 1])) {
@@ -130,11 +135,12 @@ __device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, in
                 }
                 ts[pos] = cs;
                 ti[pos] = ci;
-                if (n0 < k) *tn = n0 + 1;
+                if (n0 < k) n0++;
             }
         }
-        __syncwarp(kFullMask);
+        *tn = n0;
     }
+    __syncwarp(kFullMask);  // the list is read by every lane at the next offer
 }
 
 template <typename T>
@@ -164,6 +170,7 @@ __global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restri
     float* xs = reinterpret_cast<float*>(smem + plan.xs);
     float* vs = reinterpret_cast<float*>(smem + plan.vs);
     float* sc = reinterpret_cast<float*>(smem + plan.scores);
+    float* cs = reinterpret_cast<float*>(smem + plan.cosines);
     float* st_m = reinterpret_cast<float*>(smem + plan.state);
     float* st_l = st_m + qtile;
     float* st_t = st_l + qtile;
@@ -242,10 +249,9 @@ __global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restri
                 st_scale[r] = scale;
             }
             if (k > 0) {
-                const long long idx = p0 + lane;
-                const float den = valid ? qn[r] * norms[valid ? idx : p0] : 0.f;
-                const float cosv = valid ? (den == 0.f ? 0.f : dot / den) : -INFINITY;
-                topk_offer(tk_s + r * k, tk_i + r * k, tk_n + r, k, cosv, idx, valid, lane);
+                const float den = valid ? qn[r] * norms[p0 + lane] : 0.f;
+                cs[r * kTile + lane] = valid ? (den == 0.f ? 0.f : dot / den) : -INFINITY;
+                topk_offer(tk_s + r * k, tk_i + r * k, tk_n + r, k, cs + r * kTile, p0, lane);
             }
         }
         __syncthreads();

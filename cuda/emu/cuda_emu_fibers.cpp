@@ -6,11 +6,18 @@
 // Why not one OS thread per CUDA thread (the other mode, ENGRAM_EMU_MODE=threads, kept in cuda_emu.cpp)? Every warp
 // shuffle is a 32-thread barrier; with OS threads each costs tens of futex wake-ups and context switches (about a
 // millisecond on two cores), which made a 1000×64 retrieval take 9 s. A fiber switch costs well under a
-// microsecond, and the semantics checked are the same: a barrier completes only when every expected thread of the
-// block (or warp) has arrived, a barrier some thread can no longer reach (it exited) is a fault, and a state where
-// every live thread waits at a barrier that cannot complete is a reported deadlock, never a hang.
+// microsecond (fibers start with makecontext/setcontext, then switch with _setjmp/_longjmp, which skip the
+// signal-mask system calls of swapcontext), and the semantics checked are the same: a barrier completes only when
+// every expected thread of the block (or warp) has arrived, a barrier some thread can no longer reach (it exited)
+// is a fault, and a state where every live thread waits at a barrier that cannot complete is a reported deadlock,
+// never a hang.
+//
+// _longjmp between fiber stacks is what fortified builds forbid (__longjmp_chk), so keep it plain here.
+#undef _FORTIFY_SOURCE
 #include "cuda_emu.h"
 #include "cuda_emu_internal.h"
+
+#include <csetjmp>
 
 #include <array>
 #include <atomic>
@@ -45,7 +52,9 @@ struct Barrier {
 struct Block;
 
 struct Fiber {
-    ucontext_t ctx;
+    ucontext_t ctx;  // first entry only
+    jmp_buf jb;      // every later resumption
+    bool started = false;
     void* stack = nullptr;
     int tid = 0;
     uint3 idx{0, 0, 0};
@@ -56,7 +65,8 @@ struct Fiber {
 
 /** One block being run by one worker: its fibers, barriers, shared memory and fault state. */
 struct Block {
-    ucontext_t scheduler;
+    ucontext_t scheduler;  // uc_link of the fibers (never used: fibers never return)
+    jmp_buf scheduler_jb;
     std::vector<Fiber> fibers;
     int nthreads = 0;
     int current = 0;
@@ -90,6 +100,19 @@ struct Block {
 
 thread_local Block* tl_block = nullptr;
 
+/** Saves the caller into `save` and continues `target` where it stopped (or at its entry). */
+void jump(jmp_buf& save, Fiber& target) {
+    if (_setjmp(save) == 0) {
+        if (target.started) _longjmp(target.jb, 1);
+        target.started = true;
+        setcontext(&target.ctx);
+    }
+}
+
+void jump_to_scheduler(jmp_buf& save, Block& b) {
+    if (_setjmp(save) == 0) _longjmp(b.scheduler_jb, 1);
+}
+
 Block& cur() {
     if (tl_block == nullptr) {
         std::fprintf(stderr, "cuda_emu: a device function was called outside a kernel launch\n");
@@ -113,11 +136,11 @@ void yield_from(Block& b) {
             if (j == b.current) return;
             b.current = j;
             threadIdx = b.fibers[j].idx;
-            swapcontext(&self.ctx, &b.fibers[j].ctx);
+            jump(self.jb, b.fibers[j]);
             return;  // resumed: b.current is this fiber again (set by whoever switched back)
         }
     }
-    swapcontext(&self.ctx, &b.scheduler);  // nobody ready: the scheduler decides (all exited, or a deadlock)
+    jump_to_scheduler(self.jb, b);  // nobody ready: the scheduler decides (all exited, or a deadlock)
 }
 
 void wait_at(Barrier& bar, bool block_barrier, const char* what) {
@@ -209,6 +232,7 @@ void run_block(Block& b) {
     for (Fiber& f : b.fibers) {
         f.state = State::Ready;
         f.waiting_on = nullptr;
+        f.started = false;
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = f.stack;
         f.ctx.uc_stack.ss_size = kStackBytes;
@@ -238,7 +262,7 @@ void run_block(Block& b) {
         }
         b.current = next;
         threadIdx = b.fibers[next].idx;
-        swapcontext(&b.scheduler, &b.fibers[next].ctx);
+        jump(b.scheduler_jb, b.fibers[next]);
     }
     tl_block = nullptr;
 }
