@@ -36,7 +36,7 @@ final class BenchCommand implements Callable<Integer> {
     List<String> cases;
 
     @Option(names = "--engines", defaultValue = "reference,cpu", split = ",",
-            description = "engines to time (default: ${DEFAULT-VALUE})")
+            description = "engines to time: reference, cpu, cuda, emu, auto (default: ${DEFAULT-VALUE})")
     List<String> engines;
 
     @Option(names = "--reps", defaultValue = "7", description = "timed repetitions per engine (reference: 1)")

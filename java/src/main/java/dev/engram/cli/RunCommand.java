@@ -48,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "5", description = "top-k (default: ${DEFAULT-VALUE})")
     int k;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, reference or cpu (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "auto", description = "auto, reference, cpu, cuda (GPU) or emu (the CUDA kernels emulated on the host; slow, for tests) (default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--seed", defaultValue = "7")

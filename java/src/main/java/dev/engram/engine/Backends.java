@@ -1,6 +1,7 @@
 package dev.engram.engine;
 
 import dev.engram.engine.cpu.CpuBackend;
+import dev.engram.engine.ffm.NativeBackend;
 import dev.engram.engine.reference.ReferenceBackend;
 
 import java.util.List;
@@ -11,14 +12,17 @@ public final class Backends {
     private static final System.Logger LOG = System.getLogger("dev.engram.engine");
 
     /** Names accepted by {@link #select(String)}. */
-    public static final List<String> NAMES = List.of("auto", "reference", "cpu");
+    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "emu", "cuda");
 
     private Backends() {
     }
 
     /**
-     * The engine called {@code name}: "reference" (plain Java, the oracle), "cpu" (Vector API, all cores) or "auto"
-     * (the fastest available: the CPU engine until a native engine is present).
+     * The engine called {@code name}: "reference" (plain Java, the oracle), "cpu" (Vector API, all cores), "cuda"
+     * (libengram's kernels on a GPU), "emu" (the same kernels emulated on the host: for tests, slow) or "auto" (the
+     * CUDA engine when the library, a driver and a device are present, else the CPU engine).
+     *
+     * @throws dev.engram.engine.ffm.NativeEngineException for "cuda"/"emu" when that library or device is missing
      */
     public static Backend select(String name) {
         String n = name == null ? "auto" : name.toLowerCase(Locale.ROOT).strip();
@@ -33,13 +37,28 @@ public final class Backends {
                 b = CpuBackend.shared();
                 why = "requested";
             }
+            case "emu" -> {
+                b = NativeBackend.sharedEmulated();
+                why = "requested";
+            }
+            case "cuda" -> {
+                b = NativeBackend.sharedCuda();
+                why = "requested";
+            }
             case "auto" -> {
-                b = CpuBackend.shared();
-                why = "auto: no native GPU engine in this build, so the CPU engine";
+                String noGpu = NativeBackend.cudaUnavailableReason();
+                if (noGpu == null) {
+                    b = NativeBackend.sharedCuda();
+                    why = "auto: CUDA library, driver and device found";
+                } else {
+                    b = CpuBackend.shared();
+                    why = "auto: no CUDA engine (" + noGpu + "), so the CPU engine";
+                }
             }
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of " + NAMES);
         }
-        LOG.log(System.Logger.Level.INFO, "engine " + b.name() + " (" + why + ")" + (b instanceof CpuBackend c ? ": " + c.describe() : ""));
+        LOG.log(System.Logger.Level.INFO, "engine " + b.name() + " (" + why + ")" + (b instanceof CpuBackend c ? ": " + c.describe()
+                : b instanceof NativeBackend nb ? ": " + nb.describe() : ""));
         return b;
     }
 }

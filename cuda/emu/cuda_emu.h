@@ -1,0 +1,279 @@
+// cuda_emu.h: the CUDA execution model on the host, so the very same .cu kernels compile with g++.
+//
+// What is emulated, and how:
+//  - A launch runs its grid block by block; blocks are independent, so one OS worker per core takes blocks in turn.
+//  - Every CUDA thread of a block is its own host thread of control, with its own stack and registers. By default
+//    (cuda_emu_fibers.cpp) these are fibers (ucontext) that take turns on the worker and switch only at barriers,
+//    shuffles and ballots; with ENGRAM_EMU_MODE=threads (cuda_emu.cpp) they are OS threads (std::thread, one per
+//    CUDA thread, created per launch and reused for its blocks) meeting at mutex/condition-variable barriers. Both
+//    enforce the same rules; fibers are about a thousand times cheaper per barrier on a small machine.
+//  - threadIdx, blockIdx, blockDim and gridDim are thread_local variables, set for the running CUDA thread.
+//  - __syncthreads() is a barrier over the block; __syncwarp(), the shuffles and __ballot_sync are barriers over the
+//    32 lanes of a warp, with a per-warp exchange buffer. The emulator sees the whole block, so it FAILS LOUDLY
+//    instead of hanging:
+//      * a barrier that some threads reach after others have exited the kernel (divergent __syncthreads),
+//      * every live thread waiting at barriers that cannot complete (e.g. lanes split between __syncwarp and
+//        __syncthreads),
+//    abort the launch: waiting threads unwind, the launch records the fault, and cudaGetLastError() returns
+//    cudaErrorLaunchFailure with cudaGetErrorString() naming the block, the barrier and the counts.
+//  - Shared memory is per block: dynamic (ENGRAM_DYNAMIC_SHARED) and static (ENGRAM_SHARED_ARRAY) arrays are
+//    allocated per block and filled with 0xFF bytes (NaN as float) before each block, so a read before a write shows.
+//  - Atomics are real host atomics on the same addresses. Warp-level calls must name the full warp in their mask
+//    (partial masks are reported as a fault, not guessed at).
+//  - The runtime API the library uses (cudaMalloc, cudaMemcpy, ... ) is host memory.
+// Not emulated: memory-model subtleties (the emulator is sequentially consistent at barriers), streams (all work is
+// synchronous), timing. Emulation is for correctness, never for speed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+#include <string>
+#include <tuple>
+
+#define ENGRAM_EMULATION 1
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __noinline__
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+
+struct dim3 {
+    unsigned x, y, z;
+    constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct uint3 {
+    unsigned x, y, z;
+};
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+struct alignas(8) uint2 {
+    unsigned x, y;
+};
+
+inline thread_local uint3 threadIdx;
+inline thread_local uint3 blockIdx;
+inline thread_local dim3 blockDim;
+inline thread_local dim3 gridDim;
+constexpr int warpSize = 32;
+
+// ---- half precision types: bit containers with software conversion (round to nearest even) ----
+struct __half {
+    unsigned short x;
+};
+struct __nv_bfloat16 {
+    unsigned short x;
+};
+inline __half __ushort_as_half(unsigned short v) { return __half{v}; }
+inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short v) { return __nv_bfloat16{v}; }
+inline float __half2float(__half h) {
+    unsigned sign = (h.x & 0x8000u) << 16, exp = (h.x >> 10) & 0x1f, man = h.x & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else {  // subnormal: normalise
+        int e = -1;
+        do {
+            man <<= 1;
+            e++;
+        } while ((man & 0x400) == 0);
+        bits = sign | ((unsigned) (112 - e) << 23) | ((man & 0x3ff) << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+inline float __bfloat162float(__nv_bfloat16 h) {
+    unsigned bits = (unsigned) h.x << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+// ---- device math the kernels use ----
+// expf, logf, sqrtf, fmaxf, fminf come from <cmath> (the C library's float functions)
+inline float __expf(float x) { return std::exp(x); }
+inline int __ffs(unsigned v) { return v == 0 ? 0 : __builtin_ctz(v) + 1; }
+inline int __popc(unsigned v) { return __builtin_popcount(v); }
+
+namespace emu {
+
+[[noreturn]] void fault(const std::string& message);
+
+/** Dynamic shared memory of the calling thread's block. */
+void* dynamic_shared();
+/** The block's static shared array identified by key (the address of a per-call-site static), n bytes. */
+void* static_shared(const void* key, size_t bytes, size_t align);
+
+void syncthreads();
+void syncwarp(unsigned mask);
+/** Exchanges 8 bytes per lane within the warp: writes mine, waits for the warp, returns lane src's. */
+uint64_t exchange(unsigned mask, uint64_t mine, int src_lane);
+unsigned ballot(unsigned mask, bool predicate);
+int lane_id();
+/** Caps emulated device memory (cudaMalloc fails beyond it), so out-of-memory paths can be tested. */
+void set_memory_limit(size_t bytes);
+/** Bytes of emulated device memory currently allocated. */
+size_t allocated();
+
+template <typename T>
+inline T shfl_impl(unsigned mask, T v, int src) {
+    static_assert(sizeof(T) <= 8, "shuffles move at most 8 bytes");
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof(T));
+    uint64_t got = exchange(mask, bits, src);
+    T out;
+    std::memcpy(&out, &got, sizeof(T));
+    return out;
+}
+
+using KernelBody = void (*)(void*);
+/** Runs body(args) as a grid; records a fault for cudaGetLastError(). */
+void launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (*trampoline)(void*), void* args);
+
+template <typename... P>
+struct Launcher {
+    void (*kernel)(P...);
+    dim3 grid, block;
+    size_t shared;
+    const char* name;
+    template <typename... A>
+    void operator()(A&&... args) {
+        struct Pack {
+            void (*kernel)(P...);
+            std::tuple<P...> values;
+        } pack{kernel, std::tuple<P...>(static_cast<P>(args)...)};
+        launch(grid, block, shared, name, [](void* p) {
+            Pack* k = static_cast<Pack*>(p);
+            std::apply(k->kernel, k->values);
+        }, &pack);
+    }
+};
+template <typename... P>
+Launcher<P...> launcher(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared, const char* name) {
+    return Launcher<P...>{kernel, grid, block, shared, name};
+}
+
+}  // namespace emu
+
+inline void __syncthreads() { emu::syncthreads(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { emu::syncwarp(mask); }
+template <typename T>
+inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+    (void) width;
+    return emu::shfl_impl(mask, v, src & 31);
+}
+template <typename T>
+inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+    (void) width;
+    return emu::shfl_impl(mask, v, (emu::lane_id() ^ lane_mask) & 31);
+}
+template <typename T>
+inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+    (void) width;
+    int src = emu::lane_id() + (int) delta;
+    return emu::shfl_impl(mask, v, src > 31 ? emu::lane_id() : src);  // out of range: own value, as on the GPU
+}
+inline unsigned __ballot_sync(unsigned mask, int predicate) { return emu::ballot(mask, predicate != 0); }
+
+inline float atomicAdd(float* p, float v) {
+    float old;
+    unsigned expected = __atomic_load_n(reinterpret_cast<unsigned*>(p), __ATOMIC_RELAXED);
+    for (;;) {
+        std::memcpy(&old, &expected, 4);
+        float nv = old + v;
+        unsigned desired;
+        std::memcpy(&desired, &nv, 4);
+        if (__atomic_compare_exchange_n(reinterpret_cast<unsigned*>(p), &expected, desired, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+            return old;
+        }
+    }
+}
+inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) {
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+inline int atomicMax(int* p, int v) {
+    int old = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (old < v && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    }
+    return old;
+}
+inline int atomicMin(int* p, int v) {
+    int old = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (old > v && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    }
+    return old;
+}
+inline int atomicExch(int* p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+inline int atomicCAS(int* p, int compare, int v) {
+    __atomic_compare_exchange_n(p, &compare, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return compare;
+}
+inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long compare, unsigned long long v) {
+    __atomic_compare_exchange_n(p, &compare, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return compare;
+}
+inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+// ---- the slice of the runtime API the library uses; "device" memory is host memory ----
+enum cudaError_t {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorNoDevice = 100,
+    cudaErrorLaunchFailure = 719,
+};
+enum cudaMemcpyKind {
+    cudaMemcpyHostToHost = 0,
+    cudaMemcpyHostToDevice = 1,
+    cudaMemcpyDeviceToHost = 2,
+    cudaMemcpyDeviceToDevice = 3,
+};
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+struct cudaDeviceProp {
+    char name[256];
+    int multiProcessorCount;
+    size_t sharedMemPerBlock;
+    size_t sharedMemPerBlockOptin;
+    size_t totalGlobalMem;
+    int major, minor;
+    int maxThreadsPerBlock;
+};
+
+cudaError_t cudaGetDeviceCount(int* count);
+cudaError_t cudaSetDevice(int device);
+cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
+cudaError_t cudaMalloc(void** p, size_t bytes);
+cudaError_t cudaFree(void* p);
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemset(void* p, int value, size_t bytes);
+cudaError_t cudaDeviceSynchronize();
+cudaError_t cudaGetLastError();
+cudaError_t cudaPeekAtLastError();
+const char* cudaGetErrorString(cudaError_t e);
+template <typename F>
+inline cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) {
+    return cudaSuccess;
+}
+
+#define ENGRAM_LAUNCH(kernel, grid, block, shared) ::emu::launcher(kernel, grid, block, shared, #kernel)
+#define ENGRAM_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::emu::dynamic_shared())
+#define ENGRAM_SHARED_ARRAY(T, name, n) \
+    static const char name##_emu_key = 0; \
+    T* name = static_cast<T*>(::emu::static_shared(&name##_emu_key, sizeof(T) * (n), alignof(T)))
+

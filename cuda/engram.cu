@@ -1,0 +1,531 @@
+// engram.cu: the C ABI (engram.h) over the retrieval kernels: memory handles (upload once, append), argument
+// checks, launch-shape choice, workspace, and every CUDA error turned into a status plus message.
+// Host code only; the kernels live in retrieve_partial.cu and retrieve_merge.cu.
+#include "engram.h"
+#include "engram_cuda.cuh"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+using engram::kMaxDimTile;
+using engram::kMaxPairs;
+using engram::kTile;
+
+struct engram_memory {
+    int32_t dim = 0;
+    int32_t value_dim = 0;
+    bool values_are_patterns = false;
+    int32_t storage = ENGRAM_STORAGE_F32;
+    int64_t size = 0;
+    int64_t capacity = 0;
+    void* x = nullptr;  // capacity × d stored elements
+    void* v = nullptr;  // capacity × dv stored elements (null when V = X)
+    float* norms = nullptr;
+    void* workspace = nullptr;
+    size_t workspace_bytes = 0;
+    std::mutex mu;  // one retrieval or append at a time: they share the workspace and the buffers
+};
+
+namespace {
+
+std::atomic<int64_t> live_memories{0};
+
+int32_t fail(int32_t status, char* err, int64_t cap, const char* fmt, ...) {
+    if (err != nullptr && cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        std::vsnprintf(err, (size_t) cap, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+int32_t status_of(cudaError_t e) {
+    switch (e) {
+        case cudaErrorMemoryAllocation: return ENGRAM_ERROR_OUT_OF_MEMORY;
+        case cudaErrorNoDevice: return ENGRAM_ERROR_NO_DEVICE;
+#if !defined(ENGRAM_EMULATION_BUILD)
+        case cudaErrorInsufficientDriver: return ENGRAM_ERROR_NO_DEVICE;
+        case cudaErrorInvalidDevice: return ENGRAM_ERROR_NO_DEVICE;
+#endif
+        default: return ENGRAM_ERROR_DEVICE;
+    }
+}
+
+/** Turns a CUDA error into a status and a message naming what was being done. */
+int32_t cuda_fail(cudaError_t e, const char* what, char* err, int64_t cap) {
+    cudaGetLastError();  // clear a non-sticky error so the next call starts clean
+    return fail(status_of(e), err, cap, "%s failed: %s (CUDA error %d)", what, cudaGetErrorString(e), (int) e);
+}
+
+#define CUDA_TRY(call, what)                                      \
+    do {                                                          \
+        cudaError_t e_ = (call);                                  \
+        if (e_ != cudaSuccess) return cuda_fail(e_, what, err, err_cap); \
+    } while (0)
+
+size_t element_bytes(int32_t storage) { return storage == ENGRAM_STORAGE_F32 ? 4 : 2; }
+
+// float32 → binary16 / bfloat16 bits, round to nearest even (what the device's __float2half_rn would do).
+uint16_t to_f16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t a = x & 0x7fffffffu;
+    if (a >= 0x7f800000u) return (uint16_t) (sign | 0x7c00u | (a > 0x7f800000u ? 0x200u : 0));
+    if (a >= 0x477ff000u) return (uint16_t) (sign | 0x7c00u);  // rounds to >= 65520: overflow to infinity
+    if (a < 0x38800000u) {                                      // below the smallest normal half: subnormal or 0
+        if (a < 0x33000000u) return (uint16_t) sign;           // < 2^-25 rounds to 0
+        uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126 - e;                              // so that the result has 10 fraction bits at 2^-24
+        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return (uint16_t) (sign | q);
+    }
+    uint32_t q = ((a >> 13) - (112u << 10));
+    uint32_t rem = a & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (q & 1))) q++;
+    return (uint16_t) (sign | q);
+}
+
+uint16_t to_bf16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t) ((x >> 16) | 0x40u);
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t) (x >> 16);
+}
+
+float from_f16(uint16_t h) {
+    uint32_t sign = (uint32_t) (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else {
+        float f = std::ldexp((float) man, -24);
+        return sign ? -f : f;
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+float from_bf16(uint16_t h) {
+    uint32_t bits = (uint32_t) h << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+struct Shape {
+    int threads, chunk, qtile;
+};
+
+int32_t check_common(engram_memory* mem, const float* queries, int64_t batch, int64_t stride, float beta, int32_t k,
+                     int64_t from, int64_t to, char* err, int64_t err_cap) {
+    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
+    if (queries == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "queries is NULL");
+    if (batch < 1 || batch > 0x7fffffff)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "batch must be in [1, 2^31 - 1], got %lld",
+                    (long long) batch);
+    if (stride < mem->dim)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "query_stride must be >= d = %d floats, got %lld", mem->dim, (long long) stride);
+    if (!(beta > 0.f) || !std::isfinite(beta))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "beta must be a finite number > 0, got %g",
+                    (double) beta);
+    if (mem->size == 0)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "memory is empty: retrieval needs at least one stored pattern");
+    if (from < 0 || to > mem->size || from >= to)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "pattern range [%lld, %lld) is empty or outside 0..%lld",
+                    (long long) from, (long long) to, (long long) mem->size);
+    if (k < 0 || k > ENGRAM_MAX_K)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "k must be in [0, %d], got %d", ENGRAM_MAX_K, k);
+    return ENGRAM_OK;
+}
+
+int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t count, bool values_in_xs,
+                     const engram_launch* launch, Shape* s, char* err, int64_t err_cap) {
+    int threads = launch != nullptr ? launch->block_threads : 0;
+    int chunk = launch != nullptr ? launch->chunk : 0;
+    int qtile = launch != nullptr ? launch->query_tile : 0;
+    if (threads == 0) threads = 128;
+    if (threads < 32 || threads > 512 || threads % 32 != 0)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.block_threads must be a multiple of 32 in [32, 512], got %d", threads);
+    const int max_qtile = kMaxPairs * threads / kTile;
+    if (qtile == 0) qtile = (int) std::min<int64_t>(std::min(16, max_qtile), batch);
+    if (qtile < 1 || qtile > max_qtile)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.query_tile must be in [1, block_threads/4 = %d], got %d", max_qtile, qtile);
+    int device = 0;
+    cudaDeviceProp prop;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+        cudaGetLastError();
+        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the properties of the current device");
+    }
+    if (chunk == 0) {
+        // Enough blocks to fill the device several times over, but chunks long enough that the per-chunk partials
+        // (B·(3 + dv + 2k) floats each) stay small next to the patterns they summarise.
+        const int64_t qtiles = (batch + qtile - 1) / qtile;
+        const int64_t wanted = std::max<int64_t>(1, 8LL * prop.multiProcessorCount / qtiles);
+        int64_t c = (count + wanted - 1) / wanted;
+        c = (c + kTile - 1) / kTile * kTile;
+        chunk = (int) std::min<int64_t>(std::max<int64_t>(c, 256), 16384);
+    }
+    if (chunk < kTile || chunk % kTile != 0)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.chunk must be a positive multiple of %d, got %d", kTile, chunk);
+    const size_t optin = prop.sharedMemPerBlockOptin > 0 ? prop.sharedMemPerBlockOptin : prop.sharedMemPerBlock;
+    bool asked_for_tile = launch != nullptr && launch->query_tile != 0;
+    while ((size_t) engram::shared_plan(mem->dim, mem->value_dim, k, qtile, values_in_xs).bytes > optin) {
+        if (asked_for_tile || qtile == 1)
+            return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                        "d=%d, dv=%d, k=%d with query_tile=%d need %d bytes of shared memory per block; the device "
+                        "offers %zu",
+                        mem->dim, mem->value_dim, k, qtile,
+                        engram::shared_plan(mem->dim, mem->value_dim, k, qtile, values_in_xs).bytes, optin);
+        qtile = std::max(1, qtile / 2);
+    }
+    const int64_t chunks = (count + chunk - 1) / chunk;
+    const int64_t qtiles = (batch + qtile - 1) / qtile;
+    if (chunks > 0x7fffffff || qtiles > 65535)
+        return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                    "grid of %lld chunks × %lld query tiles exceeds the CUDA grid limits; use a larger chunk or tile",
+                    (long long) chunks, (long long) qtiles);
+    s->threads = threads;
+    s->chunk = chunk;
+    s->qtile = qtile;
+    return ENGRAM_OK;
+}
+
+size_t align256(size_t n) { return (n + 255) & ~(size_t) 255; }
+
+/** Runs both passes; finish selects the finished results or the merged partial. Caller holds mem->mu. */
+int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t stride, float beta, int32_t k,
+            int64_t from, int64_t to, const engram_launch* launch, bool finish, float* a, float* b, float* c, float* o,
+            int64_t* top_index, float* top_score, char* err, int64_t err_cap) {
+    int32_t st = check_common(mem, queries, batch, stride, beta, k, from, to, err, err_cap);
+    if (st != ENGRAM_OK) return st;
+    if (k > to - from)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "k=%d exceeds the number of patterns in range M=%lld", k, (long long) (to - from));
+    if (a == nullptr || b == nullptr || o == nullptr || (!finish && c == nullptr))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "an output buffer is NULL");
+    if (k > 0 && (top_index == nullptr || top_score == nullptr))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "top_index/top_score are NULL but k=%d", k);
+    const int d = mem->dim, dv = mem->value_dim;
+    const bool values_in_xs = mem->values_are_patterns && d <= kMaxDimTile;
+    const int64_t count = to - from;
+    Shape shape;
+    st = choose_shape(mem, batch, k, count, values_in_xs, launch, &shape, err, err_cap);
+    if (st != ENGRAM_OK) return st;
+    const int64_t chunks = (count + shape.chunk - 1) / shape.chunk;
+    const int64_t cb = chunks * batch;
+
+    // workspace: queries | partial m, l, t, o, top | merge scratch | outputs
+    size_t off = 0;
+    auto take = [&](size_t bytes) {
+        size_t at = off;
+        off += align256(bytes);
+        return at;
+    };
+    const size_t q_at = take((size_t) batch * d * 4);
+    const size_t pm_at = take((size_t) cb * 4), pl_at = take((size_t) cb * 4), pt_at = take((size_t) cb * 4);
+    const size_t po_at = take((size_t) cb * dv * 4);
+    const size_t ps_at = take((size_t) cb * k * 4), pi_at = take((size_t) cb * k * 8);
+    const size_t w_at = take((size_t) cb * 8), h_at = take((size_t) cb * 4);
+    const size_t oa_at = take((size_t) batch * 4), ob_at = take((size_t) batch * 4), oc_at = take((size_t) batch * 4);
+    const size_t oo_at = take((size_t) batch * dv * 4);
+    const size_t os_at = take((size_t) batch * k * 4), oi_at = take((size_t) batch * k * 8);
+    if (off > mem->workspace_bytes) {
+        cudaFree(mem->workspace);
+        mem->workspace = nullptr;
+        mem->workspace_bytes = 0;
+        CUDA_TRY(cudaMalloc(&mem->workspace, off), "allocating the retrieval workspace");
+        mem->workspace_bytes = off;
+    }
+    char* ws = static_cast<char*>(mem->workspace);
+    float* dq = reinterpret_cast<float*>(ws + q_at);
+    if (stride == d) {
+        CUDA_TRY(cudaMemcpy(dq, queries, (size_t) batch * d * 4, cudaMemcpyHostToDevice), "uploading the queries");
+    } else {
+        for (int64_t r = 0; r < batch; r++)
+            CUDA_TRY(cudaMemcpy(dq + r * d, queries + r * stride, (size_t) d * 4, cudaMemcpyHostToDevice),
+                     "uploading the queries");
+    }
+    engram::PartialOut part{reinterpret_cast<float*>(ws + pm_at), reinterpret_cast<float*>(ws + pl_at),
+                            reinterpret_cast<float*>(ws + pt_at), reinterpret_cast<float*>(ws + po_at),
+                            reinterpret_cast<float*>(ws + ps_at), reinterpret_cast<long long*>(ws + pi_at)};
+    engram::MergeOut merged{reinterpret_cast<float*>(ws + oa_at), reinterpret_cast<float*>(ws + ob_at),
+                            reinterpret_cast<float*>(ws + oc_at), reinterpret_cast<float*>(ws + oo_at),
+                            reinterpret_cast<float*>(ws + os_at), reinterpret_cast<long long*>(ws + oi_at)};
+    const void* v = values_in_xs ? nullptr : (mem->values_are_patterns ? mem->x : mem->v);
+    CUDA_TRY(engram::launch_retrieve_partial(mem->storage, mem->x, v, mem->norms, from, to, d, dv, dq, (int) batch,
+                                             beta, k, shape.threads, shape.chunk, shape.qtile, part),
+             "launching retrieve_partial_kernel");
+    CUDA_TRY(engram::launch_retrieve_merge(part, (int) chunks, (int) batch, dv, k, count, finish ? 1 : 0,
+                                           reinterpret_cast<double*>(ws + w_at), reinterpret_cast<int*>(ws + h_at),
+                                           merged),
+             "launching retrieve_merge_kernel");
+    CUDA_TRY(cudaDeviceSynchronize(), "running the retrieval kernels");
+    CUDA_TRY(cudaMemcpy(a, merged.a, (size_t) batch * 4, cudaMemcpyDeviceToHost), "downloading results");
+    CUDA_TRY(cudaMemcpy(b, merged.b, (size_t) batch * 4, cudaMemcpyDeviceToHost), "downloading results");
+    if (!finish) CUDA_TRY(cudaMemcpy(c, merged.c, (size_t) batch * 4, cudaMemcpyDeviceToHost), "downloading results");
+    CUDA_TRY(cudaMemcpy(o, merged.o, (size_t) batch * dv * 4, cudaMemcpyDeviceToHost), "downloading results");
+    if (k > 0) {
+        static_assert(sizeof(long long) == sizeof(int64_t), "index width");
+        CUDA_TRY(cudaMemcpy(top_score, merged.top_score, (size_t) batch * k * 4, cudaMemcpyDeviceToHost),
+                 "downloading results");
+        CUDA_TRY(cudaMemcpy(top_index, merged.top_index, (size_t) batch * k * 8, cudaMemcpyDeviceToHost),
+                 "downloading results");
+    }
+    return ENGRAM_OK;
+}
+
+void free_memory(engram_memory* mem) {
+    cudaFree(mem->x);
+    cudaFree(mem->v);
+    cudaFree(mem->norms);
+    cudaFree(mem->workspace);
+    cudaGetLastError();
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t engram_abi_version(void) { return ENGRAM_ABI_VERSION; }
+
+const char* engram_variant(void) {
+#if defined(ENGRAM_EMULATION_BUILD)
+    return "emu";
+#else
+    return "cuda";
+#endif
+}
+
+int32_t engram_device_info(int32_t* device_count, char* name, int64_t name_cap, char* err, int64_t err_cap) {
+    if (device_count == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "device_count is NULL");
+    *device_count = 0;
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) return cuda_fail(e, "cudaGetDeviceCount", err, err_cap);
+    if (n == 0) return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "no CUDA device found");
+    *device_count = n;
+    if (name != nullptr && name_cap > 0) {
+        cudaDeviceProp prop;
+        CUDA_TRY(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+        std::snprintf(name, (size_t) name_cap, "%s (sm_%d%d, %d SMs, %.1f GiB)", prop.name, prop.major, prop.minor,
+                      prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
+    }
+    return ENGRAM_OK;
+}
+
+int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t values_are_patterns, int32_t storage,
+                             engram_memory** out, char* err, int64_t err_cap) {
+    if (out == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "out is NULL");
+    *out = nullptr;
+    if (dim < 1) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "dim must be >= 1, got %d", dim);
+    if (value_dim < 1)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "value_dim must be >= 1, got %d", value_dim);
+    if (values_are_patterns && value_dim != dim)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "values_are_patterns needs value_dim == dim, got value_dim=%d, dim=%d", value_dim, dim);
+    if (storage < ENGRAM_STORAGE_F32 || storage > ENGRAM_STORAGE_BF16)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "storage must be 0 (f32), 1 (f16) or 2 (bf16), got %d",
+                    storage);
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) return cuda_fail(e, "cudaGetDeviceCount", err, err_cap);
+    if (n == 0) return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "no CUDA device found");
+    engram_memory* m = new (std::nothrow) engram_memory();
+    if (m == nullptr) return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory for a handle");
+    m->dim = dim;
+    m->value_dim = value_dim;
+    m->values_are_patterns = values_are_patterns != 0;
+    m->storage = storage;
+    live_memories++;
+    *out = m;
+    return ENGRAM_OK;
+}
+
+int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v, int64_t n, char* err,
+                             int64_t err_cap) {
+    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
+    if (n < 0) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "n must be >= 0, got %lld", (long long) n);
+    if (n == 0) return ENGRAM_OK;
+    if (x == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "x is NULL");
+    if (mem->values_are_patterns && v != nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory's values are its patterns; pass v = NULL");
+    if (!mem->values_are_patterns && v == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory stores separate values; v is NULL");
+    std::lock_guard<std::mutex> lock(mem->mu);
+    const int d = mem->dim, dv = mem->value_dim;
+    const size_t es = element_bytes(mem->storage);
+    const int64_t limit = (int64_t) (((size_t) 1 << 62) / (es * (size_t) std::max(d, dv)));
+    if (n > limit - mem->size)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "appending %lld rows to %lld overflows the size limit",
+                    (long long) n, (long long) mem->size);
+    // Convert and check everything on the host first, so a rejected append changes nothing.
+    std::vector<uint16_t> xh, vh;
+    std::vector<float> norms((size_t) n);
+    try {
+        if (mem->storage != ENGRAM_STORAGE_F32) {
+            xh.resize((size_t) n * d);
+            if (v != nullptr) vh.resize((size_t) n * dv);
+        }
+    } catch (const std::bad_alloc&) {
+        return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory converting %lld rows",
+                    (long long) n);
+    }
+    auto convert = [&](const float* src, int width, std::vector<uint16_t>& dst, const char* what) -> int32_t {
+        for (int64_t r = 0; r < n; r++) {
+            for (int j = 0; j < width; j++) {
+                const float f = src[r * width + j];
+                if (!std::isfinite(f))
+                    return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "%s must be finite, but element (%lld, %d) is %g",
+                                what, (long long) r, j, (double) f);
+                if (mem->storage == ENGRAM_STORAGE_F16) {
+                    const uint16_t h = to_f16(f);
+                    if ((h & 0x7c00u) == 0x7c00u)
+                        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                                    "%s element (%lld, %d) = %g overflows fp16 storage (|x| <= 65504)", what,
+                                    (long long) r, j, (double) f);
+                    dst[(size_t) r * width + j] = h;
+                } else if (mem->storage == ENGRAM_STORAGE_BF16) {
+                    dst[(size_t) r * width + j] = to_bf16(f);
+                }
+            }
+        }
+        return ENGRAM_OK;
+    };
+    int32_t st = convert(x, d, xh, "x");
+    if (st != ENGRAM_OK) return st;
+    if (v != nullptr) {
+        st = convert(v, dv, vh, "v");
+        if (st != ENGRAM_OK) return st;
+    }
+    for (int64_t r = 0; r < n; r++) {  // norms of the patterns as stored (after rounding), in double
+        double s = 0;
+        for (int j = 0; j < d; j++) {
+            const size_t at = (size_t) r * d + j;
+            const double f = mem->storage == ENGRAM_STORAGE_F32   ? x[at]
+                             : mem->storage == ENGRAM_STORAGE_F16 ? from_f16(xh[at])
+                                                                  : from_bf16(xh[at]);
+            s += f * f;
+        }
+        norms[(size_t) r] = (float) std::sqrt(s);
+    }
+    const int64_t need = mem->size + n;
+    if (need > mem->capacity) {
+        const int64_t cap = std::max<int64_t>({need, 2 * mem->capacity, 1024});
+        // Grow all three first into fresh buffers; only when all succeed do they replace the old ones.
+        void* nx = mem->x;
+        void* nv = mem->v;
+        void* nn = mem->norms;
+        cudaError_t e = cudaSuccess;
+        void* fx = nullptr;
+        void* fv = nullptr;
+        void* fn = nullptr;
+        if ((e = cudaMalloc(&fx, (size_t) cap * d * es)) == cudaSuccess && (mem->values_are_patterns
+                || (e = cudaMalloc(&fv, (size_t) cap * dv * es)) == cudaSuccess)
+            && (e = cudaMalloc(&fn, (size_t) cap * 4)) == cudaSuccess) {
+            const size_t m = (size_t) mem->size;
+            if (m > 0) {
+                if ((e = cudaMemcpy(fx, nx, m * d * es, cudaMemcpyDeviceToDevice)) == cudaSuccess
+                    && (fv == nullptr || (e = cudaMemcpy(fv, nv, m * dv * es, cudaMemcpyDeviceToDevice)) == cudaSuccess))
+                    e = cudaMemcpy(fn, nn, m * 4, cudaMemcpyDeviceToDevice);
+            }
+        }
+        if (e != cudaSuccess) {
+            cudaFree(fx);
+            cudaFree(fv);
+            cudaFree(fn);
+            return cuda_fail(e, "growing the device memory", err, err_cap);
+        }
+        cudaFree(nx);
+        cudaFree(nv);
+        cudaFree(nn);
+        mem->x = fx;
+        mem->v = fv;
+        mem->norms = static_cast<float*>(fn);
+        mem->capacity = cap;
+    }
+    char* dx = static_cast<char*>(mem->x) + (size_t) mem->size * d * es;
+    const void* sx = mem->storage == ENGRAM_STORAGE_F32 ? static_cast<const void*>(x) : xh.data();
+    CUDA_TRY(cudaMemcpy(dx, sx, (size_t) n * d * es, cudaMemcpyHostToDevice), "uploading patterns");
+    if (v != nullptr) {
+        char* dvp = static_cast<char*>(mem->v) + (size_t) mem->size * dv * es;
+        const void* sv = mem->storage == ENGRAM_STORAGE_F32 ? static_cast<const void*>(v) : vh.data();
+        CUDA_TRY(cudaMemcpy(dvp, sv, (size_t) n * dv * es, cudaMemcpyHostToDevice), "uploading values");
+    }
+    CUDA_TRY(cudaMemcpy(mem->norms + mem->size, norms.data(), (size_t) n * 4, cudaMemcpyHostToDevice),
+             "uploading norms");
+    mem->size = need;
+    return ENGRAM_OK;
+}
+
+int64_t engram_memory_size(const engram_memory* mem) { return mem == nullptr ? -1 : mem->size; }
+
+int64_t engram_memory_device_bytes(const engram_memory* mem) {
+    if (mem == nullptr) return -1;
+    const size_t es = element_bytes(mem->storage);
+    return (int64_t) ((size_t) mem->capacity * (mem->dim * es + (mem->v ? mem->value_dim * es : 0) + 4)
+                      + mem->workspace_bytes);
+}
+
+void engram_memory_destroy(engram_memory* mem) {
+    if (mem == nullptr) return;
+    free_memory(mem);
+    delete mem;
+    live_memories--;
+}
+
+int64_t engram_live_memories(void) { return live_memories.load(); }
+
+int32_t engram_retrieve(engram_memory* mem, const float* queries, int64_t batch, int64_t query_stride, float beta,
+                        int32_t k, int64_t from, int64_t to, const engram_launch* launch, float* output,
+                        float* entropy, float* confidence, int64_t* top_index, float* top_score, char* err,
+                        int64_t err_cap) {
+    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
+    std::lock_guard<std::mutex> lock(mem->mu);
+    return run(mem, queries, batch, query_stride, beta, k, from, to, launch, true, entropy, confidence, nullptr, output,
+               top_index, top_score, err, err_cap);
+}
+
+int32_t engram_retrieve_partial(engram_memory* mem, const float* queries, int64_t batch, int64_t query_stride,
+                                float beta, int32_t k, int64_t from, int64_t to, const engram_launch* launch,
+                                float* max, float* sum, float* shifted, float* out, int64_t* top_index,
+                                float* top_score, char* err, int64_t err_cap) {
+    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
+    std::lock_guard<std::mutex> lock(mem->mu);
+    return run(mem, queries, batch, query_stride, beta, k, from, to, launch, false, max, sum, shifted, out, top_index,
+               top_score, err, err_cap);
+}
+
+int32_t engram_emu_memory_limit(int64_t bytes, int64_t* allocated, char* err, int64_t err_cap) {
+#if defined(ENGRAM_EMULATION_BUILD)
+    emu::set_memory_limit(bytes < 0 ? SIZE_MAX : (size_t) bytes);
+    if (allocated != nullptr) *allocated = (int64_t) emu::allocated();
+    return ENGRAM_OK;
+#else
+    (void) bytes;
+    (void) allocated;
+    return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap, "engram_emu_memory_limit exists only in the emulation build");
+#endif
+}
+
+}  // extern "C"

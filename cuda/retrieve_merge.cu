@@ -1,0 +1,170 @@
+// retrieve_merge.cu: pass 2 of retrieval. Merges the per-chunk partials of pass 1 exactly (the RetrievalPartial
+// monoid) and writes either the finished results (output, entropy, confidence, top-k) or one merged partial.
+//
+// Grid: one block per query b; any block size that is a multiple of 32 (128 by default).
+//   1. m = max_c m_c over chunks (block reduction: warp shuffles, then shared memory across warps);
+//   2. each thread owns chunks c ≡ tid (mod threads): w_c = e^(m_c − m) (0 for an empty chunk), stored to the
+//      weights scratch, and double partial sums of l = Σ w_c·l_c and t = Σ w_c·(t_c + (m_c − m)·l_c);
+//   3. each thread owns output columns j ≡ tid: o_j = Σ_c w_c·o_cj in double (reads of consecutive j coalesce);
+//   4. top-k: a k-way merge of the chunks' sorted lists. A head pointer per list (scratch); each of k rounds every
+//      thread proposes the best head among its lists, a block arg-max (score desc, index asc) picks the winner and
+//      its list's head advances.
+// Shared memory: 3 × 32 slots for the cross-warp reductions. All sums over chunks are double (the partials
+// themselves are float32).
+// Bytes moved per batch: reads C·B·(3 + dv)·4 + (at most) C·B·k·12 where C = chunks; writes B·(dv + 2 + 3k)·4
+// plus scratch C·B·12. Small next to pass 1 whenever the chunk is large against B·dv/d.
+#include "engram_cuda.cuh"
+
+namespace engram {
+namespace {
+
+struct Best {
+    float s;
+    long long i;
+    int c;
+};
+
+__device__ __forceinline__ bool better_best(const Best& a, const Best& b) {
+    if (a.c < 0) return false;
+    if (b.c < 0) return true;
+    return better(a.s, a.i, b.s, b.i);
+}
+
+__device__ __forceinline__ Best warp_best(Best v) {
+    for (int o = 16; o > 0; o >>= 1) {
+        Best w;
+        w.s = __shfl_xor_sync(kFullMask, v.s, o);
+        w.i = __shfl_xor_sync(kFullMask, v.i, o);
+        w.c = __shfl_xor_sync(kFullMask, v.c, o);
+        if (better_best(w, v)) v = w;
+    }
+    return v;
+}
+
+__device__ __forceinline__ double warp_sum(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+    return v;
+}
+
+__global__ void __launch_bounds__(128) retrieve_merge_kernel(PartialOut in, int chunks, int batch, int dv, int k,
+                                                             long long count, int finish, double* weights, int* heads,
+                                                             MergeOut out) {
+    ENGRAM_SHARED_ARRAY(double, red, 64);
+    ENGRAM_SHARED_ARRAY(Best, bred, 32);
+    const int b = blockIdx.x, tid = threadIdx.x, nthreads = blockDim.x, lane = tid & 31, warp = tid >> 5,
+              nwarps = nthreads >> 5;
+    double* w = weights + (long long) b * chunks;
+    int* head = heads + (long long) b * chunks;
+
+    // 1: global max over chunks that saw patterns
+    float mx = -INFINITY;
+    for (int c = tid; c < chunks; c += nthreads) {
+        const long long at = (long long) c * batch + b;
+        if (in.l[at] > 0.f) mx = fmaxf(mx, in.m[at]);
+    }
+    mx = warp_max(mx);
+    if (lane == 0) red[warp] = mx;
+    __syncthreads();
+    if (warp == 0) {
+        float v = lane < nwarps ? (float) red[lane] : -INFINITY;
+        v = warp_max(v);
+        if (lane == 0) red[32] = v;
+    }
+    __syncthreads();
+    const double m = red[32];
+    __syncthreads();  // red is reused below
+
+    // 2: chunk weights, l and t
+    double l = 0.0, t = 0.0;
+    for (int c = tid; c < chunks; c += nthreads) {
+        const long long at = (long long) c * batch + b;
+        const double lc = in.l[at];
+        double wc = 0.0;
+        if (lc > 0.0) {
+            const double d = (double) in.m[at] - m;
+            wc = exp(d);
+            l += wc * lc;
+            t += wc * ((double) in.t[at] + d * lc);
+        }
+        w[c] = wc;
+        head[c] = 0;
+    }
+    l = warp_sum(l);
+    t = warp_sum(t);
+    if (lane == 0) {
+        red[warp] = l;
+        red[32 + warp] = t;
+    }
+    __syncthreads();  // also publishes w[] and head[] to the block
+    double lsum = 0.0, tsum = 0.0;
+    for (int i = 0; i < nwarps; i++) {
+        lsum += red[i];
+        tsum += red[32 + i];
+    }
+
+    // 3: output columns
+    for (int j = tid; j < dv; j += nthreads) {
+        double a = 0.0;
+        for (int c = 0; c < chunks; c++) {
+            const double wc = w[c];
+            if (wc != 0.0) a += wc * in.o[((long long) c * batch + b) * dv + j];
+        }
+        out.o[(long long) b * dv + j] = (float) (finish ? a / lsum : a);
+    }
+    if (tid == 0) {
+        if (finish) {
+            // H = log l − t/l; round-off may leave it a hair outside [0, log count]
+            const double logm = log((double) count);
+            double h = log(lsum) - tsum / lsum;
+            h = h < 0.0 ? 0.0 : (h > logm ? logm : h);
+            out.a[b] = (float) h;
+            out.b[b] = count == 1 ? 1.f : (float) (1.0 - h / logm);
+        } else {
+            out.a[b] = (float) m;
+            out.b[b] = (float) lsum;
+            out.c[b] = (float) tsum;
+        }
+    }
+
+    // 4: k-way merge of the sorted per-chunk lists
+    for (int r = 0; r < k; r++) {
+        Best mine{-INFINITY, -1, -1};
+        for (int c = tid; c < chunks; c += nthreads) {
+            const int h = head[c];
+            if (h >= k) continue;
+            const long long at = ((long long) c * batch + b) * k + h;
+            const long long i = in.top_index[at];
+            if (i < 0) continue;
+            Best cand{in.top_score[at], i, c};
+            if (better_best(cand, mine)) mine = cand;
+        }
+        mine = warp_best(mine);
+        if (lane == 0) bred[warp] = mine;
+        __syncthreads();
+        if (tid == 0) {
+            Best best = bred[0];
+            for (int i = 1; i < nwarps; i++)
+                if (better_best(bred[i], best)) best = bred[i];
+            out.top_score[(long long) b * k + r] = best.c < 0 ? -INFINITY : best.s;
+            out.top_index[(long long) b * k + r] = best.c < 0 ? -1 : best.i;
+            if (best.c >= 0) head[best.c]++;
+        }
+        __syncthreads();
+    }
+}
+
+}  // namespace
+
+cudaError_t launch_retrieve_merge(PartialOut in, int chunks, int batch, int dv, int k, long long count, int finish,
+                                  double* weights, int* heads, MergeOut out) {
+    ENGRAM_LAUNCH(retrieve_merge_kernel, dim3((unsigned) batch), dim3(128), 0)
+    (in, chunks, batch, dv, k, count, finish, weights, heads, out);
+    return cudaGetLastError();
+}
+
+}  // namespace engram

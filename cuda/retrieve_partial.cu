@@ -1,0 +1,334 @@
+// retrieve_partial.cu: pass 1 of retrieval, flash-decoding shaped. Computes, for every (memory chunk, query), the
+// online-softmax partial state (m, l, t relative to m, o) and the chunk's cosine top-k, without ever
+// materialising the B×M score matrix.
+//
+// Grid: x = memory chunks of `chunk` patterns (a multiple of 32), y = query tiles of `qtile` queries.
+// A block owns one (query tile, memory chunk) pair and walks its chunk in sub-tiles of kTile = 32 patterns:
+//   1. stage: the sub-tile's rows of X (kTile × up to 128 columns at a time) are loaded into shared memory with
+//      coalesced loads (float4 / 4×16-bit when d % 4 == 0, scalar otherwise); fp16/bf16 are widened to float here;
+//   2. scores: each thread owns up to kMaxPairs (query, pattern) pairs and accumulates their dot products in
+//      registers across the column tiles;
+//   3. softmax + top-k: warp w owns queries w, w + W, ...; lane p owns pattern p of the sub-tile: warp max, rescale
+//      of the running (m, l, t), weights e^(s − m) written back to shared memory, warp sums by shuffles; cosine =
+//      dot / (‖q‖·‖x‖) with the norms precomputed at upload, offered to the query's sorted top-k list (a ballot
+//      finds the lanes that beat the current k-th entry; lane 0 inserts them from shared memory);
+//   4. output: the sub-tile's V rows are staged (or X is reused when V = X fits one 128-column tile) and each
+//      thread owns (query, column) pairs of o ← o·e^(m_old − m_new) + Σ_p w_p·v_p.
+// Shared memory (see SharedPlan): top-k lists (qtile×k×12 B), queries (qtile×d×4), staged X and V
+// (32×(dt+1)×4 each), scores/weights and cosines (2×qtile×32×4), running state (16·qtile), output accumulator
+// (qtile×dv×4).
+// Registers per thread: kMaxPairs accumulators plus indexing; no per-thread arrays indexed at run time.
+//
+// Bytes moved per batch (s = bytes per stored element: 4 for f32, 2 for f16/bf16; C = chunk; T = ceil(B/qtile)):
+//   X read T times: T·M·d·s (T = 1 for B ≤ qtile: X is streamed once), V: T·M·dv·s (0 extra when V = X, d ≤ 128),
+//   norms T·M·4, queries (M/C)·B·d·4 (hits L2), partials written (M/C)·B·(3 + dv + 2k)·4.
+// FLOPs: 2·B·M·d (scores) + 2·B·M·dv (output) + ~B·M·(exp + a few) — see cuda/PERFORMANCE.md.
+#include "engram_cuda.cuh"
+
+namespace engram {
+namespace {
+
+template <typename T>
+struct Elem;
+
+template <>
+struct Elem<float> {
+    static __device__ __forceinline__ float get(const float* p) { return *p; }
+    static __device__ __forceinline__ void get4(const float* p, float* out) {
+        float4 v = *reinterpret_cast<const float4*>(p);
+        out[0] = v.x;
+        out[1] = v.y;
+        out[2] = v.z;
+        out[3] = v.w;
+    }
+};
+
+template <>
+struct Elem<__half> {
+    static __device__ __forceinline__ float get(const __half* p) { return __half2float(*p); }
+    static __device__ __forceinline__ void get4(const __half* p, float* out) {
+        uint2 raw = *reinterpret_cast<const uint2*>(p);
+        out[0] = __half2float(__ushort_as_half((unsigned short) (raw.x & 0xffffu)));
+        out[1] = __half2float(__ushort_as_half((unsigned short) (raw.x >> 16)));
+        out[2] = __half2float(__ushort_as_half((unsigned short) (raw.y & 0xffffu)));
+        out[3] = __half2float(__ushort_as_half((unsigned short) (raw.y >> 16)));
+    }
+};
+
+template <>
+struct Elem<__nv_bfloat16> {
+    static __device__ __forceinline__ float get(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+    static __device__ __forceinline__ void get4(const __nv_bfloat16* p, float* out) {
+        uint2 raw = *reinterpret_cast<const uint2*>(p);
+        out[0] = __bfloat162float(__ushort_as_bfloat16((unsigned short) (raw.x & 0xffffu)));
+        out[1] = __bfloat162float(__ushort_as_bfloat16((unsigned short) (raw.x >> 16)));
+        out[2] = __bfloat162float(__ushort_as_bfloat16((unsigned short) (raw.y & 0xffffu)));
+        out[3] = __bfloat162float(__ushort_as_bfloat16((unsigned short) (raw.y >> 16)));
+    }
+};
+
+/**
+ * Stages rows [p0, p0 + np) × columns [c0, c0 + w) of a row-major matrix with `ld` columns into dst (kTile rows,
+ * row stride sstride floats), widening to float; rows np..kTile−1 become 0. Consecutive threads read consecutive
+ * addresses of a row, so loads coalesce.
+ */
+template <typename T>
+__device__ __forceinline__ void stage(const T* __restrict__ src, int ld, long long p0, int np, int c0, int w,
+                                      float* dst, int sstride) {
+    const int tid = threadIdx.x, nthreads = blockDim.x;
+    if ((ld & 3) == 0 && (c0 & 3) == 0 && (w & 3) == 0) {
+        const int groups = w >> 2;
+        for (int g = tid; g < kTile * groups; g += nthreads) {
+            const int row = g / groups, col = (g - row * groups) << 2;
+            float vals[4] = {0.f, 0.f, 0.f, 0.f};
+            if (row < np) Elem<T>::get4(src + (p0 + row) * ld + c0 + col, vals);
+            float* o = dst + row * sstride + col;
+            o[0] = vals[0];
+            o[1] = vals[1];
+            o[2] = vals[2];
+            o[3] = vals[3];
+        }
+    } else {
+        for (int e = tid; e < kTile * w; e += nthreads) {
+            const int row = e / w, col = e - row * w;
+            dst[row * sstride + col] = row < np ? Elem<T>::get(src + (p0 + row) * ld + c0 + col) : 0.f;
+        }
+    }
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+    return v;
+}
+
+/**
+ * Offers the sub-tile's candidates to a query's sorted top-k list (k entries at most, n so far) in shared memory.
+ * Called by a whole warp; lane p has written its cosine to cand[p] (−inf when invalid). One ballot finds the lanes
+ * that beat the current k-th entry (after warm-up usually none, so the common case costs one vote); lane 0 then
+ * inserts them in lane order, re-checking against the rising bar, while the other lanes wait at __syncwarp.
+ */
+__device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, int k, const float* cand, long long p0,
+                                           int lane) {
+    __syncwarp(kFullMask);  // cand[] written by every lane
+    const float s = cand[lane];
+    const int n = *tn;
+    const bool beats = s != -INFINITY && (n < k || better(s, p0 + lane, ts[k - 1], ti[k - 1]));
+    unsigned mask = __ballot_sync(kFullMask, beats);
+    if (lane == 0) {
+        int n0 = n;
+        while (mask != 0) {
+            const int src = __ffs(mask) - 1;
+            mask &= mask - 1;
+            const float cs = cand[src];
+            const long long ci = p0 + src;
+            if (n0 < k || better(cs, ci, ts[k - 1], ti[k - 1])) {  // an earlier insertion may have raised the bar
+                int pos = n0 < k ? n0 : k - 1;
+                while (pos > 0 && better(cs, ci, ts[pos - 1], ti[pos - 1])) {
+                    ts[pos] = ts[pos - 1];
+                    ti[pos] = ti[pos - 1];
+                    pos--;
+                }
+                ts[pos] = cs;
+                ti[pos] = ci;
+                if (n0 < k) n0++;
+            }
+        }
+        *tn = n0;
+    }
+    __syncwarp(kFullMask);  // the list is read by every lane at the next offer
+}
+
+template <typename T>
+__global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
+                                                               const float* __restrict__ norms, long long from,
+                                                               long long to, int d, int dv,
+                                                               const float* __restrict__ queries, int batch,
+                                                               float beta, int k, int chunk, int qtile,
+                                                               PartialOut out) {
+    const int tid = threadIdx.x, nthreads = blockDim.x, lane = tid & 31, warp = tid >> 5, nwarps = nthreads >> 5;
+    const long long c = blockIdx.x;
+    const long long c0 = from + c * (long long) chunk;
+    const long long c1 = c0 + chunk < to ? c0 + chunk : to;
+    const int q0 = blockIdx.y * qtile;
+    const int nq = batch - q0 < qtile ? batch - q0 : qtile;
+    const bool values_in_xs = v == nullptr;  // V = X and d <= kMaxDimTile: the staged X rows are the values
+    const int dt = d < kMaxDimTile ? d : kMaxDimTile;
+    const int dvt = dv < kMaxDimTile ? dv : kMaxDimTile;
+    const SharedPlan plan = shared_plan(d, dv, k, qtile, values_in_xs);
+
+    ENGRAM_DYNAMIC_SHARED(unsigned char, smem);
+    long long* tk_i = reinterpret_cast<long long*>(smem + plan.top_index);
+    float* tk_s = reinterpret_cast<float*>(smem + plan.top_score);
+    int* tk_n = reinterpret_cast<int*>(smem + plan.top_count);
+    float* qs = reinterpret_cast<float*>(smem + plan.queries);
+    float* qn = reinterpret_cast<float*>(smem + plan.qnorm);
+    float* xs = reinterpret_cast<float*>(smem + plan.xs);
+    float* vs = reinterpret_cast<float*>(smem + plan.vs);
+    float* sc = reinterpret_cast<float*>(smem + plan.scores);
+    float* cs = reinterpret_cast<float*>(smem + plan.cosines);
+    float* st_m = reinterpret_cast<float*>(smem + plan.state);
+    float* st_l = st_m + qtile;
+    float* st_t = st_l + qtile;
+    float* st_scale = st_t + qtile;
+    float* os = reinterpret_cast<float*>(smem + plan.out);
+
+    for (int e = tid; e < qtile * d; e += nthreads) {
+        const int r = e / d;
+        qs[e] = r < nq ? queries[(long long) (q0 + r) * d + (e - r * d)] : 0.f;
+    }
+    for (int e = tid; e < qtile * dv; e += nthreads) os[e] = 0.f;
+    for (int r = tid; r < qtile; r += nthreads) {
+        st_m[r] = -INFINITY;
+        st_l[r] = 0.f;
+        st_t[r] = 0.f;
+        st_scale[r] = 0.f;
+        tk_n[r] = 0;
+    }
+    __syncthreads();
+    for (int r = warp; r < nq; r += nwarps) {
+        float s = 0.f;
+        for (int j = lane; j < d; j += 32) s += qs[r * d + j] * qs[r * d + j];
+        s = warp_sum(s);
+        if (lane == 0) qn[r] = sqrtf(s);
+    }
+
+    for (long long p0 = c0; p0 < c1; p0 += kTile) {
+        const int np = c1 - p0 < kTile ? (int) (c1 - p0) : kTile;
+
+        // 1 + 2: dots of every (query, pattern) pair of the sub-tile, X staged 128 columns at a time
+        float acc[kMaxPairs];
+#pragma unroll
+        for (int r = 0; r < kMaxPairs; r++) acc[r] = 0.f;
+        for (int k0 = 0; k0 < d; k0 += dt) {
+            const int w = d - k0 < dt ? d - k0 : dt;
+            stage(x, d, p0, np, k0, w, xs, dt + 1);
+            __syncthreads();
+#pragma unroll
+            for (int r = 0; r < kMaxPairs; r++) {
+                const int id = tid + r * nthreads;
+                const int qq = id / kTile, pp = id - qq * kTile;
+                if (qq < nq) {
+                    const float* qrow = qs + qq * d + k0;
+                    const float* xrow = xs + pp * (dt + 1);
+                    float a = acc[r];
+                    for (int j = 0; j < w; j++) a = fmaf(qrow[j], xrow[j], a);
+                    acc[r] = a;
+                }
+            }
+            if (k0 + dt < d) __syncthreads();  // the next column tile overwrites xs
+        }
+#pragma unroll
+        for (int r = 0; r < kMaxPairs; r++) {
+            const int id = tid + r * nthreads;
+            if (id < qtile * kTile) sc[id] = acc[r];
+        }
+        __syncthreads();
+
+        // 3: online softmax update and top-k, one warp per query
+        for (int r = warp; r < nq; r += nwarps) {
+            const bool valid = lane < np;
+            const float dot = sc[r * kTile + lane];
+            const float s = valid ? beta * dot : -INFINITY;
+            const float m_old = st_m[r], l_old = st_l[r], t_old = st_t[r];
+            const float m_new = fmaxf(m_old, warp_max(s));
+            const float scale = l_old == 0.f ? 0.f : expf(m_old - m_new);
+            const float e = valid ? expf(s - m_new) : 0.f;
+            const float le = warp_sum(e);
+            const float lt = warp_sum(valid ? e * (s - m_new) : 0.f);
+            sc[r * kTile + lane] = e;
+            if (lane == 0) {
+                // t was relative to m_old: Σ e^(s−m_old)(s−m_old) → scale·(t + (m_old − m_new)·l) relative to m_new
+                st_t[r] = (l_old == 0.f ? 0.f : scale * (t_old + (m_old - m_new) * l_old)) + lt;
+                st_l[r] = l_old * scale + le;
+                st_m[r] = m_new;
+                st_scale[r] = scale;
+            }
+            if (k > 0) {
+                const float den = valid ? qn[r] * norms[p0 + lane] : 0.f;
+                cs[r * kTile + lane] = valid ? (den == 0.f ? 0.f : dot / den) : -INFINITY;
+                topk_offer(tk_s + r * k, tk_i + r * k, tk_n + r, k, cs + r * kTile, p0, lane);
+            }
+        }
+        __syncthreads();
+
+        // 4: o ← o·scale + Σ_p w_p·v_p, V staged 128 columns at a time (or the X rows already staged)
+        for (int j0 = 0; j0 < dv; j0 += dvt) {
+            const int w = dv - j0 < dvt ? dv - j0 : dvt;
+            if (!values_in_xs) {
+                stage(v, dv, p0, np, j0, w, vs, dvt + 1);
+                __syncthreads();
+            }
+            for (int e = tid; e < nq * w; e += nthreads) {
+                const int r = e / w, j = e - r * w;
+                const float* wr = sc + r * kTile;
+                float a = 0.f;
+                for (int p = 0; p < np; p++) a = fmaf(wr[p], vs[p * (dvt + 1) + j], a);
+                float* o = os + r * dv + j0 + j;
+                *o = *o * st_scale[r] + a;
+            }
+            __syncthreads();
+        }
+    }
+
+    // write this chunk's partial state
+    for (int r = tid; r < nq; r += nthreads) {
+        const long long at = c * batch + q0 + r;
+        out.m[at] = st_m[r];
+        out.l[at] = st_l[r];
+        out.t[at] = st_t[r];
+    }
+    for (int e = tid; e < nq * dv; e += nthreads) {
+        const int r = e / dv;
+        out.o[(c * batch + q0 + r) * dv + (e - r * dv)] = os[e];
+    }
+    for (int e = tid; e < nq * k; e += nthreads) {
+        const int r = e / k, i = e - r * k;
+        const long long at = (c * batch + q0 + r) * k + i;
+        const bool has = i < tk_n[r];
+        out.top_score[at] = has ? tk_s[r * k + i] : -INFINITY;
+        out.top_index[at] = has ? tk_i[r * k + i] : -1;
+    }
+}
+
+template <typename T>
+cudaError_t launch_typed(const void* x, const void* v, const float* norms, long long from, long long to, int d,
+                         int dv, const float* queries, int batch, float beta, int k, int threads, int chunk,
+                         int qtile, PartialOut out) {
+    const SharedPlan plan = shared_plan(d, dv, k, qtile, v == nullptr);
+    if (plan.bytes > 48 * 1024) {
+        cudaError_t e = cudaFuncSetAttribute(retrieve_partial_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             plan.bytes);
+        if (e != cudaSuccess) return e;
+    }
+    const long long chunks = (to - from + chunk - 1) / chunk;
+    dim3 grid((unsigned) chunks, (unsigned) ((batch + qtile - 1) / qtile));
+    ENGRAM_LAUNCH(retrieve_partial_kernel<T>, grid, dim3(threads), plan.bytes)
+    (static_cast<const T*>(x), static_cast<const T*>(v), norms, from, to, d, dv, queries, batch, beta, k, chunk,
+     qtile, out);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t launch_retrieve_partial(int storage, const void* x, const void* v, const float* norms, long long from,
+                                    long long to, int d, int dv, const float* queries, int batch, float beta, int k,
+                                    int threads, int chunk, int qtile, PartialOut out) {
+    switch (storage) {
+        case 1:
+            return launch_typed<__half>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk, qtile,
+                                        out);
+        case 2:
+            return launch_typed<__nv_bfloat16>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk,
+                                               qtile, out);
+        default:
+            return launch_typed<float>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk, qtile,
+                                       out);
+    }
+}
+
+}  // namespace engram

@@ -1,0 +1,245 @@
+package dev.engram.engine.ffm;
+
+import dev.engram.engine.Backend;
+import dev.engram.engine.PatternMemory;
+import dev.engram.engine.RetrievalChecks;
+import dev.engram.engine.RetrievalParams;
+import dev.engram.engine.RetrievalPartial;
+import dev.engram.engine.RetrievalResult;
+import dev.engram.tensor.FloatMatrix;
+
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.WeakHashMap;
+
+/**
+ * The native engine: libengram's retrieval kernels through FFM, either on a CUDA GPU ({@code cuda}) or compiled for
+ * the host by the execution-model emulator ({@code emu}: the very same kernel source, for tests and CI, slow).
+ *
+ * <p>Matrices pass to the library as their own off-heap segments, without copies. The first retrieval against a
+ * {@link PatternMemory} uploads it to device memory, later ones reuse that copy and upload only rows appended since
+ * (a memory only grows). Device copies are freed when this engine is closed, or when their PatternMemory becomes
+ * unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly.
+ *
+ * <p>Accuracy against the reference engine: dot products in float32 (error about d·2⁻²⁴·‖q‖·‖x‖), softmax sums in
+ * float32 within a memory chunk and in double across chunks; top-k cosines in float32. With fp16/bf16 storage the
+ * result equals the reference run on the rounded patterns, to the same tolerances.
+ */
+public final class NativeBackend implements Backend, AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static volatile NativeBackend sharedEmu;
+    private static volatile NativeBackend sharedCuda;
+
+    private final NativeLibrary lib;
+    private final NativeStorage storage;
+    private final LaunchShape shape;
+    private final Map<PatternMemory, NativeMemory> uploaded = Collections.synchronizedMap(new WeakHashMap<>());
+    private final List<Cleaner.Cleanable> cleanables = Collections.synchronizedList(new ArrayList<>());
+    private volatile boolean closed;
+
+    private NativeBackend(NativeLibrary lib, NativeStorage storage, LaunchShape shape) {
+        this.lib = lib;
+        this.storage = Objects.requireNonNull(storage, "storage");
+        this.shape = Objects.requireNonNull(shape, "shape");
+    }
+
+    /**
+     * The emulated kernels (libengram_emu), float32 storage, shape chosen by the library.
+     *
+     * @throws NativeEngineException when the emulation library is not in this build (no cmake/C++ at build time)
+     */
+    public static NativeBackend emulated() {
+        return emulated(NativeStorage.F32, LaunchShape.AUTO);
+    }
+
+    /** The emulated kernels with the given storage and launch shape. */
+    public static NativeBackend emulated(NativeStorage storage, LaunchShape shape) {
+        return new NativeBackend(NativeLibrary.load(NativeLibrary.EMU), storage, shape);
+    }
+
+    /**
+     * The CUDA kernels (libengram_cuda) on device 0, float32 storage.
+     *
+     * @throws NativeEngineException when the library is missing or there is no usable GPU/driver (the message says
+     *                               which)
+     */
+    public static NativeBackend cuda() {
+        return cuda(NativeStorage.F32, LaunchShape.AUTO);
+    }
+
+    /** The CUDA kernels with the given storage and launch shape. */
+    public static NativeBackend cuda(NativeStorage storage, LaunchShape shape) {
+        NativeLibrary lib = NativeLibrary.load(NativeLibrary.CUDA);
+        lib.deviceInfo();  // throws NO_DEVICE with the runtime's reason
+        return new NativeBackend(lib, storage, shape);
+    }
+
+    /** Process-wide emulated engine (never closed), for {@link dev.engram.engine.Backends}. */
+    public static NativeBackend sharedEmulated() {
+        NativeBackend b = sharedEmu;
+        if (b == null) {
+            synchronized (NativeBackend.class) {
+                if (sharedEmu == null) {
+                    sharedEmu = emulated();
+                }
+                b = sharedEmu;
+            }
+        }
+        return b;
+    }
+
+    /** Process-wide CUDA engine (never closed), for {@link dev.engram.engine.Backends}. */
+    public static NativeBackend sharedCuda() {
+        NativeBackend b = sharedCuda;
+        if (b == null) {
+            synchronized (NativeBackend.class) {
+                if (sharedCuda == null) {
+                    sharedCuda = cuda();
+                }
+                b = sharedCuda;
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Null when the CUDA engine can run here (library present, driver and a device found), else why not, in one
+     * sentence. Cheap after the first call for the library; asks the driver each time.
+     */
+    public static String cudaUnavailableReason() {
+        String why = NativeLibrary.unavailableReason(NativeLibrary.CUDA);
+        if (why != null) {
+            return why;
+        }
+        try {
+            NativeLibrary.load(NativeLibrary.CUDA).deviceInfo();
+            return null;
+        } catch (NativeEngineException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** Null when the emulated engine can run here, else why not. */
+    public static String emulatedUnavailableReason() {
+        return NativeLibrary.unavailableReason(NativeLibrary.EMU);
+    }
+
+    @Override
+    public String name() {
+        return lib.variant;
+    }
+
+    /** One line for logs: variant, device, storage, shape. */
+    public String describe() {
+        String device;
+        try {
+            device = lib.deviceInfo();
+        } catch (RuntimeException e) {
+            device = e.getMessage();
+        }
+        return lib + ", " + device + ", storage " + storage + ", launch " + shape;
+    }
+
+    public NativeStorage storage() {
+        return storage;
+    }
+
+    public LaunchShape shape() {
+        return shape;
+    }
+
+    /** This engine's library and a different storage/shape (shares nothing else: its own device copies). */
+    public NativeBackend with(NativeStorage storage, LaunchShape shape) {
+        return new NativeBackend(lib, storage, shape);
+    }
+
+    /**
+     * A new device copy of {@code memory} that the caller owns and must close. For memories retrieved against
+     * through this engine, {@link #retrieve} keeps its own copies; this is for explicit lifetime control.
+     */
+    public NativeMemory upload(PatternMemory memory) {
+        Objects.requireNonNull(memory, "memory");
+        NativeMemory nm = NativeMemory.create(lib, memory.dim(), memory.valueDim(), memory.valuesArePatterns(), storage);
+        try {
+            nm.syncWith(memory);
+            return nm;
+        } catch (RuntimeException e) {
+            nm.close();
+            throw e;
+        }
+    }
+
+    /** The cached device copy of memory, created or topped up as needed. */
+    private NativeMemory deviceCopy(PatternMemory memory) {
+        if (closed) {
+            throw new IllegalStateException("this " + name() + " engine is closed");
+        }
+        NativeMemory nm;
+        synchronized (uploaded) {
+            nm = uploaded.get(memory);
+            if (nm == null) {
+                nm = NativeMemory.create(lib, memory.dim(), memory.valueDim(), memory.valuesArePatterns(), storage);
+                uploaded.put(memory, nm);
+                // frees the device copy once the PatternMemory is unreachable (the action must not reference it)
+                cleanables.add(CLEANER.register(memory, nm::close));
+            }
+        }
+        nm.syncWith(memory);
+        return nm;
+    }
+
+    /** Number of device copies this engine holds now. */
+    public int cachedMemories() {
+        return uploaded.size();
+    }
+
+    @Override
+    public RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries,
+                                            RetrievalParams params) {
+        RetrievalChecks.check(memory, from, to, queries, params);
+        checkK(params);
+        return deviceCopy(memory).retrievePartial(queries, params, from, to, shape);
+    }
+
+    @Override
+    public RetrievalResult retrieve(PatternMemory memory, FloatMatrix queries, RetrievalParams params) {
+        RetrievalChecks.check(memory, 0, memory.size(), queries, params);
+        checkK(params);
+        return deviceCopy(memory).retrieve(queries, params, 0, memory.size(), shape);
+    }
+
+    private static void checkK(RetrievalParams params) {
+        if (params.k() > NativeLibrary.MAX_K) {
+            throw new IllegalArgumentException("k=" + params.k() + " exceeds the native engine's limit of "
+                    + NativeLibrary.MAX_K + " (per-block top-k lists live in shared memory); use the cpu engine");
+        }
+    }
+
+    /** Frees every device copy this engine made. Idempotent; the shared engines are never closed. */
+    @Override
+    public void close() {
+        if (this == sharedEmu || this == sharedCuda) {
+            return;
+        }
+        closed = true;
+        synchronized (uploaded) {
+            for (NativeMemory nm : uploaded.values()) {
+                nm.close();
+            }
+            uploaded.clear();
+        }
+        synchronized (cleanables) {
+            cleanables.forEach(Cleaner.Cleanable::clean);  // already closed: clean only unregisters
+            cleanables.clear();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "NativeBackend[" + lib.variant + ", " + storage + ", " + shape + "]";
+    }
+}

@@ -1,0 +1,292 @@
+package dev.engram.engine.ffm;
+
+import dev.engram.engine.Backend;
+import dev.engram.engine.PatternMemory;
+import dev.engram.engine.RetrievalAssertions;
+import dev.engram.engine.RetrievalParams;
+import dev.engram.engine.RetrievalResult;
+import dev.engram.engine.reference.ReferenceBackend;
+import dev.engram.tensor.FloatMatrix;
+import dev.engram.tensor.RandomMatrices;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The native kernels against the reference engine on random inputs: odd sizes, large batches and k, fp16/bf16
+ * storage, several launch shapes, the orthonormal closed form. Every case runs on the emulated kernels ("emu");
+ * the same case runs on the GPU ("cuda") when one is present and is skipped with the reason otherwise.
+ *
+ * <p>Tolerances are {@link RetrievalAssertions#assertAgrees}'s: float32 logits (d·2⁻²⁴·‖q‖·‖x‖·beta), float32
+ * sums within a chunk (≤ 16384 patterns, summed as ≤ 512 warp-tree partial sums), double across chunks.
+ */
+class NativeCrossCheckTest {
+    private static final ReferenceBackend REFERENCE = new ReferenceBackend();
+    private static final Map<String, NativeBackend> ENGINES = new HashMap<>();
+
+    static NativeBackend engine(String variant, NativeStorage storage, LaunchShape shape) {
+        if (variant.equals("cuda")) {
+            NativeTestSupport.assumeCuda();
+        } else {
+            NativeTestSupport.assumeEmu();
+        }
+        return ENGINES.computeIfAbsent(variant + storage + shape, key -> variant.equals("cuda")
+                ? NativeBackend.cuda(storage, shape) : NativeBackend.emulated(storage, shape));
+    }
+
+    @AfterAll
+    static void close() {
+        ENGINES.values().forEach(NativeBackend::close);
+        ENGINES.clear();
+    }
+
+    /** (M, d, B, beta, k, seed): d = 1, 3, 127, 128; M around and off multiples of 32 and of the chunk. */
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        long seed = 11;
+        int[] dims = {1, 3, 127, 128};
+        long[] sizes = {1, 31, 33, 257, 1000};
+        int[] batches = {1, 2, 5, 16, 17};
+        float[] betas = {1e-3f, 0.125f, 1f, 8f, 40f};
+        for (int d : dims) {
+            for (long m : sizes) {
+                int b = batches[(int) (seed % batches.length)];
+                float beta = betas[(int) ((seed * 7) % betas.length)];
+                int k = (int) Math.min(m, 1 + (seed * 13) % 64);
+                out.add(Arguments.of(m, d, b, beta, k, seed++));
+            }
+        }
+        return out.stream();
+    }
+
+    static Stream<Arguments> emuCases() {
+        return cases().map(a -> Arguments.of(prepend("emu", a.get())));
+    }
+
+    static Stream<Arguments> cudaCases() {
+        return cases().map(a -> Arguments.of(prepend("cuda", a.get())));
+    }
+
+    private static Object[] prepend(Object first, Object[] rest) {
+        Object[] all = new Object[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
+    }
+
+    @ParameterizedTest(name = "{0}: M={1} d={2} B={3} beta={4} k={5}")
+    @MethodSource({"emuCases", "cudaCases"})
+    void agreesWithReference(String variant, long m, int d, int b, float beta, int k, long seed) {
+        check(engine(variant, NativeStorage.F32, LaunchShape.AUTO), NativeStorage.F32, m, d, b, beta, k, seed, false);
+    }
+
+    @ParameterizedTest(name = "{0}: separate values M={1} d={2} B={3} beta={4} k={5}")
+    @MethodSource({"emuCases", "cudaCases"})
+    void agreesWithReferenceWithSeparateValues(String variant, long m, int d, int b, float beta, int k, long seed) {
+        check(engine(variant, NativeStorage.F32, LaunchShape.AUTO), NativeStorage.F32, m, d, b, beta, k, seed, true);
+    }
+
+    /** fp16/bf16 storage equals the reference engine run on the rounded patterns and values. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("halfCases")
+    void halfStorageEqualsTheReferenceOnRoundedPatterns(String variant, NativeStorage storage) {
+        NativeBackend e = engine(variant, storage, LaunchShape.AUTO);
+        check(e, storage, 700, 64, 9, 2f, 10, 21, false);
+        check(e, storage, 300, 3, 4, 0.5f, 64, 22, true);
+        check(e, storage, 129, 127, 2, 4f, 5, 23, true);
+    }
+
+    static Stream<Arguments> halfCases() {
+        return Stream.of("emu", "cuda").flatMap(v -> Stream.of(NativeStorage.F16, NativeStorage.BF16)
+                .map(s -> Arguments.of(v, s)));
+    }
+
+    /** B up to 300 (many query tiles), k = 64, and d = 256 (two column tiles: V = X staged separately). */
+    @ParameterizedTest
+    @ValueSource(strings = {"emu", "cuda"})
+    void largeBatchesAndWidePatterns(String variant) {
+        NativeBackend e = engine(variant, NativeStorage.F32, LaunchShape.AUTO);
+        check(e, NativeStorage.F32, 200, 16, 300, 0.25f, 64, 31, false);
+        check(e, NativeStorage.F32, 150, 256, 3, 0.05f, 7, 32, false);
+        check(e, NativeStorage.F32, 97, 200, 2, 0.1f, 3, 33, true);
+    }
+
+    static final List<LaunchShape> SHAPES = List.of(
+            new LaunchShape(32, 32, 1),     // one warp, one query per block, many chunks to merge
+            new LaunchShape(64, 64, 3),     // query tile not dividing B
+            new LaunchShape(128, 256, 16),  // the default-like shape
+            new LaunchShape(256, 96, 5),    // more warps than queries
+            new LaunchShape(64, 4096, 16)); // one chunk holds the whole memory
+
+    /** No answer depends on how the work is split: every shape agrees with the reference and with the others. */
+    @ParameterizedTest
+    @ValueSource(strings = {"emu", "cuda"})
+    void launchShapesAgree(String variant) {
+        long m = 777;
+        int d = 20;
+        int b = 7;
+        float beta = 3f;
+        int k = 9;
+        try (FloatMatrix x = RandomMatrices.uniform(m, d, 41); FloatMatrix v = RandomMatrices.gaussian(m, 6, 42);
+             FloatMatrix q = RandomMatrices.uniform(b, d, 43); PatternMemory mem = PatternMemory.of(x, v)) {
+            RetrievalParams params = new RetrievalParams(beta, k);
+            RetrievalResult expected = REFERENCE.retrieve(mem, q, params);
+            RetrievalResult first = null;
+            for (LaunchShape shape : SHAPES) {
+                RetrievalResult r = engine(variant, NativeStorage.F32, shape).retrieve(mem, q, params);
+                RetrievalAssertions.assertAgrees(expected, r, mem, q, beta, variant + " " + shape);
+                if (first == null) {
+                    first = r;
+                } else {
+                    // Shapes change only the float32 summation order: same top-k, outputs within round-off.
+                    assertArrayEquals(first.topIndices(), r.topIndices(), "top-k indices at " + shape);
+                    for (int i = 0; i < first.output().length; i++) {
+                        assertEquals(first.output()[i], r.output()[i], 2e-5 * (1 + Math.abs(first.output()[i])),
+                                "output[" + i + "] at " + shape);
+                    }
+                    assertArrayEquals(first.entropy(), r.entropy(), 2e-5f, "entropy at " + shape);
+                }
+            }
+        }
+    }
+
+    /** N orthonormal patterns, V = I, query = pattern 0: the weight on it is e^β/(e^β + N − 1). */
+    @ParameterizedTest(name = "{0}: N={1} beta={2}")
+    @MethodSource("orthonormalCases")
+    void orthonormalPatternsWeightTheMatchByTheClosedForm(String variant, int n, float beta, double weight) {
+        Backend engine = engine(variant, NativeStorage.F32, LaunchShape.AUTO);
+        try (FloatMatrix x = orthonormal(n, n); FloatMatrix ids = identity(n); PatternMemory mem = PatternMemory.of(x, ids);
+             FloatMatrix q = x.rows(0, 1).copy()) {
+            RetrievalResult r = engine.retrieve(mem, q, new RetrievalParams(beta, 1));
+            double tol = 2e-6 * (1 + beta);
+            assertEquals(weight, r.output()[0], tol, "weight on the matching pattern");
+            double other = (1 - weight) / (n - 1);
+            for (int j = 1; j < n; j++) {
+                assertEquals(other, r.output()[j], tol, "weight on pattern " + j);
+            }
+            double h = -weight * Math.log(weight) - (1 - weight) * Math.log(other);
+            assertEquals(h, r.entropy()[0], 1e-5 * (1 + beta), "entropy");
+            assertEquals(1 - h / Math.log(n), r.confidence()[0], 1e-5 * (1 + beta), "confidence");
+            assertEquals(0L, r.topIndices()[0], "top-1 index");
+            assertEquals(1.0, r.topScores()[0], 1e-6, "top-1 cosine");
+        }
+    }
+
+    static Stream<Arguments> orthonormalCases() {
+        return Stream.of("emu", "cuda").flatMap(v -> Stream.of(
+                Arguments.of(v, 3, 1f, 0.576117),
+                Arguments.of(v, 3, 5f, 0.986703),
+                Arguments.of(v, 3, 10f, 0.999909),
+                Arguments.of(v, 50, 2f, Math.exp(2) / (Math.exp(2) + 49)),
+                Arguments.of(v, 130, 7f, Math.exp(7) / (Math.exp(7) + 129))));
+    }
+
+    /** The same retrieval through Backends.select("emu") and the explicit handle API. */
+    @Test
+    void explicitHandleEqualsTheCachedPath() {
+        NativeBackend e = engine("emu", NativeStorage.F32, LaunchShape.AUTO);
+        try (FloatMatrix x = RandomMatrices.uniform(100, 8, 51); FloatMatrix q = RandomMatrices.uniform(3, 8, 52);
+             PatternMemory mem = PatternMemory.of(x); NativeMemory nm = e.upload(mem)) {
+            RetrievalParams p = new RetrievalParams(1.5f, 4);
+            RetrievalResult a = nm.retrieve(q, p, 0, mem.size(), LaunchShape.AUTO);
+            RetrievalResult b = e.retrieve(mem, q, p);
+            assertArrayEquals(a.output(), b.output());
+            assertArrayEquals(a.topIndices(), b.topIndices());
+            assertEquals(100, nm.size());
+        }
+    }
+
+    /** Appending to a PatternMemory after a retrieval uploads only the new rows, and results follow. */
+    @ParameterizedTest
+    @EnumSource(NativeStorage.class)
+    void appendsReachTheDeviceCopy(NativeStorage storage) {
+        NativeBackend e = engine("emu", storage, LaunchShape.AUTO);
+        try (FloatMatrix x1 = RandomMatrices.uniform(90, 12, 61); FloatMatrix x2 = RandomMatrices.uniform(50, 12, 62);
+             FloatMatrix q = RandomMatrices.uniform(4, 12, 63); PatternMemory mem = PatternMemory.of(x1)) {
+            RetrievalParams p = new RetrievalParams(2f, 6);
+            e.retrieve(mem, q, p);
+            mem.append(x2);
+            RetrievalResult r = e.retrieve(mem, q, p);
+            try (FloatMatrix all = rounded(mem.patterns(), storage); PatternMemory ref = PatternMemory.of(all)) {
+                RetrievalAssertions.assertAgrees(REFERENCE.retrieve(ref, q, p), r, ref, q, 2f, "after append");
+            }
+        }
+    }
+
+    private static FloatMatrix rounded(FloatMatrix m, NativeStorage storage) {
+        return NativeTestSupport.rounded(m, storage);
+    }
+
+    static void check(NativeBackend engine, NativeStorage storage, long m, int d, int b, float beta, int k, long seed,
+                      boolean separateValues) {
+        try (FloatMatrix x = RandomMatrices.uniform(m, d, seed);
+             FloatMatrix v = separateValues ? RandomMatrices.gaussian(m, 5 + (int) (seed % 40), seed + 1) : null;
+             FloatMatrix q = RandomMatrices.uniform(b, d, seed + 2);
+             PatternMemory mem = separateValues ? PatternMemory.of(x, v) : PatternMemory.of(x);
+             FloatMatrix xr = rounded(x, storage);
+             FloatMatrix vr = separateValues ? rounded(v, storage) : null;
+             PatternMemory asStored = separateValues ? PatternMemory.of(xr, vr) : PatternMemory.of(xr)) {
+            RetrievalParams params = new RetrievalParams(beta, k);
+            RetrievalResult expected = REFERENCE.retrieve(asStored, q, params);
+            RetrievalResult actual = engine.retrieve(mem, q, params);
+            RetrievalAssertions.assertAgrees(expected, actual, asStored, q, beta, engine + " M=" + m + " d=" + d + " B=" + b);
+        }
+    }
+
+    /** n random orthonormal rows in dimension n (Gram–Schmidt on uniform vectors, in double). */
+    static FloatMatrix orthonormal(int n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double[][] v = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                v[i][j] = rnd.nextDouble() * 2 - 1;
+            }
+            for (int p = 0; p < i; p++) {
+                double dot = 0;
+                for (int j = 0; j < n; j++) {
+                    dot += v[i][j] * v[p][j];
+                }
+                for (int j = 0; j < n; j++) {
+                    v[i][j] -= dot * v[p][j];
+                }
+            }
+            double norm = 0;
+            for (int j = 0; j < n; j++) {
+                norm += v[i][j] * v[i][j];
+            }
+            norm = Math.sqrt(norm);
+            for (int j = 0; j < n; j++) {
+                v[i][j] /= norm;
+            }
+        }
+        FloatMatrix m = FloatMatrix.allocate(n, n);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                m.set(i, j, (float) v[i][j]);
+            }
+        }
+        return m;
+    }
+
+    private static FloatMatrix identity(int n) {
+        FloatMatrix m = FloatMatrix.allocate(n, n);
+        for (int i = 0; i < n; i++) {
+            m.set(i, i, 1f);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the native libraries (CMakeLists.txt at the repository root) and places them where the jar loads them
+# from: java/target/classes/native/<os>-<arch>/ (the Maven build calls this in generate-resources), or a folder
+# given as $1. Always builds libengram_emu.so with the host compiler and runs the emulator's self-test; builds
+# libengram_cuda.so when nvcc is found (PATH, CUDACXX, /usr/local/cuda*/bin), else says so and skips it.
+# Incremental: CMake rebuilds only what changed, so a second run takes a second or two.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dest="${1:-$here/java/target/classes/native/linux-x86_64}"
+build="${ENGRAM_NATIVE_BUILD_DIR:-$here/target/native-build}"
+
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) ;;
+  *) echo "native-build: $(uname -s)-$(uname -m) is not a supported platform (linux-x86_64 only); skipping" >&2; exit 0 ;;
+esac
+for tool in cmake c++; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "native-build: '$tool' not found; skipping the native build (the emu/cuda engines will be unavailable and their tests skipped)" >&2
+    exit 0
+  fi
+done
+
+if [ -z "${CUDACXX:-}" ]; then
+  for c in "$(command -v nvcc 2>/dev/null || true)" /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do
+    if [ -n "$c" ] && [ -x "$c" ]; then export CUDACXX="$c"; break; fi
+  done
+fi
+cuda_flag=ON
+if [ -z "${CUDACXX:-}" ]; then
+  echo "native-build: nvcc not found (looked at PATH, CUDACXX, /usr/local/cuda*/bin): building only libengram_emu.so" >&2
+  cuda_flag=OFF
+fi
+
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGRAM_CUDA="$cuda_flag" >&2
+fi
+cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
+"$build/emu_selftest" >&2                          # fibers (the default scheduler)
+ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread
+
+mkdir -p "$dest"
+for lib in libengram_emu.so libengram_cuda.so; do
+  if [ -f "$build/$lib" ]; then
+    cmp -s "$build/$lib" "$dest/$lib" 2>/dev/null || cp "$build/$lib" "$dest/$lib"
+  fi
+done
+echo "native-build: libraries in $dest: $(cd "$dest" && ls | tr '\n' ' ')" >&2
