@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Retrieval is a monoid: merging the partials of any split of the memory, in any order, gives the unsplit result. */
@@ -67,8 +66,22 @@ class MergeProperties {
             for (int i = 0; i < b; i++) {
                 assertEquals(whole.entropy()[i], merged.entropy()[i], 1e-5, "entropy");
             }
-            assertArrayEquals(whole.topIndices(), merged.topIndices(), "top-k indices");
-            assertArrayEquals(whole.topScores(), merged.topScores(), "top-k scores");
+            // Top-k: the same candidates with the same scores. The Vector API may sum a dot product's lanes in a
+            // different order once the JIT compiles the loop (reduceLanes is unordered for floats), so a score can
+            // move by an ulp between two calls and swap near-ties; compare scores to 1e-6 and indices off ties.
+            float[] ws = whole.topScores();
+            float[] ms = merged.topScores();
+            long[] wi = whole.topIndices();
+            long[] mi = merged.topIndices();
+            for (int i = 0; i < ws.length; i++) {
+                assertEquals(ws[i], ms[i], 1e-6, "top-k score " + i);
+                boolean tie = (i > 0 && Math.abs(ws[i] - ws[i - 1]) <= 1e-6)
+                        || (i + 1 < ws.length && Math.abs(ws[i] - ws[i + 1]) <= 1e-6)
+                        || (i % k == k - 1); // the k-th may tie with an unseen (k+1)-th
+                if (!tie) {
+                    assertEquals(wi[i], mi[i], "top-k index " + i);
+                }
+            }
         }
     }
 }
