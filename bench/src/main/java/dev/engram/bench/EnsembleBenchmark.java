@@ -18,7 +18,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,19 +45,7 @@ public class EnsembleBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         String[] s = shape.split("x");
-        SplittableRandom rnd = new SplittableRandom(1);
-        int[] widths = {2, 64, 64, 1};
-        float[][] w = new float[3][];
-        float[][] b = new float[3][];
-        for (int l = 0; l < 3; l++) {
-            w[l] = new float[widths[l + 1] * widths[l]];
-            b[l] = new float[widths[l + 1]];
-            double limit = Math.sqrt(6.0 / (widths[l] + widths[l + 1]));
-            for (int i = 0; i < w[l].length; i++) {
-                w[l][i] = (float) ((rnd.nextDouble() * 2 - 1) * limit);
-            }
-        }
-        spec = EnsembleSpec.of(new MlpWeights(widths, w, b), new float[] {0.5f}, new float[] {0f},
+        spec = EnsembleSpec.of(MlpWeights.glorot(new int[] {2, 64, 64, 1}, 1), new float[] {0.5f}, new float[] {0f},
                 Integer.parseInt(s[0]), 0.01f, Integer.parseInt(s[1]), 0.1f, 0.1f, 0f, 3, 0);
         backend = Backends.select(engine);
     }

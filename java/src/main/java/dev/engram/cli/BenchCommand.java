@@ -64,13 +64,10 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        ObjectNode machine = Machine.describe(json);
+        ObjectNode machine = Machine.describeAndPrint(json);
         root.set("machine", machine);
         double readGbs = Machine.readBandwidthGBs();
         machine.put("measured_read_GBps", readGbs);
-        System.out.printf("machine: %s, %d cores, %s; JDK %s; %s%n", machine.get("cpu").asText(),
-                machine.get("cores").asInt(), machine.get("memory").asText(), machine.get("jdk").asText(),
-                machine.get("vector").asText());
         System.out.printf("measured streaming read bandwidth (all cores): %.1f GB/s%n", readGbs);
         root.put("beta", beta);
         root.put("k", k);

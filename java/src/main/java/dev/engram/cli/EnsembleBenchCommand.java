@@ -18,7 +18,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /**
@@ -66,12 +65,8 @@ final class EnsembleBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        ObjectNode machine = Machine.describe(json);
-        root.set("machine", machine);
-        System.out.printf("machine: %s, %d cores, %s; JDK %s; %s%n", machine.get("cpu").asText(),
-                machine.get("cores").asInt(), machine.get("memory").asText(), machine.get("jdk").asText(),
-                machine.get("vector").asText());
-        MlpWeights h = randomMlp(2 * dof, hidden, 1);
+        root.set("machine", Machine.describeAndPrint(json));
+        MlpWeights h = MlpWeights.glorot(new int[] {2 * dof, hidden, hidden, 1}, 1);
         // multiply-adds per ∇H: forward Σ w_l·w_{l+1}, backward the same less the output layer's
         long macs = 0;
         int[] w = h.widths();
@@ -151,22 +146,5 @@ final class EnsembleBenchCommand implements Callable<Integer> {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);
         return a;
-    }
-
-    /** A 2n → h → h → 1 tanh MLP with Glorot-uniform weights (seeded). */
-    static MlpWeights randomMlp(int in, int hidden, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        int[] widths = {in, hidden, hidden, 1};
-        float[][] w = new float[3][];
-        float[][] b = new float[3][];
-        for (int l = 0; l < 3; l++) {
-            w[l] = new float[widths[l + 1] * widths[l]];
-            b[l] = new float[widths[l + 1]];
-            double limit = Math.sqrt(6.0 / (widths[l] + widths[l + 1]));
-            for (int i = 0; i < w[l].length; i++) {
-                w[l][i] = (float) ((rnd.nextDouble() * 2 - 1) * limit);
-            }
-        }
-        return new MlpWeights(widths, w, b);
     }
 }

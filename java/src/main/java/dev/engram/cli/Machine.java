@@ -41,6 +41,14 @@ final class Machine {
         return n;
     }
 
+    /** {@link #describe} and one line about it on stdout. */
+    static ObjectNode describeAndPrint(ObjectMapper json) {
+        ObjectNode m = describe(json);
+        System.out.printf("machine: %s, %d cores, %s; JDK %s; %s%n", m.get("cpu").asText(), m.get("cores").asInt(),
+                m.get("memory").asText(), m.get("jdk").asText(), m.get("vector").asText());
+        return m;
+    }
+
     private static String procField(String file, String key, String fallback) {
         try {
             for (String line : Files.readAllLines(Path.of(file))) {

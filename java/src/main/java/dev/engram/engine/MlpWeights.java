@@ -10,8 +10,8 @@ import java.util.Objects;
  * </pre>
  * {@code widths = [in, h_1, …, h_L, out]}; layer l (0-based, {@code l < layers()}) maps {@code widths[l]} to
  * {@code widths[l+1]} with {@code weights[l]} row-major {@code widths[l+1] × widths[l]} and {@code biases[l]} of
- * length {@code widths[l+1]}. The last layer is linear, all others tanh. Immutable by convention: the arrays are
- * copied in and never handed out for writing.
+ * length {@code widths[l+1]}. The last layer is linear, all others tanh. Immutable: the arrays are copied in and
+ * handed out as copies.
  */
 public record MlpWeights(int[] widths, float[][] weights, float[][] biases) {
     public MlpWeights {
@@ -56,6 +56,51 @@ public record MlpWeights(int[] widths, float[][] weights, float[][] biases) {
         }
         weights = w;
         biases = b;
+    }
+
+    /**
+     * Glorot-uniform weights (U(±√(6/(fan_in + fan_out)))) and zero biases, from a seed: for benchmarks, tests and
+     * as a training starting point.
+     */
+    public static MlpWeights glorot(int[] widths, long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        float[][] w = new float[widths.length - 1][];
+        float[][] b = new float[widths.length - 1][];
+        for (int l = 0; l + 1 < widths.length; l++) {
+            w[l] = new float[widths[l + 1] * widths[l]];
+            b[l] = new float[widths[l + 1]];
+            double limit = Math.sqrt(6.0 / (widths[l] + widths[l + 1]));
+            for (int i = 0; i < w[l].length; i++) {
+                w[l][i] = (float) ((rnd.nextDouble() * 2 - 1) * limit);
+            }
+        }
+        return new MlpWeights(widths, w, b);
+    }
+
+    /** The widths (a copy). */
+    @Override
+    public int[] widths() {
+        return widths.clone();
+    }
+
+    /** The weight matrices, row-major (a deep copy: this record stays immutable). */
+    @Override
+    public float[][] weights() {
+        return deepCopy(weights);
+    }
+
+    /** The bias vectors (a deep copy). */
+    @Override
+    public float[][] biases() {
+        return deepCopy(biases);
+    }
+
+    private static float[][] deepCopy(float[][] a) {
+        float[][] c = new float[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            c[i] = a[i].clone();
+        }
+        return c;
     }
 
     /** Number of affine layers (hidden layers + the linear output). */

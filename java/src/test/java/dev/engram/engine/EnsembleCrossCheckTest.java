@@ -34,24 +34,21 @@ class EnsembleCrossCheckTest {
         CPU3.close();
     }
 
-    /** A random tanh MLP 2n → h → h → 1 with weights scaled by 1/√fan-in. */
+    /** A random tanh MLP 2n → h → h → 1 with non-zero biases (Glorot weights scaled up to make the field lively). */
     static MlpWeights randomMlp(int n, int hidden, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        int[] widths = {2 * n, hidden, hidden, 1};
-        float[][] w = new float[3][];
-        float[][] b = new float[3][];
-        for (int l = 0; l < 3; l++) {
-            w[l] = new float[widths[l + 1] * widths[l]];
-            b[l] = new float[widths[l + 1]];
-            double scale = 1.5 / Math.sqrt(widths[l]);
+        MlpWeights g = MlpWeights.glorot(new int[] {2 * n, hidden, hidden, 1}, seed);
+        SplittableRandom rnd = new SplittableRandom(seed + 1);
+        float[][] w = g.weights();
+        float[][] b = g.biases();
+        for (int l = 0; l < w.length; l++) {
             for (int i = 0; i < w[l].length; i++) {
-                w[l][i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
+                w[l][i] *= 1.5f;
             }
             for (int i = 0; i < b[l].length; i++) {
                 b[l][i] = (float) (rnd.nextDouble() - 0.5);
             }
         }
-        return new MlpWeights(widths, w, b);
+        return new MlpWeights(g.widths(), w, b);
     }
 
     @ParameterizedTest(name = "n={0} hidden={1} N={2} {3} noise={4}")

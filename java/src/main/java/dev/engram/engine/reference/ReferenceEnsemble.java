@@ -15,6 +15,7 @@ final class ReferenceEnsemble {
     private final MlpWeights w;
     private final int n;
     private final int layers;
+    private final int[] widths;
     private final double[][] act;
     private final double[] g;
     private final double[] gNext;
@@ -24,12 +25,13 @@ final class ReferenceEnsemble {
         this.w = spec.hamiltonian();
         this.n = spec.dof();
         this.layers = w.layers();
+        this.widths = w.widths();
         act = new double[layers][];
         int max = 0;
         for (int l = 0; l < layers; l++) {
-            act[l] = new double[w.widths()[l + 1]];
+            act[l] = new double[widths[l + 1]];
         }
-        for (int width : w.widths()) {
+        for (int width : widths) {
             max = Math.max(max, width);
         }
         g = new double[max];
@@ -40,8 +42,8 @@ final class ReferenceEnsemble {
     double energy(double[] x) {
         double[] in = x;
         for (int l = 0; l < layers; l++) {
-            int rows = w.widths()[l + 1];
-            int cols = w.widths()[l];
+            int rows = widths[l + 1];
+            int cols = widths[l];
             double[] out = act[l];
             for (int i = 0; i < rows; i++) {
                 double z = w.bias(l, i);
@@ -59,13 +61,13 @@ final class ReferenceEnsemble {
     void gradient(double[] x, double[] grad) {
         energy(x);
         int last = layers - 1;
-        int width = w.widths()[last];
+        int width = widths[last];
         for (int i = 0; i < width; i++) {
             g[i] = w.weight(last, 0, i);
         }
         for (int l = last - 1; l >= 0; l--) {
-            int rows = w.widths()[l + 1];
-            int cols = w.widths()[l];
+            int rows = widths[l + 1];
+            int cols = widths[l];
             for (int i = 0; i < rows; i++) {
                 g[i] *= 1 - act[l][i] * act[l][i];
             }
