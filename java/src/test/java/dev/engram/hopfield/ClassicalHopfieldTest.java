@@ -145,6 +145,23 @@ class ClassicalHopfieldTest {
         }
         // the transition sharpens with N: at load 0.25 the largest network has lost more than the smallest at 0.11
         assertTrue(err[2][6] > err[0][2]);
+        // where the error crosses 1.6%, the error of the retrieval state at α_c (overlap m ≈ 0.967, Amit et al.),
+        // linearly interpolated between the measured loads: close to 0.138 for the two larger networks
+        for (int s = 1; s < sizes.length; s++) {
+            double crossing = crossing(loads, err[s], 0.016);
+            System.out.printf("N=%d: error crosses 1.6%% at load %.3f%n", sizes[s], crossing);
+            assertEquals(0.138, crossing, 0.025, "N=" + sizes[s]);
+        }
+    }
+
+    /** The first load where {@code err} reaches {@code level}, linearly interpolated (NaN if never). */
+    static double crossing(double[] loads, double[] err, double level) {
+        for (int i = 1; i < loads.length; i++) {
+            if (err[i] >= level && err[i - 1] < level) {
+                return loads[i - 1] + (loads[i] - loads[i - 1]) * (level - err[i - 1]) / (err[i] - err[i - 1]);
+            }
+        }
+        return Double.NaN;
     }
 
     @Test
