@@ -428,11 +428,15 @@ public final class DenseAssociativeMemory implements AutoCloseable {
      * {@code ∂κ_i += W_k^hᵀ·∂k_i}, {@code ∂W_v^h += ∂v_i·ν_iᵀ}, {@code ∂ν_i += W_v^hᵀ·∂v_i}, plus λ_div·∂D/∂κ, and
      * {@code ∂θ = β·∂β} (zero when β is fixed).
      *
-     * @param features B×d
-     * @param targets  B
+     * @param features        B×d
+     * @param targets         B
+     * @param diversityWeight λ_div ≥ 0
      */
     public Gradient gradient(double[][] features, double[] targets, double diversityWeight) {
         checkBatch(features, targets);
+        if (!(diversityWeight >= 0) || !Double.isFinite(diversityWeight)) {
+            throw new IllegalArgumentException("diversityWeight must be a finite number >= 0, got " + diversityWeight);
+        }
         Forward fw = new Forward(features);
         double[] omega = new double[fw.batch];
         for (int b = 0; b < fw.batch; b++) {

@@ -72,6 +72,20 @@ class ClassicalHopfieldTest {
         }
     }
 
+    /** One pattern (1, −1) gives W_12 = −½; from (1, 1) synchronous updates flip both neurons forever. */
+    @Test
+    void synchronousUpdatesCanCycleWhereAsynchronousOnesConverge() {
+        ClassicalHopfield h = ClassicalHopfield.of(new int[][] {{1, -1}});
+        assertEquals(-0.5, h.weight(0, 1), 0);
+        assertArrayEquals(new int[] {-1, -1}, h.updateSynchronous(new int[] {1, 1}));
+        assertArrayEquals(new int[] {1, 1}, h.updateSynchronous(new int[] {-1, -1}));
+        ClassicalHopfield.Recall sync = h.recallSynchronous(new int[] {1, 1}, 50);
+        assertTrue(!sync.converged() && sync.steps() == 50, "a 2-cycle never converges");
+        ClassicalHopfield.Recall async = h.recallAsynchronous(new int[] {1, 1}, 50, new SplittableRandom(5));
+        assertTrue(async.converged());
+        assertEquals(-0.5, h.energy(async.state()), 0, "a stored pattern or its negative: E = −½·2·W_12·(−1)");
+    }
+
     @Test
     void synchronousRecallCleansANoisyProbeAtLowLoad() {
         SplittableRandom rnd = new SplittableRandom(3);
