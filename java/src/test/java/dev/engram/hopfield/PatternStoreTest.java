@@ -401,6 +401,20 @@ class PatternStoreTest {
     }
 
     @Test
+    void aFailedSaveLeavesNoTemporaryFileAndTheTargetUntouched(@TempDir Path dir) throws IOException {
+        Path target = dir.resolve("store.eps");
+        Files.createDirectories(target.resolve("occupied"));   // a non-empty directory cannot be replaced by a file
+        try (PatternStore s = new PatternStore(PatternStore.Config.defaults(3, 4), Backends.select("reference"))) {
+            s.insert(new float[] {1, 2, 3}, 0.1, 1);
+            assertThrows(IOException.class, () -> s.save(target));
+        }
+        try (var listing = Files.list(dir)) {
+            assertEquals(List.of(target), listing.toList(), "no temporary file left behind");
+        }
+        assertTrue(Files.isDirectory(target.resolve("occupied")));
+    }
+
+    @Test
     void damagedFilesAreRejectedWithTheReason(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("store.eps");
         try (PatternStore s = new PatternStore(PatternStore.Config.defaults(4, 10), Backends.select("reference"))) {
