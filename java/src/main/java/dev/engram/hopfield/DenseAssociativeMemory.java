@@ -30,7 +30,8 @@ import java.util.SplittableRandom;
  * </pre>
  * The weights are the model's own confidences, treated as constants: letting the gradient through them would let
  * the model lower its loss by flattening its attention (c → 0) instead of predicting better. The floor 0.05 keeps
- * every sample in play. The diversity term pushes stored keys apart so heads can tell them apart.
+ * every sample in play. The diversity term pushes stored keys apart so heads can tell them apart; on memories of
+ * more than 512 keys each training step uses an unbiased estimate over 512 random keys (the exact term is O(M²·d)).
  * β = e^θ is learned through θ (so it stays positive) or fixed. The backward pass is derived by hand (see
  * {@link #gradient}) and checked against central finite differences in the tests.
  *
@@ -45,6 +46,9 @@ public final class DenseAssociativeMemory implements AutoCloseable {
 
     /** ε in x̂ = x/√(‖x‖² + ε²): keeps the normalisation smooth at 0. */
     static final double NORM_EPS = 1e-6;
+
+    /** Training steps on memories larger than this estimate D on this many randomly drawn keys. */
+    static final int DIVERSITY_SAMPLE = 512;
 
     /** ω_b = c_b + this. */
     static final double CONFIDENCE_FLOOR = 0.05;
@@ -360,20 +364,29 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         }
     }
 
-    /** D(κ) = 2/(M(M−1))·Σ_{i<j}(κ̂_i·κ̂_j)²; when {@code grad} is not null, adds {@code scale·∂D/∂κ} to it. */
-    private double diversity(double[] grad, double scale) {
-        int m = config.memorySize();
+    /**
+     * D over the keys {@code subset} (all keys when null): {@code 2/(S(S−1))·Σ_{i<j}(κ̂_i·κ̂_j)²}; when {@code grad}
+     * is not null, adds {@code scale·∂D/∂κ} to it. Over a uniform random subset this is an unbiased estimate of D
+     * (every pair is equally likely to be in it), which keeps the O(S²·d) term affordable on large memories.
+     */
+    double diversity(double[] grad, double scale, int[] subset) {
         int d = config.inputDim();
-        double[] u = keys.clone();
-        double[] norms = new double[m];
-        for (int i = 0; i < m; i++) {
+        int s = subset == null ? config.memorySize() : subset.length;
+        if (s < 2) {
+            return 0;
+        }
+        double[] u = new double[s * d];
+        double[] norms = new double[s];
+        for (int i = 0; i < s; i++) {
+            int key = subset == null ? i : subset[i];
+            System.arraycopy(keys, key * d, u, i * d, d);
             norms[i] = normalise(u, i * d, d);
         }
         double sum = 0;
-        double[] du = grad == null ? null : new double[m * d];
-        double c = 2.0 / (m * (m - 1.0));
-        for (int i = 0; i < m; i++) {
-            for (int j = i + 1; j < m; j++) {
+        double[] du = grad == null ? null : new double[s * d];
+        double c = 2.0 / (s * (s - 1.0));
+        for (int i = 0; i < s; i++) {
+            for (int j = i + 1; j < s; j++) {
                 double dot = 0;
                 for (int t = 0; t < d; t++) {
                     dot += u[i * d + t] * u[j * d + t];
@@ -390,10 +403,11 @@ public final class DenseAssociativeMemory implements AutoCloseable {
             }
         }
         if (du != null) {
-            for (int i = 0; i < m; i++) {
+            for (int i = 0; i < s; i++) {
                 normaliseBackward(u, i * d, d, norms[i], du, i * d);
+                int key = subset == null ? i : subset[i];
                 for (int t = 0; t < d; t++) {
-                    grad[i * d + t] += du[i * d + t];
+                    grad[key * d + t] += du[i * d + t];
                 }
             }
         }
@@ -414,17 +428,21 @@ public final class DenseAssociativeMemory implements AutoCloseable {
      * {@code ∂κ_i += W_k^hᵀ·∂k_i}, {@code ∂W_v^h += ∂v_i·ν_iᵀ}, {@code ∂ν_i += W_v^hᵀ·∂v_i}, plus λ_div·∂D/∂κ, and
      * {@code ∂θ = β·∂β} (zero when β is fixed).
      *
-     * @param features B×d
-     * @param targets  B
+     * @param features        B×d
+     * @param targets         B
+     * @param diversityWeight λ_div ≥ 0
      */
     public Gradient gradient(double[][] features, double[] targets, double diversityWeight) {
         checkBatch(features, targets);
+        if (!(diversityWeight >= 0) || !Double.isFinite(diversityWeight)) {
+            throw new IllegalArgumentException("diversityWeight must be a finite number >= 0, got " + diversityWeight);
+        }
         Forward fw = new Forward(features);
         double[] omega = new double[fw.batch];
         for (int b = 0; b < fw.batch; b++) {
             omega[b] = fw.confidence[b] + CONFIDENCE_FLOOR;
         }
-        return backward(features, targets, fw, omega, diversityWeight);
+        return backward(features, targets, fw, omega, diversityWeight, null);
     }
 
     /** L with the weights ω given (the function whose gradient {@link #gradient} returns); for the tests. */
@@ -437,10 +455,11 @@ public final class DenseAssociativeMemory implements AutoCloseable {
             mse += omega[b] * e * e;
             wsum += omega[b];
         }
-        return mse / wsum + diversityWeight * diversity(null, 0);
+        return mse / wsum + diversityWeight * diversity(null, 0, null);
     }
 
-    private Gradient backward(double[][] f, double[] y, Forward fw, double[] omega, double diversityWeight) {
+    private Gradient backward(double[][] f, double[] y, Forward fw, double[] omega, double diversityWeight,
+                              int[] diversitySubset) {
         int d = config.inputDim();
         int dv = config.valueDim();
         int heads = config.heads();
@@ -548,7 +567,7 @@ public final class DenseAssociativeMemory implements AutoCloseable {
                 }
             }
         }
-        double div = diversity(diversityWeight > 0 ? gKeys : null, diversityWeight);
+        double div = diversity(diversityWeight > 0 ? gKeys : null, diversityWeight, diversitySubset);
         gLogBeta[0] = config.learnBeta() ? beta * gBeta : 0;
         double weighted = mse / wsum;
         return new Gradient(weighted + diversityWeight * div, weighted, div, omega,
@@ -589,6 +608,10 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         double[] losses = new double[tc.steps()];
         double[][] bf = new double[bs][];
         double[] by = new double[bs];
+        int[] keyOrder = new int[config.memorySize()];
+        for (int i = 0; i < keyOrder.length; i++) {
+            keyOrder[i] = i;
+        }
         try {
             for (int step = 0; step < tc.steps(); step++) {
                 for (int k = 0; k < bs; k++) {
@@ -610,7 +633,7 @@ public final class DenseAssociativeMemory implements AutoCloseable {
                 for (int b = 0; b < bs; b++) {
                     omega[b] = fw.confidence[b] + CONFIDENCE_FLOOR;
                 }
-                Gradient g = backward(bf, by, fw, omega, tc.diversityWeight());
+                Gradient g = backward(bf, by, fw, omega, tc.diversityWeight(), sampleKeys(rnd, keyOrder));
                 if (!Double.isFinite(g.loss())) {
                     throw new IllegalStateException("training diverged at step " + step + ": loss " + g.loss());
                 }
@@ -621,6 +644,21 @@ public final class DenseAssociativeMemory implements AutoCloseable {
             invalidate();
         }
         return new TrainingReport(losses, beta());
+    }
+
+    /** Keys whose diversity a training step uses: all up to {@link #DIVERSITY_SAMPLE}, else a fresh random subset. */
+    private static int[] sampleKeys(SplittableRandom rnd, int[] keyOrder) {
+        int m = keyOrder.length;
+        if (m <= DIVERSITY_SAMPLE) {
+            return null;
+        }
+        for (int i = 0; i < DIVERSITY_SAMPLE; i++) {
+            int j = i + rnd.nextInt(m - i);
+            int t = keyOrder[i];
+            keyOrder[i] = keyOrder[j];
+            keyOrder[j] = t;
+        }
+        return java.util.Arrays.copyOf(keyOrder, DIVERSITY_SAMPLE);
     }
 
     // ---------------------------------------------------------------- inference on an engine

@@ -72,6 +72,20 @@ class ClassicalHopfieldTest {
         }
     }
 
+    /** One pattern (1, −1) gives W_12 = −½; from (1, 1) synchronous updates flip both neurons forever. */
+    @Test
+    void synchronousUpdatesCanCycleWhereAsynchronousOnesConverge() {
+        ClassicalHopfield h = ClassicalHopfield.of(new int[][] {{1, -1}});
+        assertEquals(-0.5, h.weight(0, 1), 0);
+        assertArrayEquals(new int[] {-1, -1}, h.updateSynchronous(new int[] {1, 1}));
+        assertArrayEquals(new int[] {1, 1}, h.updateSynchronous(new int[] {-1, -1}));
+        ClassicalHopfield.Recall sync = h.recallSynchronous(new int[] {1, 1}, 50);
+        assertTrue(!sync.converged() && sync.steps() == 50, "a 2-cycle never converges");
+        ClassicalHopfield.Recall async = h.recallAsynchronous(new int[] {1, 1}, 50, new SplittableRandom(5));
+        assertTrue(async.converged());
+        assertEquals(-0.5, h.energy(async.state()), 0, "a stored pattern or its negative: E = −½·2·W_12·(−1)");
+    }
+
     @Test
     void synchronousRecallCleansANoisyProbeAtLowLoad() {
         SplittableRandom rnd = new SplittableRandom(3);
@@ -145,6 +159,23 @@ class ClassicalHopfieldTest {
         }
         // the transition sharpens with N: at load 0.25 the largest network has lost more than the smallest at 0.11
         assertTrue(err[2][6] > err[0][2]);
+        // where the error crosses 1.6%, the error of the retrieval state at α_c (overlap m ≈ 0.967, Amit et al.),
+        // linearly interpolated between the measured loads: close to 0.138 for the two larger networks
+        for (int s = 1; s < sizes.length; s++) {
+            double crossing = crossing(loads, err[s], 0.016);
+            System.out.printf("N=%d: error crosses 1.6%% at load %.3f%n", sizes[s], crossing);
+            assertEquals(0.138, crossing, 0.025, "N=" + sizes[s]);
+        }
+    }
+
+    /** The first load where {@code err} reaches {@code level}, linearly interpolated (NaN if never). */
+    static double crossing(double[] loads, double[] err, double level) {
+        for (int i = 1; i < loads.length; i++) {
+            if (err[i] >= level && err[i - 1] < level) {
+                return loads[i - 1] + (loads[i] - loads[i - 1]) * (level - err[i - 1]) / (err[i] - err[i - 1]);
+            }
+        }
+        return Double.NaN;
     }
 
     @Test

@@ -70,6 +70,57 @@ class DenseAssociativeMemoryTest {
         }
     }
 
+    /** The sampled diversity term (used on large memories) against central differences, and its closed form. */
+    @Test
+    void diversityOverASubsetOfKeys() {
+        var cfg = new DenseAssociativeMemory.Config(3, 1, 8, 1, 2, 2, 1, true);
+        try (DenseAssociativeMemory dam = new DenseAssociativeMemory(cfg, 3)) {
+            int[] subset = {3, 0, 5};
+            double[] grad = new double[dam.keys.length];
+            double value = dam.diversity(grad, 1, subset);
+            // closed form: mean over the 3 pairs of the squared cosine
+            double expected = 0;
+            for (int i = 0; i < 3; i++) {
+                for (int j = i + 1; j < 3; j++) {
+                    double[] a = java.util.Arrays.copyOfRange(dam.keys, subset[i] * 3, subset[i] * 3 + 3);
+                    double[] b = java.util.Arrays.copyOfRange(dam.keys, subset[j] * 3, subset[j] * 3 + 3);
+                    double c = (a[0] * b[0] + a[1] * b[1] + a[2] * b[2])
+                            / Math.sqrt((a[0] * a[0] + a[1] * a[1] + a[2] * a[2]) * (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]));
+                    expected += c * c / 3;
+                }
+            }
+            assertEquals(expected, value, 1e-9);
+            double h = 1e-6;
+            for (int i = 0; i < dam.keys.length; i++) {
+                double keep = dam.keys[i];
+                dam.keys[i] = keep + h;
+                double up = dam.diversity(null, 0, subset);
+                dam.keys[i] = keep - h;
+                double down = dam.diversity(null, 0, subset);
+                dam.keys[i] = keep;
+                assertEquals((up - down) / (2 * h), grad[i], 1e-7, "keys[" + i + "]");
+            }
+        }
+    }
+
+    /** Training on a memory of 2 000 keys (beyond the 512-key diversity sample) runs and lowers the loss. */
+    @Test
+    void trainingOnALargeMemoryUsesTheSampledDiversity() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        double[][] f = randomRows(rnd, 200, 4, 1);
+        double[] y = new double[200];
+        for (int i = 0; i < 200; i++) {
+            y[i] = 0.5 * Math.tanh(f[i][0] - f[i][1]);
+        }
+        var cfg = new DenseAssociativeMemory.Config(4, 1, 2000, 2, 4, 4, DenseAssociativeMemory.DEFAULT_BETA, true);
+        try (DenseAssociativeMemory dam = new DenseAssociativeMemory(cfg, 2)) {
+            var report = dam.train(f, y, new DenseAssociativeMemory.TrainingConfig(40, 16, 1e-2, 1e-3, 4, 0, 1e-2, 3));
+            double first = (report.losses()[0] + report.losses()[1] + report.losses()[2]) / 3;
+            double last = (report.losses()[37] + report.losses()[38] + report.losses()[39]) / 3;
+            assertTrue(last < first, "loss " + first + " -> " + last);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"reference", "cpu"})
     void predictOnTheEngineMatchesTheDoubleForwardPass(String engine) {

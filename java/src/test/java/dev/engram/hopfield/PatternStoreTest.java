@@ -242,6 +242,12 @@ class PatternStoreTest {
                 assertMessage(assertThrows(IllegalArgumentException.class,
                         () -> s.addDistinct(three, new float[3], new long[3])), "exceeds capacity=2");
             }
+            try (FloatMatrix rows = FloatMatrix.of(new float[] {1, 0, 0, 0, 0, 0}, 2, 3)) {
+                assertMessage(assertThrows(IllegalArgumentException.class,
+                        () -> s.insertAll(rows, new double[] {0, 0}, new long[2])), "features row 1", "zero vector");
+                assertMessage(assertThrows(IllegalArgumentException.class,
+                        () -> s.insertAll(rows, new double[] {0}, new long[2])), "outcomes", "length 1");
+            }
             Path after = dir.resolve("after.eps");
             s.save(after);
             assertArrayEquals(Files.readAllBytes(before), Files.readAllBytes(after), "state unchanged by rejected input");
@@ -265,6 +271,71 @@ class PatternStoreTest {
                 seen.add(f);
             }
             s.insert(f, rnd.nextDouble() * 0.1 - 0.05, 1_700_000_000_000L + i * DAY);
+        }
+    }
+
+    /** A stream with near-duplicates of earlier rows (also within one batch) and more distinct rows than capacity. */
+    private static float[][] stream(SplittableRandom rnd, int n, int d) {
+        float[][] rows = new float[n][d];
+        for (int i = 0; i < n; i++) {
+            if (i > 0 && rnd.nextDouble() < 0.4) {
+                float[] base = rows[Math.max(0, i - 1 - rnd.nextInt(Math.min(i, 40)))];
+                for (int j = 0; j < d; j++) {
+                    rows[i][j] = base[j] + (float) (0.05 * (rnd.nextDouble() - 0.5));
+                }
+            } else {
+                for (int j = 0; j < d; j++) {
+                    rows[i][j] = (float) (rnd.nextDouble() * 2 - 1);
+                }
+            }
+        }
+        return rows;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void insertAllMakesTheDecisionsOfSequentialInserts(String name, @TempDir Path dir) throws IOException {
+        int d = 6;
+        SplittableRandom rnd = new SplittableRandom(31);
+        float[][] rows = stream(rnd, 500, d);
+        double[] ys = new double[rows.length];
+        long[] dates = new long[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            ys[i] = rnd.nextDouble() * 0.1 - 0.05;
+            dates[i] = 1_700_000_000_000L + i * DAY;
+        }
+        try (PatternStore one = new PatternStore(PatternStore.Config.defaults(d, 150), Backends.select(name));
+             PatternStore all = new PatternStore(PatternStore.Config.defaults(d, 150), Backends.select(name))) {
+            List<PatternStore.Insertion> seq = new ArrayList<>();
+            for (int i = 0; i < rows.length; i++) {
+                seq.add(one.insert(rows[i], ys[i], dates[i]));
+            }
+            List<PatternStore.Insertion> batched = new ArrayList<>();
+            int[] cuts = {0, 1, 40, 41, 200, 333, 500};   // batches of 1, 39, 1, 159, 133, 167 rows, the first on an empty store
+            for (int c = 0; c + 1 < cuts.length; c++) {
+                int a = cuts[c];
+                int b = cuts[c + 1];
+                float[] flat = new float[(b - a) * d];
+                for (int i = a; i < b; i++) {
+                    System.arraycopy(rows[i], 0, flat, (i - a) * d, d);
+                }
+                try (FloatMatrix f = FloatMatrix.of(flat, b - a, d)) {
+                    batched.addAll(all.insertAll(f, java.util.Arrays.copyOfRange(ys, a, b),
+                            java.util.Arrays.copyOfRange(dates, a, b)));
+                }
+            }
+            long merges = seq.stream().filter(x -> x.action() == PatternStore.Action.MERGED).count();
+            long replaced = seq.stream().filter(x -> x.action() == PatternStore.Action.REPLACED).count();
+            assertTrue(merges > 50 && replaced > 50, "the stream exercises merges (" + merges + ") and evictions (" + replaced + ")");
+            for (int i = 0; i < rows.length; i++) {
+                assertEquals(seq.get(i).action(), batched.get(i).action(), "row " + i);
+                assertEquals(seq.get(i).slot(), batched.get(i).slot(), "row " + i);
+                assertEquals(seq.get(i).similarity(), batched.get(i).similarity(), 1e-6, "row " + i);
+            }
+            one.save(dir.resolve("one.eps"));
+            all.save(dir.resolve("all.eps"));
+            assertArrayEquals(Files.readAllBytes(dir.resolve("one.eps")), Files.readAllBytes(dir.resolve("all.eps")),
+                    "the same final state, byte for byte");
         }
     }
 
@@ -327,6 +398,20 @@ class PatternStoreTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aFailedSaveLeavesNoTemporaryFileAndTheTargetUntouched(@TempDir Path dir) throws IOException {
+        Path target = dir.resolve("store.eps");
+        Files.createDirectories(target.resolve("occupied"));   // a non-empty directory cannot be replaced by a file
+        try (PatternStore s = new PatternStore(PatternStore.Config.defaults(3, 4), Backends.select("reference"))) {
+            s.insert(new float[] {1, 2, 3}, 0.1, 1);
+            assertThrows(IOException.class, () -> s.save(target));
+        }
+        try (var listing = Files.list(dir)) {
+            assertEquals(List.of(target), listing.toList(), "no temporary file left behind");
+        }
+        assertTrue(Files.isDirectory(target.resolve("occupied")));
     }
 
     @Test
