@@ -24,6 +24,7 @@ public final class PatternMemory implements AutoCloseable {
     private FloatMatrix norms;
     private long size;
     private boolean ownsData;
+    private long rewrites;
 
     private PatternMemory(int dim, int valueDim, boolean valuesArePatterns) {
         this.dim = dim;
@@ -176,6 +177,63 @@ public final class PatternMemory implements AutoCloseable {
         }
         computeNorms(size, size + n);
         size += n;
+    }
+
+    /**
+     * Overwrites stored pattern {@code row} (and its value; null when V = X) in place, recomputing its norm.
+     * Validated first: index, widths, finiteness. Engines that keep copies of the memory (device uploads) notice
+     * the change through {@link #rewrites()}.
+     *
+     * @param pattern d floats
+     * @param value   dv floats, or null when V = X
+     */
+    public void replace(long row, float[] pattern, float[] value) {
+        if (row < 0 || row >= size) {
+            throw new IndexOutOfBoundsException("row " + row + " outside 0.." + size);
+        }
+        if (pattern == null || pattern.length != dim) {
+            throw new IllegalArgumentException("pattern must have d=" + dim + " values, got "
+                    + (pattern == null ? "null" : pattern.length));
+        }
+        if (valuesArePatterns && value != null) {
+            throw new IllegalArgumentException("this memory's values are its patterns (V = X); pass value = null");
+        }
+        if (!valuesArePatterns && (value == null || value.length != valueDim)) {
+            throw new IllegalArgumentException("value must have dv=" + valueDim + " values, got "
+                    + (value == null ? "null" : value.length));
+        }
+        requireFinite("pattern", pattern);
+        if (value != null) {
+            requireFinite("value", value);
+        }
+        if (!ownsData) {
+            ensureCapacity(size + 1); // wrapped (e.g. memory-mapped read-only) storage: copy before writing
+        }
+        double sq = 0;
+        for (int c = 0; c < dim; c++) {
+            x.set(row, c, pattern[c]);
+            sq += (double) pattern[c] * pattern[c];
+        }
+        if (value != null) {
+            for (int c = 0; c < valueDim; c++) {
+                v.set(row, c, value[c]);
+            }
+        }
+        norms.set(row, 0, (float) Math.sqrt(sq));
+        rewrites++;
+    }
+
+    /** How many in-place {@link #replace} calls this memory has seen (appends do not count: they grow {@link #size()}). */
+    public long rewrites() {
+        return rewrites;
+    }
+
+    private static void requireFinite(String what, float[] a) {
+        for (int i = 0; i < a.length; i++) {
+            if (!Float.isFinite(a[i])) {
+                throw new IllegalArgumentException(what + "[" + i + "] must be finite, got " + a[i]);
+            }
+        }
     }
 
     private void ensureCapacity(long need) {

@@ -409,16 +409,9 @@ public final class PatternStore implements AutoCloseable {
         evictionOrder.put(slot, evictionKey(slot));
     }
 
-    /** Overwrites pattern, outcome and norm of {@code slot} in the memory (views share the memory's storage). */
+    /** Overwrites pattern, outcome and norm of {@code slot} in the memory. */
     private void writeRow(int slot, float[] unit, float outcome) {
-        FloatMatrix x = memory.patterns();
-        double sq = 0;
-        for (int c = 0; c < unit.length; c++) {
-            x.set(slot, c, unit[c]);
-            sq += (double) unit[c] * unit[c];
-        }
-        memory.values().set(slot, 0, outcome);
-        memory.norms().set(slot, 0, (float) Math.sqrt(sq));
+        memory.replace(slot, unit, new float[] {outcome});
     }
 
     /** The slot to evict: the heap minimum after folding in query hits (which only raise keys) lazily. */

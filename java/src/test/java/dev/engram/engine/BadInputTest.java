@@ -85,6 +85,26 @@ class BadInputTest {
     }
 
     @Test
+    void replaceValidatesAndCountsRewrites() {
+        try (FloatMatrix x = RandomMatrices.uniform(5, 3, 1); FloatMatrix v = RandomMatrices.uniform(5, 2, 2);
+             PatternMemory mem = PatternMemory.of(x, v)) {
+            float[] before = mem.patterns().toArray();
+            assertMessage(assertThrows(IllegalArgumentException.class,
+                    () -> mem.replace(1, new float[] {1, Float.NaN, 0}, new float[] {0, 0})), "pattern[1]", "NaN");
+            assertMessage(assertThrows(IllegalArgumentException.class,
+                    () -> mem.replace(1, new float[] {1, 2, 3}, new float[] {0})), "dv=2");
+            assertThrows(IndexOutOfBoundsException.class, () -> mem.replace(5, new float[3], new float[2]));
+            assertArrayEquals(before, mem.patterns().toArray(), "rejected replace leaves the memory as it was");
+            assertEquals(0, mem.rewrites());
+            mem.replace(2, new float[] {3, 0, 4}, new float[] {7, 8});
+            assertEquals(1, mem.rewrites());
+            assertArrayEquals(new float[] {3, 0, 4}, mem.patterns().row(2));
+            assertArrayEquals(new float[] {7, 8}, mem.values().row(2));
+            assertEquals(5f, mem.norms().get(2, 0), 1e-6f);
+        }
+    }
+
+    @Test
     void unknownBackendIsNamed() {
         assertMessage(assertThrows(IllegalArgumentException.class, () -> Backends.select("gpu9")), "gpu9", "reference");
     }
