@@ -1,5 +1,6 @@
 package dev.engram.hopfield;
 
+import dev.engram.optim.AdamW;
 import dev.engram.engine.Backend;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;

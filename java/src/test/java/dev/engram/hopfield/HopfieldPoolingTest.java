@@ -1,5 +1,6 @@
 package dev.engram.hopfield;
 
+import dev.engram.optim.AdamW;
 import dev.engram.engine.Backends;
 import dev.engram.tensor.FloatMatrix;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.engram.hopfield;
+package dev.engram.optim;
 
 import java.util.List;
 
@@ -27,7 +27,9 @@ public final class AdamW {
             if (!(beta2 >= 0 && beta2 < 1)) {
                 throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
             }
-            Checks.positiveFinite("epsilon", epsilon);
+            if (!(epsilon > 0) || !Double.isFinite(epsilon)) {
+                throw new IllegalArgumentException("epsilon must be a finite number > 0, got " + epsilon);
+            }
             if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
                 throw new IllegalArgumentException("weightDecay must be a finite number >= 0, got " + weightDecay);
             }

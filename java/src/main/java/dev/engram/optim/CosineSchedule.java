@@ -1,4 +1,4 @@
-package dev.engram.hopfield;
+package dev.engram.optim;
 
 /**
  * Learning rate with linear warm-up and cosine decay (Loshchilov &amp; Hutter 2017, without restarts):
@@ -15,7 +15,9 @@ package dev.engram.hopfield;
  */
 public record CosineSchedule(double peak, double floor, int warmupSteps, int totalSteps) {
     public CosineSchedule {
-        Checks.positiveFinite("peak", peak);
+        if (!(peak > 0) || !Double.isFinite(peak)) {
+            throw new IllegalArgumentException("peak must be a finite number > 0, got " + peak);
+        }
         if (!(floor >= 0 && floor <= peak)) {
             throw new IllegalArgumentException("floor must be in [0, peak=" + peak + "], got " + floor);
         }
