@@ -219,7 +219,7 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
             int64_t* top_index, float* top_score, char* err, int64_t err_cap) {
     int32_t st = check_common(mem, queries, batch, stride, beta, k, from, to, err, err_cap);
     if (st != ENGRAM_OK) return st;
-    if (k > to - from)
+    if (finish && k > to - from)  // a partial may hold fewer than k entries (padded); a finished result may not
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "k=%d exceeds the number of patterns in range M=%lld", k, (long long) (to - from));
     if (a == nullptr || b == nullptr || o == nullptr || (!finish && c == nullptr))
