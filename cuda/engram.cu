@@ -161,12 +161,14 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     int threads = launch != nullptr ? launch->block_threads : 0;
     int chunk = launch != nullptr ? launch->chunk : 0;
     int qtile = launch != nullptr ? launch->query_tile : 0;
-    if (threads == 0) threads = 128;
+    // Larger batches get more threads so one query tile covers up to 64 queries: X is then streamed once per 64
+    // queries instead of once per 16.
+    if (threads == 0) threads = batch > 16 ? 256 : 128;
     if (threads < 32 || threads > 512 || threads % 32 != 0)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.block_threads must be a multiple of 32 in [32, 512], got %d", threads);
     const int max_qtile = kMaxPairs * threads / kTile;
-    if (qtile == 0) qtile = (int) std::min<int64_t>(std::min(16, max_qtile), batch);
+    if (qtile == 0) qtile = (int) std::min<int64_t>(max_qtile, batch);
     if (qtile < 1 || qtile > max_qtile)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.query_tile must be in [1, block_threads/4 = %d], got %d", max_qtile, qtile);
@@ -219,7 +221,7 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
             int64_t* top_index, float* top_score, char* err, int64_t err_cap) {
     int32_t st = check_common(mem, queries, batch, stride, beta, k, from, to, err, err_cap);
     if (st != ENGRAM_OK) return st;
-    if (k > to - from)
+    if (finish && k > to - from)  // a partial may hold fewer than k entries (padded); a finished result may not
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "k=%d exceeds the number of patterns in range M=%lld", k, (long long) (to - from));
     if (a == nullptr || b == nullptr || o == nullptr || (!finish && c == nullptr))

@@ -116,7 +116,8 @@ ENGRAM_API int32_t engram_retrieve(engram_memory* mem, const float* queries, int
 
 /**
  * Like engram_retrieve but returns the mergeable partial state (m, l, t relative to m, o; all B or B×dv) and the
- * top-k lists (entries past the number of patterns in range are index −1, score −inf).
+ * top-k lists. k may exceed to − from here (a slice of a larger memory): entries past the number of patterns in
+ * range are index −1, score −inf.
  */
 ENGRAM_API int32_t engram_retrieve_partial(engram_memory* mem, const float* queries, int64_t batch,
                                            int64_t query_stride, float beta, int32_t k, int64_t from, int64_t to,

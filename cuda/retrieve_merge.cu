@@ -1,15 +1,16 @@
 // retrieve_merge.cu: pass 2 of retrieval. Merges the per-chunk partials of pass 1 exactly (the RetrievalPartial
 // monoid) and writes either the finished results (output, entropy, confidence, top-k) or one merged partial.
 //
-// Grid: one block per query b; any block size that is a multiple of 32 (128 by default).
+// Grid: one block per query b; 256 threads (any multiple of 32 up to 1024 works).
 //   1. m = max_c m_c over chunks (block reduction: warp shuffles, then shared memory across warps);
 //   2. each thread owns chunks c ≡ tid (mod threads): w_c = e^(m_c − m) (0 for an empty chunk), stored to the
 //      weights scratch, and double partial sums of l = Σ w_c·l_c and t = Σ w_c·(t_c + (m_c − m)·l_c);
-//   3. each thread owns output columns j ≡ tid: o_j = Σ_c w_c·o_cj in double (reads of consecutive j coalesce);
-//   4. top-k: a k-way merge of the chunks' sorted lists. A head pointer per list (scratch); each of k rounds every
-//      thread proposes the best head among its lists, a block arg-max (score desc, index asc) picks the winner and
-//      its list's head advances.
-// Shared memory: 3 × 32 slots for the cross-warp reductions. All sums over chunks are double (the partials
+//   3. o_j = Σ_c w_c·o_cj in double: lane j of warp w sums column j over chunks c ≡ w, warps meet in shared
+//      memory (reads of consecutive j coalesce; many chunks are summed in parallel, which matters at small B);
+//   4. top-k: a k-way merge of the chunks' sorted lists with a head pointer per list (scratch). Each thread keeps
+//      the best head of its own lists; each of k rounds is a block arg-max (score desc, index asc), after which
+//      only the winner's owner advances that head and rescans its lists.
+// Shared memory: cross-warp reduction slots (64 doubles, 32 candidates) and 32×32 doubles of column sums. All sums over chunks are double (the partials
 // themselves are float32).
 // Bytes moved per batch: reads C·B·(3 + dv)·4 + (at most) C·B·k·12 where C = chunks; writes B·(dv + 2 + 3k)·4
 // plus scratch C·B·12. Small next to pass 1 whenever the chunk is large against B·dv/d.
@@ -41,6 +42,22 @@ __device__ __forceinline__ Best warp_best(Best v) {
     return v;
 }
 
+/** The best current head among the lists c ≡ tid (mod nthreads) of query b; c = −1 when they are all used up. */
+__device__ __forceinline__ Best best_head(const PartialOut& in, const int* head, int chunks, int batch, int b, int k,
+                                          int tid, int nthreads) {
+    Best mine{-INFINITY, -1, -1};
+    for (int c = tid; c < chunks; c += nthreads) {
+        const int h = head[c];
+        if (h >= k) continue;
+        const long long at = ((long long) c * batch + b) * k + h;
+        const long long i = in.top_index[at];
+        if (i < 0) continue;
+        const Best cand{in.top_score[at], i, c};
+        if (better_best(cand, mine)) mine = cand;
+    }
+    return mine;
+}
+
 __device__ __forceinline__ double warp_sum(double v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
     return v;
@@ -51,11 +68,12 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 
-__global__ void __launch_bounds__(128) retrieve_merge_kernel(PartialOut in, int chunks, int batch, int dv, int k,
+__global__ void __launch_bounds__(256) retrieve_merge_kernel(PartialOut in, int chunks, int batch, int dv, int k,
                                                              long long count, int finish, double* weights, int* heads,
                                                              MergeOut out) {
     ENGRAM_SHARED_ARRAY(double, red, 64);
     ENGRAM_SHARED_ARRAY(Best, bred, 32);
+    ENGRAM_SHARED_ARRAY(double, colsum, 32 * 32);
     const int b = blockIdx.x, tid = threadIdx.x, nthreads = blockDim.x, lane = tid & 31, warp = tid >> 5,
               nwarps = nthreads >> 5;
     double* w = weights + (long long) b * chunks;
@@ -107,14 +125,23 @@ __global__ void __launch_bounds__(128) retrieve_merge_kernel(PartialOut in, int 
         tsum += red[32 + i];
     }
 
-    // 3: output columns
-    for (int j = tid; j < dv; j += nthreads) {
+    // 3: output columns. Lane j of each warp sums column j0 + j over the warp's chunks (c ≡ warp mod W); the warps'
+    // sums meet in shared memory. Branch-free (an empty chunk has weight 0), so loads of successive chunks overlap.
+    for (int j0 = 0; j0 < dv; j0 += 32) {
+        const int j = j0 + lane;
         double a = 0.0;
-        for (int c = 0; c < chunks; c++) {
-            const double wc = w[c];
-            if (wc != 0.0) a += wc * in.o[((long long) c * batch + b) * dv + j];
+        if (j < dv) {
+#pragma unroll 4
+            for (int c = warp; c < chunks; c += nwarps) a += w[c] * (double) in.o[((long long) c * batch + b) * dv + j];
         }
-        out.o[(long long) b * dv + j] = (float) (finish ? a / lsum : a);
+        colsum[warp * 32 + lane] = a;
+        __syncthreads();
+        if (warp == 0 && j < dv) {
+            double sum = 0.0;
+            for (int i = 0; i < nwarps; i++) sum += colsum[i * 32 + lane];
+            out.o[(long long) b * dv + j] = (float) (finish ? sum / lsum : sum);
+        }
+        __syncthreads();
     }
     if (tid == 0) {
         if (finish) {
@@ -131,30 +158,26 @@ __global__ void __launch_bounds__(128) retrieve_merge_kernel(PartialOut in, int 
         }
     }
 
-    // 4: k-way merge of the sorted per-chunk lists
+    // 4: k-way merge of the sorted per-chunk lists. Each thread keeps the best head among its own lists
+    // (c ≡ tid mod T); a round is one block arg-max, after which only the owner of the winning list advances that
+    // list's head and rescans its own lists.
+    Best mine = best_head(in, head, chunks, batch, b, k, tid, nthreads);
     for (int r = 0; r < k; r++) {
-        Best mine{-INFINITY, -1, -1};
-        for (int c = tid; c < chunks; c += nthreads) {
-            const int h = head[c];
-            if (h >= k) continue;
-            const long long at = ((long long) c * batch + b) * k + h;
-            const long long i = in.top_index[at];
-            if (i < 0) continue;
-            Best cand{in.top_score[at], i, c};
-            if (better_best(cand, mine)) mine = cand;
-        }
-        mine = warp_best(mine);
-        if (lane == 0) bred[warp] = mine;
+        const Best wb = warp_best(mine);
+        if (lane == 0) bred[warp] = wb;
         __syncthreads();
+        Best best = bred[0];
+        for (int i = 1; i < nwarps; i++)
+            if (better_best(bred[i], best)) best = bred[i];
         if (tid == 0) {
-            Best best = bred[0];
-            for (int i = 1; i < nwarps; i++)
-                if (better_best(bred[i], best)) best = bred[i];
             out.top_score[(long long) b * k + r] = best.c < 0 ? -INFINITY : best.s;
             out.top_index[(long long) b * k + r] = best.c < 0 ? -1 : best.i;
-            if (best.c >= 0) head[best.c]++;
         }
-        __syncthreads();
+        if (best.c >= 0 && best.c % nthreads == tid) {
+            head[best.c]++;
+            mine = best_head(in, head, chunks, batch, b, k, tid, nthreads);
+        }
+        __syncthreads();  // bred is rewritten next round
     }
 }
 
@@ -162,7 +185,7 @@ __global__ void __launch_bounds__(128) retrieve_merge_kernel(PartialOut in, int 
 
 cudaError_t launch_retrieve_merge(PartialOut in, int chunks, int batch, int dv, int k, long long count, int finish,
                                   double* weights, int* heads, MergeOut out) {
-    ENGRAM_LAUNCH(retrieve_merge_kernel, dim3((unsigned) batch), dim3(128), 0)
+    ENGRAM_LAUNCH(retrieve_merge_kernel, dim3((unsigned) batch), dim3(256), 0)
     (in, chunks, batch, dv, k, count, finish, weights, heads, out);
     return cudaGetLastError();
 }

@@ -6,8 +6,9 @@
 // A block owns one (query tile, memory chunk) pair and walks its chunk in sub-tiles of kTile = 32 patterns:
 //   1. stage: the sub-tile's rows of X (kTile × up to 128 columns at a time) are loaded into shared memory with
 //      coalesced loads (float4 / 4×16-bit when d % 4 == 0, scalar otherwise); fp16/bf16 are widened to float here;
-//   2. scores: each thread owns up to kMaxPairs (query, pattern) pairs and accumulates their dot products in
-//      registers across the column tiles;
+//   2. scores: lane p of warp w owns pattern p and queries w, w + W, ... (at most kMaxPairs of them) and
+//      accumulates their dot products in registers across the column tiles; each staged x value is read from
+//      shared memory once and used for all of the thread's queries (query values are warp-wide broadcasts);
 //   3. softmax + top-k: warp w owns queries w, w + W, ...; lane p owns pattern p of the sub-tile: warp max, rescale
 //      of the running (m, l, t), weights e^(s − m) written back to shared memory, warp sums by shuffles; cosine =
 //      dot / (‖q‖·‖x‖) with the norms precomputed at upload, offered to the query's sorted top-k list (a ballot
@@ -200,7 +201,12 @@ __global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restri
     for (long long p0 = c0; p0 < c1; p0 += kTile) {
         const int np = c1 - p0 < kTile ? (int) (c1 - p0) : kTile;
 
-        // 1 + 2: dots of every (query, pattern) pair of the sub-tile, X staged 128 columns at a time
+        // 1 + 2: dots of every (query, pattern) pair of the sub-tile, X staged 128 columns at a time. Since
+        // blockDim.x % 32 == 0, all pairs of a thread share one pattern (lane) and step through queries by
+        // nthreads/32: each staged x value is loaded once and used for up to kMaxPairs queries (broadcast reads).
+        const int pp = lane;
+        const int qbase = warp, qstep = nwarps;
+        const int npairs = nq > qbase ? (nq - qbase + qstep - 1) / qstep : 0;  // <= kMaxPairs (host checks)
         float acc[kMaxPairs];
 #pragma unroll
         for (int r = 0; r < kMaxPairs; r++) acc[r] = 0.f;
@@ -208,24 +214,20 @@ __global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restri
             const int w = d - k0 < dt ? d - k0 : dt;
             stage(x, d, p0, np, k0, w, xs, dt + 1);
             __syncthreads();
+            const float* xrow = xs + pp * (dt + 1);
+            const float* q0row = qs + qbase * d + k0;
+            for (int j = 0; j < w; j++) {
+                const float xv = xrow[j];
 #pragma unroll
-            for (int r = 0; r < kMaxPairs; r++) {
-                const int id = tid + r * nthreads;
-                const int qq = id / kTile, pp = id - qq * kTile;
-                if (qq < nq) {
-                    const float* qrow = qs + qq * d + k0;
-                    const float* xrow = xs + pp * (dt + 1);
-                    float a = acc[r];
-                    for (int j = 0; j < w; j++) a = fmaf(qrow[j], xrow[j], a);
-                    acc[r] = a;
+                for (int r = 0; r < kMaxPairs; r++) {
+                    if (r < npairs) acc[r] = fmaf(q0row[r * qstep * d + j], xv, acc[r]);
                 }
             }
             if (k0 + dt < d) __syncthreads();  // the next column tile overwrites xs
         }
 #pragma unroll
         for (int r = 0; r < kMaxPairs; r++) {
-            const int id = tid + r * nthreads;
-            if (id < qtile * kTile) sc[id] = acc[r];
+            if (r < npairs) sc[(qbase + r * qstep) * kTile + pp] = acc[r];
         }
         __syncthreads();
 

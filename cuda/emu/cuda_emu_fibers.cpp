@@ -84,6 +84,14 @@ struct Block {
     uint3 index{0, 0, 0};
     void (*trampoline)(void*) = nullptr;
     void* args = nullptr;
+    uint64_t rng = 1;
+
+    int next_random(int n) {  // xorshift64*
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        return (int) (((rng * 0x2545F4914F6CDD1DULL) >> 33) % (uint64_t) n);
+    }
 
     std::string where() const {
         char buf[200];
@@ -130,8 +138,12 @@ Fiber& me() {
 void yield_from(Block& b) {
     Fiber& self = b.fibers[b.current];
     const int n = b.nthreads;
-    for (int step = 1; step <= n; step++) {
-        int j = (b.current + step) % n;
+    // Start the search at a pseudo-random fiber: the order in which threads run between barriers varies from
+    // block to block (reproducibly: the seed is the block index), so code that relies on an order no barrier
+    // guarantees gives wrong answers here too instead of passing by luck of a fixed round robin.
+    const int start = b.next_random(n);
+    for (int step = 0; step < n; step++) {
+        int j = (start + step) % n;
         if (b.fibers[j].state == State::Ready) {
             if (j == b.current) return;
             b.current = j;
@@ -242,7 +254,9 @@ void run_block(Block& b) {
     tl_block = &b;
     for (;;) {
         int next = -1;
-        for (int j = 0; j < b.nthreads; j++) {
+        const int start = b.next_random(b.nthreads);
+        for (int step = 0; step < b.nthreads; step++) {
+            const int j = (start + step) % b.nthreads;
             if (b.fibers[j].state == State::Ready) {
                 next = j;
                 break;
@@ -386,6 +400,7 @@ bool launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (
             b.index = uint3{(unsigned) (i % grid.x), (unsigned) ((i / grid.x) % grid.y),
                             (unsigned) (i / ((unsigned long long) grid.x * grid.y))};
             blockIdx = b.index;
+            b.rng = 0x9E3779B97F4A7C15ULL * (i + 1);
             run_block(b);
             if (b.fault) {
                 std::lock_guard<std::mutex> lk(fault_mu);

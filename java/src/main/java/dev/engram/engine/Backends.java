@@ -2,6 +2,7 @@ package dev.engram.engine;
 
 import dev.engram.engine.cpu.CpuBackend;
 import dev.engram.engine.ffm.NativeBackend;
+import dev.engram.engine.ffm.NativeEngineException;
 import dev.engram.engine.reference.ReferenceBackend;
 
 import java.util.List;
@@ -22,7 +23,8 @@ public final class Backends {
      * (libengram's kernels on a GPU), "emu" (the same kernels emulated on the host: for tests, slow) or "auto" (the
      * CUDA engine when the library, a driver and a device are present, else the CPU engine).
      *
-     * @throws dev.engram.engine.ffm.NativeEngineException for "cuda"/"emu" when that library or device is missing
+     * @throws IllegalStateException for "cuda"/"emu" when that library, driver or device is missing (the message
+     *                               says which)
      */
     public static Backend select(String name) {
         String n = name == null ? "auto" : name.toLowerCase(Locale.ROOT).strip();
@@ -38,11 +40,11 @@ public final class Backends {
                 why = "requested";
             }
             case "emu" -> {
-                b = NativeBackend.sharedEmulated();
+                b = nativeOrExplain(n);
                 why = "requested";
             }
             case "cuda" -> {
-                b = NativeBackend.sharedCuda();
+                b = nativeOrExplain(n);
                 why = "requested";
             }
             case "auto" -> {
@@ -60,5 +62,13 @@ public final class Backends {
         LOG.log(System.Logger.Level.INFO, "engine " + b.name() + " (" + why + ")" + (b instanceof CpuBackend c ? ": " + c.describe()
                 : b instanceof NativeBackend nb ? ": " + nb.describe() : ""));
         return b;
+    }
+
+    private static Backend nativeOrExplain(String name) {
+        try {
+            return name.equals("cuda") ? NativeBackend.sharedCuda() : NativeBackend.sharedEmulated();
+        } catch (NativeEngineException e) {
+            throw new IllegalStateException("backend '" + name + "' is not available here: " + e.getMessage(), e);
+        }
     }
 }

@@ -9,9 +9,7 @@ import dev.engram.engine.RetrievalResult;
 import dev.engram.tensor.FloatMatrix;
 
 import java.lang.ref.Cleaner;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.WeakHashMap;
@@ -38,7 +36,6 @@ public final class NativeBackend implements Backend, AutoCloseable {
     private final NativeStorage storage;
     private final LaunchShape shape;
     private final Map<PatternMemory, NativeMemory> uploaded = Collections.synchronizedMap(new WeakHashMap<>());
-    private final List<Cleaner.Cleanable> cleanables = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean closed;
 
     private NativeBackend(NativeLibrary lib, NativeStorage storage, LaunchShape shape) {
@@ -184,8 +181,9 @@ public final class NativeBackend implements Backend, AutoCloseable {
             if (nm == null) {
                 nm = NativeMemory.create(lib, memory.dim(), memory.valueDim(), memory.valuesArePatterns(), storage);
                 uploaded.put(memory, nm);
-                // frees the device copy once the PatternMemory is unreachable (the action must not reference it)
-                cleanables.add(CLEANER.register(memory, nm::close));
+                // frees the device copy once the PatternMemory is unreachable (the action must not reference it);
+                // after close() of this engine the action finds the copy already closed (close is idempotent)
+                CLEANER.register(memory, nm::close);
             }
         }
         nm.syncWith(memory);
@@ -231,10 +229,6 @@ public final class NativeBackend implements Backend, AutoCloseable {
                 nm.close();
             }
             uploaded.clear();
-        }
-        synchronized (cleanables) {
-            cleanables.forEach(Cleaner.Cleanable::clean);  // already closed: clean only unregisters
-            cleanables.clear();
         }
     }
 

@@ -40,7 +40,7 @@ public final class NativeMemory implements AutoCloseable {
         this.handle = handle;
     }
 
-    /** An empty device memory shaped like {@code like} (d, dv, V = X or not), stored as {@code storage}. */
+    /** An empty device memory for d-dimensional patterns and dv-dimensional values (or V = X), stored as {@code storage}. */
     static NativeMemory create(NativeLibrary lib, int dim, int valueDim, boolean valuesArePatterns, NativeStorage storage) {
         Objects.requireNonNull(storage, "storage");
         try (Arena arena = Arena.ofConfined()) {
