@@ -91,20 +91,28 @@ public final class HamiltonianNetwork implements LearnedField, HamiltonianGradie
     }
 
     @Override
-    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
-        gradient(q, p, dp, dq);
-        for (int i = 0; i < n; i++) {
-            dp[i] = -dp[i];
+    public void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        Networks.checkBatch(n, 0, q, p, u, dq, dp);
+        double[][] g = new double[q.length][2 * n];
+        h.valueAndInputGradient(Networks.concat(q, p), null, g);
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                dq[b][i] = g[b][n + i];
+                dp[b][i] = -g[b][i];
+            }
         }
     }
 
     @Override
-    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
-        Networks.checkState(n, q, p, dqBar, dpBar);
-        double[] gBar = new double[2 * n];
-        for (int i = 0; i < n; i++) {
-            gBar[i] = -dpBar[i];
-            gBar[n + i] = dqBar[i];
+    public void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar,
+                         double[] grad) {
+        Networks.checkBatch(n, 0, q, p, u, dqBar, dpBar);
+        double[][] gBar = new double[q.length][2 * n];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                gBar[b][i] = -dpBar[b][i];
+                gBar[b][n + i] = dqBar[b][i];
+            }
         }
         h.backpropInputGradient(Networks.concat(q, p), gBar, grad);
     }

@@ -32,7 +32,7 @@ public sealed interface LearnedField
     Map<String, Mlp> networks();
 
     /**
-     * (dq/dt, dp/dt) = f_θ(q, p, u).
+     * (dq/dt, dp/dt) = f_θ(q, p, u) for one state.
      *
      * @param q  length n
      * @param p  length n
@@ -40,13 +40,35 @@ public sealed interface LearnedField
      * @param dq dq/dt, length n, overwritten
      * @param dp dp/dt, length n, overwritten
      */
-    void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp);
+    default void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        predict(new double[][] {q}, new double[][] {p}, new double[][] {u}, new double[][] {dq}, new double[][] {dp});
+    }
+
+    /**
+     * (dq/dt, dp/dt) = f_θ(q, p, u) for a batch of B states (row b is one state).
+     *
+     * @param q  B×n
+     * @param p  B×n
+     * @param u  B×m (rows may be empty when m = 0)
+     * @param dq B×n, overwritten
+     * @param dp B×n, overwritten
+     */
+    void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp);
 
     /**
      * Adds ∂(dq̄·dq/dt + dp̄·dp/dt)/∂θ to {@code grad} (length {@code parameters().length}): the chain rule of any loss
      * on the predicted derivatives, given its adjoints dq̄ = ∂loss/∂(dq/dt) and dp̄ = ∂loss/∂(dp/dt) (each length n).
      */
-    void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad);
+    default void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        backprop(new double[][] {q}, new double[][] {p}, new double[][] {u}, new double[][] {dqBar},
+                new double[][] {dpBar}, grad);
+    }
+
+    /**
+     * Batched {@link #backprop(double[], double[], double[], double[], double[], double[])}: adds
+     * Σ_b ∂(dq̄_b·dq/dt_b + dp̄_b·dp/dt_b)/∂θ to {@code grad}. All arrays B×n (u: B×m).
+     */
+    void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar, double[] grad);
 
     /**
      * The model as a field for integrators, with u = 0 for models that take inputs
