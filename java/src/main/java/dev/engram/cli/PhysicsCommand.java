@@ -46,6 +46,10 @@ final class PhysicsCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE})")
     double learningRate;
 
+    @Option(names = "--rollout-time", defaultValue = "20",
+            description = "length of the evaluation rollouts (default: ${DEFAULT-VALUE})")
+    double rolloutTime;
+
     @Option(names = "--threads", defaultValue = "0", description = "worker threads, 0 = all cores (default: ${DEFAULT-VALUE})")
     int threads;
 
@@ -57,7 +61,7 @@ final class PhysicsCommand implements Callable<Integer> {
         PhysicsTask task = PhysicsTask.parse(system);
         PhysicsExperiment.Settings p = PhysicsExperiment.Settings.paper(task, seed);
         PhysicsExperiment.Settings s = new PhysicsExperiment.Settings(task, hidden, layers, steps, learningRate,
-                p.weightDecay(), p.trajectories(), p.noise(), p.rolloutTime(), p.rolloutStep(), seed, threads);
+                p.weightDecay(), p.trajectories(), p.noise(), rolloutTime, p.rolloutStep(), seed, threads);
         System.out.printf("%s: %d trajectories (half train, half test), noise σ=%.2g; %d×%d tanh, %d full-batch Adam "
                         + "steps at %.1e; rollouts t∈[0,%.0f] by RK4 h=%.3g%n", task.label(), s.trajectories(), s.noise(),
                 s.layers(), s.hidden(), s.steps(), s.learningRate(), s.rolloutTime(), s.rolloutStep());
