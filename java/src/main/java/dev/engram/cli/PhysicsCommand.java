@@ -85,9 +85,9 @@ final class PhysicsCommand implements Callable<Integer> {
         Path report = out.resolve("physics-" + task.label() + ".json");
         AtomicFiles.writeString(report, json.writeValueAsString(root));
         Map<String, double[][]> series = new LinkedHashMap<>();
-        series.put("true", new double[][] {o.time(), o.trueEnergy()});
-        series.put("HNN", new double[][] {o.time(), o.hnnEnergy()});
-        series.put("baseline MLP", new double[][] {o.time(), o.baselineEnergy()});
+        series.put("true", thin(o.time(), o.trueEnergy()));
+        series.put("HNN", thin(o.time(), o.hnnEnergy()));
+        series.put("baseline MLP", thin(o.time(), o.baselineEnergy()));
         Path png = out.resolve("physics-" + task.label() + "-energy.png");
         Charts.line(png, "Energy along a rollout from a test state (" + task.label() + ", " + layers + "×" + hidden
                 + " tanh, " + steps + " steps)", "time", "true H(q, p)", series);
@@ -97,6 +97,18 @@ final class PhysicsCommand implements Callable<Integer> {
         System.out.println("report: " + report + ", " + png + "; models: " + hnnFile + ", "
                 + out.resolve("baseline-" + task.label() + ".safetensors"));
         return 0;
+    }
+
+    /** Every k-th point, at most about 400, so that the chart's markers stay readable. */
+    private static double[][] thin(double[] x, double[] y) {
+        int k = Math.max(1, x.length / 400);
+        int n = (x.length + k - 1) / k;
+        double[][] out = new double[2][n];
+        for (int i = 0; i < n; i++) {
+            out[0][i] = x[i * k];
+            out[1][i] = y[i * k];
+        }
+        return out;
     }
 
     private static void print(String name, PhysicsExperiment.ModelScore m) {

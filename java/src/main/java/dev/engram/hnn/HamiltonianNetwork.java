@@ -117,6 +117,33 @@ public final class HamiltonianNetwork implements LearnedField, HamiltonianGradie
         h.backpropInputGradient(Networks.concat(q, p), gBar, grad);
     }
 
+    /**
+     * Fused: one forward and one backward pass give ∇H, the loss and its adjoint (ḡ_q = −dp̄, ḡ_p = dq̄), and the
+     * double backprop continues from there.
+     */
+    @Override
+    public double squaredErrorBackprop(double[][] q, double[][] p, double[][] u, double[][] dqTarget,
+                                       double[][] dpTarget, double scale, double[] grad) {
+        Networks.checkBatch(n, 0, q, p, u, dqTarget, dpTarget);
+        double[] sum = new double[1];
+        h.backpropInputGradient(Networks.concat(q, p), g -> {
+            double[][] gBar = new double[g.length][2 * n];
+            double s = 0;
+            for (int b = 0; b < g.length; b++) {
+                for (int i = 0; i < n; i++) {
+                    double eq = g[b][n + i] - dqTarget[b][i]; // dq/dt = ∂H/∂p
+                    double ep = -g[b][i] - dpTarget[b][i];    // dp/dt = −∂H/∂q
+                    s += eq * eq + ep * ep;
+                    gBar[b][i] = -2 * ep * scale;
+                    gBar[b][n + i] = 2 * eq * scale;
+                }
+            }
+            sum[0] = s;
+            return gBar;
+        }, grad);
+        return sum[0] * scale;
+    }
+
     @Override
     public PhaseSpaceField field() {
         return PhaseSpaceField.of(this);

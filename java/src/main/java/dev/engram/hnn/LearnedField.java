@@ -71,6 +71,36 @@ public sealed interface LearnedField
     void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar, double[] grad);
 
     /**
+     * The squared-error loss of a batch and its gradient: returns L = s·Σ_b (‖dq/dt_b − dq*_b‖² + ‖dp/dt_b − dp*_b‖²)
+     * and adds ∂L/∂θ to {@code grad}. The default predicts, then back-propagates the adjoints 2s·(prediction −
+     * target); models may fuse the two passes (same result, less work).
+     *
+     * @param dqTarget B×n targets dq*
+     * @param dpTarget B×n targets dp*
+     * @param scale    s &gt; 0
+     */
+    default double squaredErrorBackprop(double[][] q, double[][] p, double[][] u, double[][] dqTarget,
+                                        double[][] dpTarget, double scale, double[] grad) {
+        int batch = q.length;
+        int n = dof();
+        double[][] dq = new double[batch][n];
+        double[][] dp = new double[batch][n];
+        predict(q, p, u, dq, dp);
+        double sum = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < n; i++) {
+                double eq = dq[b][i] - dqTarget[b][i];
+                double ep = dp[b][i] - dpTarget[b][i];
+                sum += eq * eq + ep * ep;
+                dq[b][i] = 2 * eq * scale;
+                dp[b][i] = 2 * ep * scale;
+            }
+        }
+        backprop(q, p, u, dq, dp, grad);
+        return sum * scale;
+    }
+
+    /**
      * The model as a field for integrators, with u = 0 for models that take inputs
      * ({@link PortHamiltonianNetwork#field(InputSignal)} gives one with inputs).
      */

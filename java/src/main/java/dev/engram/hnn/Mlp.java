@@ -5,6 +5,7 @@ import dev.engram.engine.MlpWeights;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.UnaryOperator;
 
 /**
  * A tanh multilayer perceptron in double precision, a view over a slice of one flat parameter vector θ (so that
@@ -287,9 +288,20 @@ public final class Mlp {
      * @param grad laid out like θ (this network's slice from {@link #offset()}), added to
      */
     public void backpropInputGradient(double[][] x, double[][] gBar, double[] grad) {
+        checkBatch("gBar", gBar, widths[0]);
+        backpropInputGradient(x, g -> gBar, grad);
+    }
+
+    /**
+     * As {@link #backpropInputGradient(double[][], double[][], double[])}, with the adjoint ḡ computed from ∇ₓy by
+     * {@code adjoint} once the backward pass has produced it: a loss on ∇ₓy itself (the HNN loss) then needs one
+     * forward and one backward pass, not two of each.
+     *
+     * @param adjoint receives ∇ₓy (B×{@code widths[0]}, not to be kept) and returns ḡ (B×{@code widths[0]})
+     */
+    public void backpropInputGradient(double[][] x, UnaryOperator<double[][]> adjoint, double[] grad) {
         requireScalar();
         checkBatch("x", x, widths[0]);
-        checkBatch("gBar", gBar, widths[0]);
         checkGrad(grad);
         int batch = x.length;
         int out = wOff.length - 1; // index of the output layer = number of hidden layers L
@@ -316,6 +328,11 @@ public final class Mlp {
             transposeMultiplyAdd(l - 1, d, g[l - 1]);
         }
         // adjoint of the backward pass, l = 1 … L
+        double[][] gBar = adjoint.apply(g[0]);
+        checkBatch("adjoint", gBar, widths[0]);
+        if (gBar.length != batch) {
+            throw new IllegalArgumentException("adjoint has " + gBar.length + " rows, expected " + batch);
+        }
         double[][][] gb = new double[out + 1][][];
         double[][][] ab = new double[out + 1][][];
         gb[0] = gBar;

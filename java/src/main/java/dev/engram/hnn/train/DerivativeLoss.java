@@ -80,7 +80,7 @@ public final class DerivativeLoss {
         return total;
     }
 
-    /** One chunk as one batch: predict all rows, form the adjoints, back-propagate all rows together. */
+    /** One chunk as one batch: the loss of its rows and, when grad ≠ null, their gradient added to grad. */
     private static double chunk(LearnedField model, PhaseSpaceSamples data, int[] index, int from, int to,
                                 double scale, double[] grad) {
         int n = data.dof();
@@ -97,6 +97,16 @@ public final class DerivativeLoss {
             System.arraycopy(data.p(), s * n, p[r], 0, n);
             System.arraycopy(data.u(), s * m, u[r], 0, m);
         }
+        if (grad != null) {
+            double[][] tq = new double[batch][n];
+            double[][] tp = new double[batch][n];
+            for (int r = 0; r < batch; r++) {
+                int s = index[from + r];
+                System.arraycopy(data.dqdt(), s * n, tq[r], 0, n);
+                System.arraycopy(data.dpdt(), s * n, tp[r], 0, n);
+            }
+            return model.squaredErrorBackprop(q, p, u, tq, tp, scale, grad);
+        }
         model.predict(q, p, u, dq, dp);
         double sum = 0;
         for (int r = 0; r < batch; r++) {
@@ -105,12 +115,7 @@ public final class DerivativeLoss {
                 double eq = dq[r][i] - data.dqdt()[s * n + i];
                 double ep = dp[r][i] - data.dpdt()[s * n + i];
                 sum += eq * eq + ep * ep;
-                dq[r][i] = 2 * eq * scale; // reused as the adjoint dq̄
-                dp[r][i] = 2 * ep * scale;
             }
-        }
-        if (grad != null) {
-            model.backprop(q, p, u, dq, dp, grad);
         }
         return sum * scale;
     }

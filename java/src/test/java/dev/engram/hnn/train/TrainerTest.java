@@ -115,6 +115,40 @@ class TrainerTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("models")
+    void lossBackpropEqualsPredictThenBackprop(LearnedField model) {
+        SplittableRandom r = new SplittableRandom(4);
+        int n = model.dof();
+        int batch = 6;
+        double[][][] v = new double[5][batch][];
+        for (int b = 0; b < batch; b++) {
+            for (int k = 0; k < 5; k++) {
+                v[k][b] = r.doubles(k == 2 ? model.inputCount() : n, -1, 1).toArray();
+            }
+        }
+        double scale = 0.37;
+        double[] fused = new double[model.parameters().length];
+        double loss = model.squaredErrorBackprop(v[0], v[1], v[2], v[3], v[4], scale, fused);
+        double[][] dq = new double[batch][n];
+        double[][] dp = new double[batch][n];
+        model.predict(v[0], v[1], v[2], dq, dp);
+        double sum = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < n; i++) {
+                double eq = dq[b][i] - v[3][b][i];
+                double ep = dp[b][i] - v[4][b][i];
+                sum += eq * eq + ep * ep;
+                dq[b][i] = 2 * eq * scale;
+                dp[b][i] = 2 * ep * scale;
+            }
+        }
+        double[] plain = new double[fused.length];
+        model.backprop(v[0], v[1], v[2], dq, dp, plain);
+        assertEquals(sum * scale, loss, 1e-15);
+        assertArrayEquals(plain, fused, 1e-15);
+    }
+
     @Test
     void adamFirstStepMovesEachParameterByTheLearningRate() {
         // after one step m̂ = g and v̂ = g², so Δθ = −η·g/(|g| + ε) ≈ −η·sign(g)
