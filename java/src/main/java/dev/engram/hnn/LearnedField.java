@@ -81,6 +81,7 @@ public sealed interface LearnedField
      */
     default double squaredErrorBackprop(double[][] q, double[][] p, double[][] u, double[][] dqTarget,
                                         double[][] dpTarget, double scale, double[] grad) {
+        Networks.checkBatch(dof(), inputCount(), q, p, u, dqTarget, dpTarget);
         int batch = q.length;
         int n = dof();
         double[][] dq = new double[batch][n];

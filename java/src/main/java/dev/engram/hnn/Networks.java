@@ -96,6 +96,18 @@ final class Networks {
         for (int b = 0; b < batch; b++) {
             checkState(n, q[b], p[b], dq[b], dp[b]);
             checkInput(m, u[b]);
+            checkFinite("q", q[b], b);
+            checkFinite("p", p[b], b);
+            checkFinite("u", u[b], b);
+        }
+    }
+
+    /** Fails on a NaN or infinite component, naming it: a model fed one would return NaN silently. */
+    static void checkFinite(String name, double[] v, int row) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new IllegalArgumentException(name + "[" + i + "] of state " + row + " is " + v[i]);
+            }
         }
     }
 

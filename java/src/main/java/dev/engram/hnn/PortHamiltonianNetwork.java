@@ -97,6 +97,8 @@ public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGr
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
         Networks.checkState(n, q, p, dHdq, dHdp);
+        Networks.checkFinite("q", q, 0);
+        Networks.checkFinite("p", p, 0);
         double[] g = new double[2 * n];
         h.valueAndInputGradient(Networks.concat(q, p), g);
         System.arraycopy(g, 0, dHdq, 0, n);

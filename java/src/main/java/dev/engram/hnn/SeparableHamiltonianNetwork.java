@@ -79,6 +79,8 @@ public final class SeparableHamiltonianNetwork implements LearnedField, Hamilton
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
         Networks.checkState(n, q, p, dHdq, dHdp);
+        Networks.checkFinite("q", q, 0);
+        Networks.checkFinite("p", p, 0);
         potential.valueAndInputGradient(q, dHdq);
         kinetic.valueAndInputGradient(p, dHdp);
     }

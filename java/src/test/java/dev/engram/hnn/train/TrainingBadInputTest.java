@@ -78,6 +78,18 @@ class TrainingBadInputTest {
     }
 
     @Test
+    void nonFiniteStatesFedToModelsAreNamed() {
+        HamiltonianNetwork m = HamiltonianNetwork.create(1, new int[] {4}, 1);
+        fails(() -> m.gradient(new double[] {Double.NaN}, new double[] {0}, new double[1], new double[1]),
+                "q[0] of state 0 is NaN");
+        fails(() -> m.field().derivatives(0, new double[] {0}, new double[] {Double.POSITIVE_INFINITY},
+                new double[1], new double[1]), "p[0] of state 0 is Infinity");
+        var port = dev.engram.hnn.PortHamiltonianNetwork.create(1, 2, new int[] {4}, new int[] {2}, new int[] {2}, 1);
+        fails(() -> port.predict(new double[] {0}, new double[] {0}, new double[] {0, Double.NaN}, new double[1],
+                new double[1]), "u[1] of state 0 is NaN");
+    }
+
+    @Test
     void nonFiniteParametersAreRefusedBeforeTraining() {
         HamiltonianNetwork m = HamiltonianNetwork.create(1, new int[] {4}, 1);
         m.parameters()[3] = Double.NaN;
