@@ -13,8 +13,8 @@ import java.util.logging.SimpleFormatter;
 /** The {@code engram} command line: {@code engram run | retrieve | bench}. */
 @Command(name = "engram", mixinStandardHelpOptions = true, version = "engram 0.1.0",
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
-        subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, EnsembleCommand.class,
-                EnsembleBenchCommand.class, StoreBenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
+                EnsembleCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class, CommandLine.HelpCommand.class})
 public final class EngramCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

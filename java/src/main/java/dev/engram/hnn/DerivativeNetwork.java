@@ -70,28 +70,35 @@ public final class DerivativeNetwork implements LearnedField {
         return nets;
     }
 
-    private double[] input(double[] q, double[] p, double[] u) {
-        double[] x = new double[2 * n + m];
-        System.arraycopy(q, 0, x, 0, n);
-        System.arraycopy(p, 0, x, n, n);
-        System.arraycopy(u, 0, x, 2 * n, m);
+    private double[][] input(double[][] q, double[][] p, double[][] u) {
+        double[][] x = new double[q.length][2 * n + m];
+        for (int b = 0; b < q.length; b++) {
+            System.arraycopy(q[b], 0, x[b], 0, n);
+            System.arraycopy(p[b], 0, x[b], n, n);
+            System.arraycopy(u[b], 0, x[b], 2 * n, m);
+        }
         return x;
     }
 
     @Override
-    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
-        Networks.checkState(n, q, p, dq, dp);
-        Networks.checkInput(m, u);
-        double[] y = new double[2 * n];
+    public void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        Networks.checkBatch(n, m, q, p, u, dq, dp);
+        double[][] y = new double[q.length][2 * n];
         f.forward(input(q, p, u), y);
-        System.arraycopy(y, 0, dq, 0, n);
-        System.arraycopy(y, n, dp, 0, n);
+        for (int b = 0; b < q.length; b++) {
+            System.arraycopy(y[b], 0, dq[b], 0, n);
+            System.arraycopy(y[b], n, dp[b], 0, n);
+        }
     }
 
     @Override
-    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
-        Networks.checkState(n, q, p, dqBar, dpBar);
-        Networks.checkInput(m, u);
-        f.backpropParameters(input(q, p, u), Networks.concat(dqBar, dpBar), grad);
+    public void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar,
+                         double[] grad) {
+        Networks.checkBatch(n, m, q, p, u, dqBar, dpBar);
+        double[][] yBar = new double[q.length][];
+        for (int b = 0; b < q.length; b++) {
+            yBar[b] = Networks.concat(dqBar[b], dpBar[b]);
+        }
+        f.backpropParameters(input(q, p, u), yBar, grad);
     }
 }

@@ -83,6 +83,8 @@ public final class DissipativeHamiltonianNetwork implements LearnedField, Hamilt
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
         Networks.checkState(n, q, p, dHdq, dHdp);
+        Networks.checkFinite("q", q, 0);
+        Networks.checkFinite("p", p, 0);
         double[] g = new double[2 * n];
         h.valueAndInputGradient(Networks.concat(q, p), g);
         System.arraycopy(g, 0, dHdq, 0, n);
@@ -98,45 +100,51 @@ public final class DissipativeHamiltonianNetwork implements LearnedField, Hamilt
     }
 
     @Override
-    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
-        Networks.checkState(n, q, p, dq, dp);
+    public void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        Networks.checkBatch(n, 0, q, p, u, dq, dp);
         dissipativeField(h, damping, n, q, p, dq, dp);
     }
 
     @Override
-    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
-        Networks.checkState(n, q, p, dqBar, dpBar);
+    public void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar,
+                         double[] grad) {
+        Networks.checkBatch(n, 0, q, p, u, dqBar, dpBar);
         dissipativeBackprop(h, damping, n, q, p, dqBar, dpBar, grad);
     }
 
-    /** dq = g_p, dp = −g_q − softplus(R)⊙g_p; shared with the port-Hamiltonian model. */
-    static void dissipativeField(Mlp h, Mlp damping, int n, double[] q, double[] p, double[] dq, double[] dp) {
-        double[] x = Networks.concat(q, p);
-        double[] g = new double[2 * n];
-        h.valueAndInputGradient(x, g);
-        double[] r = new double[n];
+    /** dq = g_p, dp = −g_q − softplus(R)⊙g_p per row; shared with the port-Hamiltonian model. */
+    static void dissipativeField(Mlp h, Mlp damping, int n, double[][] q, double[][] p, double[][] dq,
+                                 double[][] dp) {
+        double[][] x = Networks.concat(q, p);
+        double[][] g = new double[q.length][2 * n];
+        h.valueAndInputGradient(x, null, g);
+        double[][] r = new double[q.length][n];
         damping.forward(x, r);
-        for (int i = 0; i < n; i++) {
-            dq[i] = g[n + i];
-            dp[i] = -g[i] - Networks.softplus(r[i]) * g[n + i];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                dq[b][i] = g[b][n + i];
+                dp[b][i] = -g[b][i] - Networks.softplus(r[b][i]) * g[b][n + i];
+            }
         }
     }
 
     /** The adjoint of {@link #dissipativeField}. */
-    static void dissipativeBackprop(Mlp h, Mlp damping, int n, double[] q, double[] p, double[] dqBar,
-                                    double[] dpBar, double[] grad) {
-        double[] x = Networks.concat(q, p);
-        double[] g = new double[2 * n];
-        h.valueAndInputGradient(x, g);
-        double[] r = new double[n];
+    static void dissipativeBackprop(Mlp h, Mlp damping, int n, double[][] q, double[][] p, double[][] dqBar,
+                                    double[][] dpBar, double[] grad) {
+        double[][] x = Networks.concat(q, p);
+        double[][] g = new double[q.length][2 * n];
+        h.valueAndInputGradient(x, null, g);
+        double[][] r = new double[q.length][n];
         damping.forward(x, r);
-        double[] gBar = new double[2 * n];
-        double[] rBar = new double[n];
-        for (int i = 0; i < n; i++) {
-            double d = Networks.softplus(r[i]);
-            gBar[i] = -dpBar[i];
-            gBar[n + i] = dqBar[i] - d * dpBar[i];
-            rBar[i] = -dpBar[i] * g[n + i] * Networks.sigmoid(r[i]);
+        double[][] gBar = new double[q.length][2 * n];
+        double[][] rBar = new double[q.length][n];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                double d = Networks.softplus(r[b][i]);
+                gBar[b][i] = -dpBar[b][i];
+                gBar[b][n + i] = dqBar[b][i] - d * dpBar[b][i];
+                rBar[b][i] = -dpBar[b][i] * g[b][n + i] * Networks.sigmoid(r[b][i]);
+            }
         }
         h.backpropInputGradient(x, gBar, grad);
         damping.backpropParameters(x, rBar, grad);

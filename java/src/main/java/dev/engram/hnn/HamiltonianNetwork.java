@@ -84,6 +84,8 @@ public final class HamiltonianNetwork implements LearnedField, HamiltonianGradie
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
         Networks.checkState(n, q, p, dHdq, dHdp);
+        Networks.checkFinite("q", q, 0);
+        Networks.checkFinite("p", p, 0);
         double[] g = new double[2 * n];
         h.valueAndInputGradient(Networks.concat(q, p), g);
         System.arraycopy(g, 0, dHdq, 0, n);
@@ -91,22 +93,57 @@ public final class HamiltonianNetwork implements LearnedField, HamiltonianGradie
     }
 
     @Override
-    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
-        gradient(q, p, dp, dq);
-        for (int i = 0; i < n; i++) {
-            dp[i] = -dp[i];
+    public void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        Networks.checkBatch(n, 0, q, p, u, dq, dp);
+        double[][] g = new double[q.length][2 * n];
+        h.valueAndInputGradient(Networks.concat(q, p), null, g);
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                dq[b][i] = g[b][n + i];
+                dp[b][i] = -g[b][i];
+            }
         }
     }
 
     @Override
-    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
-        Networks.checkState(n, q, p, dqBar, dpBar);
-        double[] gBar = new double[2 * n];
-        for (int i = 0; i < n; i++) {
-            gBar[i] = -dpBar[i];
-            gBar[n + i] = dqBar[i];
+    public void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar,
+                         double[] grad) {
+        Networks.checkBatch(n, 0, q, p, u, dqBar, dpBar);
+        double[][] gBar = new double[q.length][2 * n];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                gBar[b][i] = -dpBar[b][i];
+                gBar[b][n + i] = dqBar[b][i];
+            }
         }
         h.backpropInputGradient(Networks.concat(q, p), gBar, grad);
+    }
+
+    /**
+     * Fused: one forward and one backward pass give ∇H, the loss and its adjoint (ḡ_q = −dp̄, ḡ_p = dq̄), and the
+     * double backprop continues from there.
+     */
+    @Override
+    public double squaredErrorBackprop(double[][] q, double[][] p, double[][] u, double[][] dqTarget,
+                                       double[][] dpTarget, double scale, double[] grad) {
+        Networks.checkBatch(n, 0, q, p, u, dqTarget, dpTarget);
+        double[] sum = new double[1];
+        h.backpropInputGradient(Networks.concat(q, p), g -> {
+            double[][] gBar = new double[g.length][2 * n];
+            double s = 0;
+            for (int b = 0; b < g.length; b++) {
+                for (int i = 0; i < n; i++) {
+                    double eq = g[b][n + i] - dqTarget[b][i]; // dq/dt = ∂H/∂p
+                    double ep = -g[b][i] - dpTarget[b][i];    // dp/dt = −∂H/∂q
+                    s += eq * eq + ep * ep;
+                    gBar[b][i] = -2 * ep * scale;
+                    gBar[b][n + i] = 2 * eq * scale;
+                }
+            }
+            sum[0] = s;
+            return gBar;
+        }, grad);
+        return sum[0] * scale;
     }
 
     @Override

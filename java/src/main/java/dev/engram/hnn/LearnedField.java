@@ -32,7 +32,7 @@ public sealed interface LearnedField
     Map<String, Mlp> networks();
 
     /**
-     * (dq/dt, dp/dt) = f_θ(q, p, u).
+     * (dq/dt, dp/dt) = f_θ(q, p, u) for one state.
      *
      * @param q  length n
      * @param p  length n
@@ -40,13 +40,66 @@ public sealed interface LearnedField
      * @param dq dq/dt, length n, overwritten
      * @param dp dp/dt, length n, overwritten
      */
-    void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp);
+    default void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
+        predict(new double[][] {q}, new double[][] {p}, new double[][] {u}, new double[][] {dq}, new double[][] {dp});
+    }
+
+    /**
+     * (dq/dt, dp/dt) = f_θ(q, p, u) for a batch of B states (row b is one state).
+     *
+     * @param q  B×n
+     * @param p  B×n
+     * @param u  B×m (rows may be empty when m = 0)
+     * @param dq B×n, overwritten
+     * @param dp B×n, overwritten
+     */
+    void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp);
 
     /**
      * Adds ∂(dq̄·dq/dt + dp̄·dp/dt)/∂θ to {@code grad} (length {@code parameters().length}): the chain rule of any loss
      * on the predicted derivatives, given its adjoints dq̄ = ∂loss/∂(dq/dt) and dp̄ = ∂loss/∂(dp/dt) (each length n).
      */
-    void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad);
+    default void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
+        backprop(new double[][] {q}, new double[][] {p}, new double[][] {u}, new double[][] {dqBar},
+                new double[][] {dpBar}, grad);
+    }
+
+    /**
+     * Batched {@link #backprop(double[], double[], double[], double[], double[], double[])}: adds
+     * Σ_b ∂(dq̄_b·dq/dt_b + dp̄_b·dp/dt_b)/∂θ to {@code grad}. All arrays B×n (u: B×m).
+     */
+    void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar, double[] grad);
+
+    /**
+     * The squared-error loss of a batch and its gradient: returns L = s·Σ_b (‖dq/dt_b − dq*_b‖² + ‖dp/dt_b − dp*_b‖²)
+     * and adds ∂L/∂θ to {@code grad}. The default predicts, then back-propagates the adjoints 2s·(prediction −
+     * target); models may fuse the two passes (same result, less work).
+     *
+     * @param dqTarget B×n targets dq*
+     * @param dpTarget B×n targets dp*
+     * @param scale    s &gt; 0
+     */
+    default double squaredErrorBackprop(double[][] q, double[][] p, double[][] u, double[][] dqTarget,
+                                        double[][] dpTarget, double scale, double[] grad) {
+        Networks.checkBatch(dof(), inputCount(), q, p, u, dqTarget, dpTarget);
+        int batch = q.length;
+        int n = dof();
+        double[][] dq = new double[batch][n];
+        double[][] dp = new double[batch][n];
+        predict(q, p, u, dq, dp);
+        double sum = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < n; i++) {
+                double eq = dq[b][i] - dqTarget[b][i];
+                double ep = dp[b][i] - dpTarget[b][i];
+                sum += eq * eq + ep * ep;
+                dq[b][i] = 2 * eq * scale;
+                dp[b][i] = 2 * ep * scale;
+            }
+        }
+        backprop(q, p, u, dq, dp, grad);
+        return sum * scale;
+    }
 
     /**
      * The model as a field for integrators, with u = 0 for models that take inputs

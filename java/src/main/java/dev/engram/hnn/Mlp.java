@@ -5,6 +5,7 @@ import dev.engram.engine.MlpWeights;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.UnaryOperator;
 
 /**
  * A tanh multilayer perceptron in double precision, a view over a slice of one flat parameter vector θ (so that
@@ -148,85 +149,133 @@ public final class Mlp {
     }
 
     /**
-     * y = MLP(x).
+     * y = MLP(x) for one input.
      *
      * @param x input, length {@code widths[0]}
      * @param y output, length {@code widths[L+1]}, overwritten
      */
     public void forward(double[] x, double[] y) {
-        checkLength("x", x, widths[0]);
-        checkLength("y", y, outputWidth());
-        double[][] a = forwardActivations(x);
+        forward(new double[][] {x}, new double[][] {y});
+    }
+
+    /**
+     * y_b = MLP(x_b) for a batch of B inputs.
+     *
+     * @param x B×{@code widths[0]}
+     * @param y B×{@code widths[L+1]}, overwritten
+     */
+    public void forward(double[][] x, double[][] y) {
+        checkBatch("x", x, widths[0]);
+        checkBatch("y", y, outputWidth());
+        double[][][] a = forwardActivations(x);
         int k = wOff.length - 1;
         affine(k, a[k], y);
     }
 
     /**
-     * For a scalar output (out = 1): returns y = MLP(x) and writes g_0 = ∇ₓy by
-     * g_L = w_o, δ_l = g_l ⊙ (1 − a_l²), g_{l−1} = W_lᵀ δ_l.
-     *
-     * @param x  input, length {@code widths[0]}
-     * @param gx ∇ₓy, length {@code widths[0]}, overwritten
+     * For a scalar output (out = 1): returns y = MLP(x) and writes ∇ₓy, see {@link #valueAndInputGradient(double[][],
+     * double[], double[][])}.
      */
     public double valueAndInputGradient(double[] x, double[] gx) {
-        requireScalar();
-        checkLength("x", x, widths[0]);
-        checkLength("gx", gx, widths[0]);
-        double[][] a = forwardActivations(x);
-        int out = wOff.length - 1;
         double[] y = new double[1];
-        affine(out, a[out], y);
-        double[] g = Arrays.copyOfRange(theta, wOff[out], wOff[out] + widths[out]);
-        for (int k = out - 1; k >= 0; k--) {
-            double[] ak = a[k + 1];
-            for (int i = 0; i < g.length; i++) {
-                g[i] *= 1 - ak[i] * ak[i];
-            }
-            double[] prev = k == 0 ? gx : new double[widths[k]];
-            if (k == 0) {
-                Arrays.fill(gx, 0.0);
-            }
-            transposeMultiplyAdd(k, g, prev);
-            g = prev;
-        }
-        if (out == 0) { // no hidden layer: ∇ₓy = w_o
-            System.arraycopy(g, 0, gx, 0, gx.length);
-        }
+        valueAndInputGradient(new double[][] {x}, y, new double[][] {gx});
         return y[0];
     }
 
     /**
-     * Adds ∂(ȳ·y)/∂θ to {@code grad} (first-order backpropagation):
+     * For a scalar output (out = 1), per row b of the batch: y_b = MLP(x_b) and g_0 = ∇ₓy_b by
+     * g_L = w_o, δ_l = g_l ⊙ (1 − a_l²), g_{l−1} = W_lᵀ δ_l.
+     *
+     * @param x  B×{@code widths[0]}
+     * @param y  length B, overwritten; may be null
+     * @param gx B×{@code widths[0]}, overwritten with ∇ₓy
+     */
+    public void valueAndInputGradient(double[][] x, double[] y, double[][] gx) {
+        requireScalar();
+        checkBatch("x", x, widths[0]);
+        checkBatch("gx", gx, widths[0]);
+        int batch = x.length;
+        double[][][] a = forwardActivations(x);
+        int out = wOff.length - 1;
+        if (y != null) {
+            if (y.length != batch) {
+                throw new IllegalArgumentException("y has length " + y.length + ", expected the batch size " + batch);
+            }
+            double[][] yy = new double[batch][1];
+            affine(out, a[out], yy);
+            for (int b = 0; b < batch; b++) {
+                y[b] = yy[b][0];
+            }
+        }
+        double[][] g = new double[batch][];
+        for (int b = 0; b < batch; b++) {
+            g[b] = Arrays.copyOfRange(theta, wOff[out], wOff[out] + widths[out]);
+        }
+        for (int k = out - 1; k >= 0; k--) {
+            double[][] ak = a[k + 1];
+            for (int b = 0; b < batch; b++) {
+                double[] gb = g[b];
+                double[] ab = ak[b];
+                for (int i = 0; i < gb.length; i++) {
+                    gb[i] *= 1 - ab[i] * ab[i];
+                }
+            }
+            double[][] prev = new double[batch][widths[k]];
+            transposeMultiplyAdd(k, g, prev);
+            g = prev;
+        }
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(g[b], 0, gx[b], 0, widths[0]);
+        }
+    }
+
+    /** {@link #backpropParameters(double[][], double[][], double[])} for one input. */
+    public void backpropParameters(double[] x, double[] yBar, double[] grad) {
+        backpropParameters(new double[][] {x}, new double[][] {yBar}, grad);
+    }
+
+    /**
+     * Adds Σ_b ∂(ȳ_b·y_b)/∂θ to {@code grad} (first-order backpropagation):
      * ā_L = W_oᵀ ȳ, W̄_o += ȳ ⊗ a_L, b̄_o += ȳ; for l = L … 1: z̄_l = ā_l ⊙ (1 − a_l²), W̄_l += z̄_l ⊗ a_{l−1},
      * b̄_l += z̄_l, ā_{l−1} = W_lᵀ z̄_l.
      *
-     * @param x    input, length {@code widths[0]}
-     * @param yBar adjoint of the output, length {@code widths[L+1]}
+     * @param x    B×{@code widths[0]}
+     * @param yBar B×{@code widths[L+1]}, adjoints of the outputs
      * @param grad laid out like θ (this network's slice from {@link #offset()}), added to
      */
-    public void backpropParameters(double[] x, double[] yBar, double[] grad) {
-        checkLength("x", x, widths[0]);
-        checkLength("yBar", yBar, outputWidth());
+    public void backpropParameters(double[][] x, double[][] yBar, double[] grad) {
+        checkBatch("x", x, widths[0]);
+        checkBatch("yBar", yBar, outputWidth());
         checkGrad(grad);
-        double[][] a = forwardActivations(x);
-        double[] zBar = yBar;
+        int batch = x.length;
+        double[][][] a = forwardActivations(x);
+        double[][] zBar = yBar;
         for (int k = wOff.length - 1; k >= 0; k--) {
             if (k < wOff.length - 1) { // hidden layer: through tanh
-                double[] ak = a[k + 1];
-                for (int i = 0; i < zBar.length; i++) {
-                    zBar[i] *= 1 - ak[i] * ak[i];
+                double[][] ak = a[k + 1];
+                for (int b = 0; b < batch; b++) {
+                    double[] zb = zBar[b];
+                    double[] ab = ak[b];
+                    for (int i = 0; i < zb.length; i++) {
+                        zb[i] *= 1 - ab[i] * ab[i];
+                    }
                 }
             }
-            double[] aBarPrev = k > 0 ? new double[widths[k]] : null;
+            double[][] aBarPrev = k > 0 ? new double[batch][widths[k]] : null;
             outerAndTranspose(k, zBar, a[k], null, null, grad, aBarPrev);
             zBar = aBarPrev;
         }
     }
 
+    /** {@link #backpropInputGradient(double[][], double[][], double[])} for one input. */
+    public void backpropInputGradient(double[] x, double[] gBar, double[] grad) {
+        backpropInputGradient(new double[][] {x}, new double[][] {gBar}, grad);
+    }
+
     /**
-     * For a scalar output (out = 1): adds ∂(ḡ·∇ₓy)/∂θ to {@code grad}, the hand-derived double backpropagation.
-     * With the forward pass a_l, s_l = 1 − a_l², and the backward pass g_L = w_o, δ_l = g_l ⊙ s_l,
-     * g_{l−1} = W_lᵀ δ_l (∇ₓy = g_0), and ḡ_0 = ḡ:
+     * For a scalar output (out = 1): adds Σ_b ∂(ḡ_b·∇ₓy_b)/∂θ to {@code grad}, the hand-derived double
+     * backpropagation. With the forward pass a_l, s_l = 1 − a_l², and the backward pass g_L = w_o,
+     * δ_l = g_l ⊙ s_l, g_{l−1} = W_lᵀ δ_l (∇ₓy = g_0), and ḡ_0 = ḡ:
      * <pre>
      *   for l = 1 … L:  δ̄_l = W_l ḡ_{l−1};  W̄_l += δ_l ⊗ ḡ_{l−1};  ḡ_l = δ̄_l ⊙ s_l;  ā_l = −2 a_l ⊙ (δ̄_l ⊙ g_l)
      *   w̄_o += ḡ_L
@@ -234,61 +283,97 @@ public final class Mlp {
      * </pre>
      * The output bias b_o does not enter ∇ₓy, so its gradient is 0.
      *
-     * @param x    input, length {@code widths[0]}
-     * @param gBar adjoint of ∇ₓy, length {@code widths[0]}
+     * @param x    B×{@code widths[0]}
+     * @param gBar B×{@code widths[0]}, adjoints of ∇ₓy
      * @param grad laid out like θ (this network's slice from {@link #offset()}), added to
      */
-    public void backpropInputGradient(double[] x, double[] gBar, double[] grad) {
+    public void backpropInputGradient(double[][] x, double[][] gBar, double[] grad) {
+        checkBatch("gBar", gBar, widths[0]);
+        backpropInputGradient(x, g -> gBar, grad);
+    }
+
+    /**
+     * As {@link #backpropInputGradient(double[][], double[][], double[])}, with the adjoint ḡ computed from ∇ₓy by
+     * {@code adjoint} once the backward pass has produced it: a loss on ∇ₓy itself (the HNN loss) then needs one
+     * forward and one backward pass, not two of each.
+     *
+     * @param adjoint receives ∇ₓy (B×{@code widths[0]}, not to be kept) and returns ḡ (B×{@code widths[0]})
+     */
+    public void backpropInputGradient(double[][] x, UnaryOperator<double[][]> adjoint, double[] grad) {
         requireScalar();
-        checkLength("x", x, widths[0]);
-        checkLength("gBar", gBar, widths[0]);
+        checkBatch("x", x, widths[0]);
         checkGrad(grad);
+        int batch = x.length;
         int out = wOff.length - 1; // index of the output layer = number of hidden layers L
-        double[][] a = forwardActivations(x);
+        double[][][] a = forwardActivations(x);
         // backward pass: g[l] = ∂y/∂a_l (l = 0 … L), delta[l] = ∂y/∂z_l (l = 1 … L)
-        double[][] g = new double[out + 1][];
-        double[][] delta = new double[out + 1][];
-        g[out] = Arrays.copyOfRange(theta, wOff[out], wOff[out] + widths[out]);
+        double[][][] g = new double[out + 1][][];
+        double[][][] delta = new double[out + 1][][];
+        g[out] = new double[batch][];
+        for (int b = 0; b < batch; b++) {
+            g[out][b] = Arrays.copyOfRange(theta, wOff[out], wOff[out] + widths[out]);
+        }
         for (int l = out; l >= 1; l--) {
-            double[] al = a[l];
-            double[] d = new double[widths[l]];
-            for (int i = 0; i < d.length; i++) {
-                d[i] = g[l][i] * (1 - al[i] * al[i]);
+            double[][] d = new double[batch][widths[l]];
+            for (int b = 0; b < batch; b++) {
+                double[] al = a[l][b];
+                double[] gl = g[l][b];
+                double[] db = d[b];
+                for (int i = 0; i < db.length; i++) {
+                    db[i] = gl[i] * (1 - al[i] * al[i]);
+                }
             }
             delta[l] = d;
-            g[l - 1] = new double[widths[l - 1]];
+            g[l - 1] = new double[batch][widths[l - 1]];
             transposeMultiplyAdd(l - 1, d, g[l - 1]);
         }
         // adjoint of the backward pass, l = 1 … L
-        double[][] gb = new double[out + 1][];
-        double[][] ab = new double[out + 1][];
+        double[][] gBar = adjoint.apply(g[0]);
+        checkBatch("adjoint", gBar, widths[0]);
+        if (gBar.length != batch) {
+            throw new IllegalArgumentException("adjoint has " + gBar.length + " rows, expected " + batch);
+        }
+        double[][][] gb = new double[out + 1][][];
+        double[][][] ab = new double[out + 1][][];
         gb[0] = gBar;
         for (int l = 1; l <= out; l++) {
-            double[] db = new double[widths[l]];
+            double[][] db = new double[batch][widths[l]];
             multiply(l - 1, gb[l - 1], db); // δ̄_l = W_l ḡ_{l−1}
-            double[] al = a[l];
-            double[] gl = new double[widths[l]];
-            double[] abl = new double[widths[l]];
-            for (int i = 0; i < db.length; i++) {
-                double s = 1 - al[i] * al[i];
-                gl[i] = db[i] * s;
-                abl[i] = -2 * al[i] * db[i] * g[l][i];
+            for (int b = 0; b < batch; b++) {
+                double[] al = a[l][b];
+                double[] glb = g[l][b];
+                double[] d = db[b];
+                double[] abl = new double[widths[l]];
+                for (int i = 0; i < d.length; i++) {
+                    double s = 1 - al[i] * al[i];
+                    abl[i] = -2 * al[i] * d[i] * glb[i]; // ā_l = −2 a_l ⊙ s̄_l, s̄_l = δ̄_l ⊙ g_l
+                    d[i] *= s; // ḡ_l = δ̄_l ⊙ s_l, in place
+                }
+                db[b] = d;
+                if (ab[l] == null) {
+                    ab[l] = new double[batch][];
+                }
+                ab[l][b] = abl;
             }
-            gb[l] = gl;
-            ab[l] = abl;
+            gb[l] = db;
         }
         // w̄_o += ḡ_L
         int wo = wOff[out];
-        double[] gL = gb[out];
-        for (int j = 0; j < gL.length; j++) {
-            grad[wo + j] += gL[j];
+        for (int b = 0; b < batch; b++) {
+            double[] gL = gb[out][b];
+            for (int j = 0; j < gL.length; j++) {
+                grad[wo + j] += gL[j];
+            }
         }
         // adjoint of the forward pass, l = L … 1; the two outer products of layer l are added in one sweep
         for (int l = out; l >= 1; l--) {
-            double[] al = a[l];
-            double[] zb = ab[l];
-            for (int i = 0; i < zb.length; i++) {
-                zb[i] *= 1 - al[i] * al[i];
+            double[][] zb = ab[l];
+            for (int b = 0; b < batch; b++) {
+                double[] al = a[l][b];
+                double[] z = zb[b];
+                for (int i = 0; i < z.length; i++) {
+                    z[i] *= 1 - al[i] * al[i];
+                }
             }
             outerAndTranspose(l - 1, zb, a[l - 1], delta[l], gb[l - 1], grad, l > 1 ? ab[l - 1] : null);
         }
@@ -313,84 +398,104 @@ public final class Mlp {
         return new MlpWeights(widths, w, b);
     }
 
-    /** a[0] = x, a[l] = tanh(W a[l−1] + b) for the hidden layers l = 1 … L. */
-    private double[][] forwardActivations(double[] x) {
+    /** a[0] = x, a[l] = tanh(W a[l−1] + b) for the hidden layers l = 1 … L; each B×width. */
+    private double[][][] forwardActivations(double[][] x) {
         int hidden = wOff.length - 1;
-        double[][] a = new double[hidden + 1][];
+        double[][][] a = new double[hidden + 1][][];
         a[0] = x;
         for (int k = 0; k < hidden; k++) {
-            double[] z = new double[widths[k + 1]];
+            double[][] z = new double[x.length][widths[k + 1]];
             affine(k, a[k], z);
-            for (int i = 0; i < z.length; i++) {
-                z[i] = Math.tanh(z[i]);
+            for (double[] zb : z) {
+                for (int i = 0; i < zb.length; i++) {
+                    zb[i] = Math.tanh(zb[i]);
+                }
             }
             a[k + 1] = z;
         }
         return a;
     }
 
-    /** z = W_k x + b_k. */
-    private void affine(int k, double[] x, double[] z) {
+    /** Z_b = W_k x_b + b_k for every row b. */
+    private void affine(int k, double[][] x, double[][] z) {
         multiply(k, x, z);
-        int b = biasOffset(k);
-        for (int i = 0; i < z.length; i++) {
-            z[i] += theta[b + i];
-        }
-    }
-
-    /** z = W_k x (overwrites z). */
-    private void multiply(int k, double[] x, double[] z) {
-        int in = widths[k];
-        int out = widths[k + 1];
-        int w = wOff[k];
-        for (int i = 0; i < out; i++) {
-            z[i] = dot(theta, w + i * in, x, in);
-        }
-    }
-
-    /** y += W_kᵀ v, as a sum of rows (axpy, which the JIT vectorises). */
-    private void transposeMultiplyAdd(int k, double[] v, double[] y) {
-        int in = widths[k];
-        int out = widths[k + 1];
-        int w = wOff[k];
-        for (int i = 0; i < out; i++) {
-            double vi = v[i];
-            int row = w + i * in;
-            for (int j = 0; j < in; j++) {
-                y[j] += vi * theta[row + j];
+        int bo = biasOffset(k);
+        for (double[] zb : z) {
+            for (int i = 0; i < zb.length; i++) {
+                zb[i] += theta[bo + i];
             }
         }
     }
 
     /**
-     * One sweep over layer k: W̄_k += u ⊗ x (+ d ⊗ e when d ≠ null), b̄_k += u, and aBarPrev += W_kᵀ u when
-     * aBarPrev ≠ null.
+     * Z_b = W_k x_b (overwrites Z). Row i of W_k is reused for the whole batch while it sits in the L1 cache: the
+     * batch is what turns the per-sample matrix–vector products (bound by memory traffic) into a small GEMM.
      */
-    private void outerAndTranspose(int k, double[] u, double[] x, double[] d, double[] e, double[] grad,
-                                   double[] aBarPrev) {
+    private void multiply(int k, double[][] x, double[][] z) {
         int in = widths[k];
         int out = widths[k + 1];
         int w = wOff[k];
-        int b = w + out * in;
         for (int i = 0; i < out; i++) {
-            double ui = u[i];
             int row = w + i * in;
-            if (d != null) {
-                double di = d[i];
+            for (int b = 0; b < x.length; b++) {
+                z[b][i] = dot(theta, row, x[b], in);
+            }
+        }
+    }
+
+    /** Y_b += W_kᵀ v_b, as sums of rows of W_k (axpy, which the JIT vectorises). */
+    private void transposeMultiplyAdd(int k, double[][] v, double[][] y) {
+        int in = widths[k];
+        int out = widths[k + 1];
+        int w = wOff[k];
+        for (int i = 0; i < out; i++) {
+            int row = w + i * in;
+            for (int b = 0; b < v.length; b++) {
+                double vi = v[b][i];
+                double[] yb = y[b];
                 for (int j = 0; j < in; j++) {
-                    grad[row + j] += ui * x[j] + di * e[j];
-                }
-            } else {
-                for (int j = 0; j < in; j++) {
-                    grad[row + j] += ui * x[j];
+                    yb[j] += vi * theta[row + j];
                 }
             }
-            if (aBarPrev != null) {
-                for (int j = 0; j < in; j++) {
-                    aBarPrev[j] += ui * theta[row + j];
+        }
+    }
+
+    /**
+     * One sweep over layer k: W̄_k += Σ_b u_b ⊗ x_b (+ d_b ⊗ e_b when d ≠ null), b̄_k += Σ_b u_b, and
+     * aBarPrev_b += W_kᵀ u_b when aBarPrev ≠ null. Row i of W̄_k and W_k stays in cache across the batch.
+     */
+    private void outerAndTranspose(int k, double[][] u, double[][] x, double[][] d, double[][] e, double[] grad,
+                                   double[][] aBarPrev) {
+        int in = widths[k];
+        int out = widths[k + 1];
+        int w = wOff[k];
+        int bo = w + out * in;
+        for (int i = 0; i < out; i++) {
+            int row = w + i * in;
+            double biasSum = 0;
+            for (int b = 0; b < u.length; b++) {
+                double ui = u[b][i];
+                double[] xb = x[b];
+                if (d != null) {
+                    double di = d[b][i];
+                    double[] eb = e[b];
+                    for (int j = 0; j < in; j++) {
+                        grad[row + j] += ui * xb[j] + di * eb[j];
+                    }
+                } else {
+                    for (int j = 0; j < in; j++) {
+                        grad[row + j] += ui * xb[j];
+                    }
                 }
+                if (aBarPrev != null) {
+                    double[] pb = aBarPrev[b];
+                    for (int j = 0; j < in; j++) {
+                        pb[j] += ui * theta[row + j];
+                    }
+                }
+                biasSum += ui;
             }
-            grad[b + i] += ui;
+            grad[bo + i] += biasSum;
         }
     }
 
@@ -427,9 +532,14 @@ public final class Mlp {
         }
     }
 
-    private static void checkLength(String name, double[] v, int n) {
-        if (v.length != n) {
-            throw new IllegalArgumentException(name + " has length " + v.length + ", expected " + n);
+    private static void checkBatch(String name, double[][] v, int n) {
+        if (v.length == 0) {
+            throw new IllegalArgumentException(name + " is an empty batch");
+        }
+        for (int b = 0; b < v.length; b++) {
+            if (v[b].length != n) {
+                throw new IllegalArgumentException(name + "[" + b + "] has length " + v[b].length + ", expected " + n);
+            }
         }
     }
 }

@@ -78,6 +78,39 @@ final class Networks {
         return x;
     }
 
+    /** Row b = (q_b, p_b). */
+    static double[][] concat(double[][] q, double[][] p) {
+        double[][] x = new double[q.length][];
+        for (int b = 0; b < q.length; b++) {
+            x[b] = concat(q[b], p[b]);
+        }
+        return x;
+    }
+
+    static void checkBatch(int n, int m, double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        int batch = q.length;
+        if (batch == 0 || p.length != batch || u.length != batch || dq.length != batch || dp.length != batch) {
+            throw new IllegalArgumentException("q, p, u, dq, dp must be batches of the same size >= 1, got "
+                    + q.length + ", " + p.length + ", " + u.length + ", " + dq.length + ", " + dp.length);
+        }
+        for (int b = 0; b < batch; b++) {
+            checkState(n, q[b], p[b], dq[b], dp[b]);
+            checkInput(m, u[b]);
+            checkFinite("q", q[b], b);
+            checkFinite("p", p[b], b);
+            checkFinite("u", u[b], b);
+        }
+    }
+
+    /** Fails on a NaN or infinite component, naming it: a model fed one would return NaN silently. */
+    static void checkFinite(String name, double[] v, int row) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new IllegalArgumentException(name + "[" + i + "] of state " + row + " is " + v[i]);
+            }
+        }
+    }
+
     static void checkState(int n, double[] q, double[] p, double[] dq, double[] dp) {
         if (q.length != n || p.length != n || dq.length != n || dp.length != n) {
             throw new IllegalArgumentException("q, p, dq, dp must each have length n = " + n + ", got " + q.length

@@ -97,6 +97,8 @@ public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGr
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
         Networks.checkState(n, q, p, dHdq, dHdp);
+        Networks.checkFinite("q", q, 0);
+        Networks.checkFinite("p", p, 0);
         double[] g = new double[2 * n];
         h.valueAndInputGradient(Networks.concat(q, p), g);
         System.arraycopy(g, 0, dHdq, 0, n);
@@ -109,30 +111,33 @@ public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGr
     }
 
     @Override
-    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
-        Networks.checkState(n, q, p, dq, dp);
-        Networks.checkInput(m, u);
+    public void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        Networks.checkBatch(n, m, q, p, u, dq, dp);
         DissipativeHamiltonianNetwork.dissipativeField(h, damping, n, q, p, dq, dp);
-        double[] g = new double[n * m];
+        double[][] g = new double[q.length][n * m];
         inputMap.forward(q, g);
-        for (int i = 0; i < n; i++) {
-            double s = 0;
-            for (int j = 0; j < m; j++) {
-                s += g[i * m + j] * u[j];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                double s = 0;
+                for (int j = 0; j < m; j++) {
+                    s += g[b][i * m + j] * u[b][j];
+                }
+                dp[b][i] += s;
             }
-            dp[i] += s;
         }
     }
 
     @Override
-    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
-        Networks.checkState(n, q, p, dqBar, dpBar);
-        Networks.checkInput(m, u);
+    public void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar,
+                         double[] grad) {
+        Networks.checkBatch(n, m, q, p, u, dqBar, dpBar);
         DissipativeHamiltonianNetwork.dissipativeBackprop(h, damping, n, q, p, dqBar, dpBar, grad);
-        double[] gBar = new double[n * m];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < m; j++) {
-                gBar[i * m + j] = dpBar[i] * u[j];
+        double[][] gBar = new double[q.length][n * m];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    gBar[b][i * m + j] = dpBar[b][i] * u[b][j];
+                }
             }
         }
         inputMap.backpropParameters(q, gBar, grad);

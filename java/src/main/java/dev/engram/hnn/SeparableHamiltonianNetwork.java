@@ -79,24 +79,34 @@ public final class SeparableHamiltonianNetwork implements LearnedField, Hamilton
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
         Networks.checkState(n, q, p, dHdq, dHdp);
+        Networks.checkFinite("q", q, 0);
+        Networks.checkFinite("p", p, 0);
         potential.valueAndInputGradient(q, dHdq);
         kinetic.valueAndInputGradient(p, dHdp);
     }
 
     @Override
-    public void predict(double[] q, double[] p, double[] u, double[] dq, double[] dp) {
-        gradient(q, p, dp, dq);
-        for (int i = 0; i < n; i++) {
-            dp[i] = -dp[i];
+    public void predict(double[][] q, double[][] p, double[][] u, double[][] dq, double[][] dp) {
+        Networks.checkBatch(n, 0, q, p, u, dq, dp);
+        double[][] gv = new double[q.length][n];
+        kinetic.valueAndInputGradient(p, null, dq);
+        potential.valueAndInputGradient(q, null, gv);
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                dp[b][i] = -gv[b][i];
+            }
         }
     }
 
     @Override
-    public void backprop(double[] q, double[] p, double[] u, double[] dqBar, double[] dpBar, double[] grad) {
-        Networks.checkState(n, q, p, dqBar, dpBar);
-        double[] vBar = new double[n];
-        for (int i = 0; i < n; i++) {
-            vBar[i] = -dpBar[i];
+    public void backprop(double[][] q, double[][] p, double[][] u, double[][] dqBar, double[][] dpBar,
+                         double[] grad) {
+        Networks.checkBatch(n, 0, q, p, u, dqBar, dpBar);
+        double[][] vBar = new double[q.length][n];
+        for (int b = 0; b < q.length; b++) {
+            for (int i = 0; i < n; i++) {
+                vBar[b][i] = -dpBar[b][i];
+            }
         }
         kinetic.backpropInputGradient(p, dqBar, grad);
         potential.backpropInputGradient(q, vBar, grad);
