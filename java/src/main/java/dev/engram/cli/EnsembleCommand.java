@@ -10,6 +10,8 @@ import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
 import dev.engram.hnn.AnalyticHamiltonians;
+import dev.engram.hnn.HamiltonianNetwork;
+import dev.engram.hnn.ModelFile;
 import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
 import picocli.CommandLine.Command;
@@ -30,6 +32,9 @@ import java.util.concurrent.Callable;
                 "momentum noise) and writes ensemble.json, fan.png (quantiles of q_0 over time) and energy.png.",
                 "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2."})
 final class EnsembleCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "a general HNN model file (.safetensors from `engram physics` or ModelFile.save)")
+    Path model;
+
     @Option(names = "--trajectories", defaultValue = "100000", description = "N (default: ${DEFAULT-VALUE})")
     int trajectories;
 
@@ -71,9 +76,11 @@ final class EnsembleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        MlpWeights h = AnalyticHamiltonians.quadraticMlp(0.05);
-        String source = "closed-form MLP of H = (q² + p²)/2";
-        return run(h, source);
+        if (model != null) {
+            HamiltonianNetwork net = ModelFile.load(model, HamiltonianNetwork.class);
+            return run(net.hamiltonian().toWeights(), "HNN " + model.getFileName());
+        }
+        return run(AnalyticHamiltonians.quadraticMlp(0.05), "closed-form MLP of H = (q² + p²)/2");
     }
 
     int run(MlpWeights h, String source) throws Exception {

@@ -32,6 +32,22 @@ class EnsembleCommandTest {
     }
 
     @Test
+    void runsASavedHnnModel() throws Exception {
+        var net = dev.engram.hnn.HamiltonianNetwork.create(1, new int[] {8, 8}, 3);
+        Path file = dir.resolve("h.safetensors");
+        dev.engram.hnn.ModelFile.save(net, file);
+        int code = EngramCli.commandLine().execute("ensemble", "--model", file.toString(), "--trajectories", "64",
+                "--steps", "20", "--samples", "4", "--sigma-q", "0", "--sigma-p", "0", "--noise", "0", "--backend", "cpu",
+                "--out", dir.resolve("m").toString());
+        assertEquals(0, code);
+        var root = new ObjectMapper().readTree(dir.resolve("m/ensemble.json").toFile());
+        assertTrue(root.get("model").asText().contains("h.safetensors"));
+        // without perturbation every trajectory starts at (1, 0): the engine's H there is the model's own H
+        double expected = net.energy(new double[] {1}, new double[] {0});
+        assertEquals(expected, root.get("quantiles").get("H").get(0).get(2).asDouble(), 1e-5 * (1 + Math.abs(expected)));
+    }
+
+    @Test
     void badArgumentsExitWith2() {
         assertEquals(2, EngramCli.commandLine().execute("ensemble", "--dt", "-1", "--out", dir.toString()));
         assertEquals(2, EngramCli.commandLine().execute("ensemble", "--q0", "1,2", "--p0", "0", "--out", dir.toString()));
