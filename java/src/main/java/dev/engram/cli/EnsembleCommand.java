@@ -118,9 +118,10 @@ final class EnsembleCommand implements Callable<Integer> {
         }
         int n = r.dof();
         int s = r.sampleSteps().length;
+        double h = Double.parseDouble(Float.toString(dt)); // 0.02f as 0.02, not 0.0199999995
         ArrayNode times = root.putArray("times");
         for (int step : r.sampleSteps()) {
-            times.add(step * (double) dt);
+            times.add(step * h);
         }
         ObjectNode q = root.putObject("quantiles");
         for (int c = 0; c < r.coordinates(); c++) {
@@ -145,7 +146,7 @@ final class EnsembleCommand implements Callable<Integer> {
         AtomicFiles.writeString(out.resolve("ensemble.json"), json.writeValueAsString(root));
         double[] t = new double[s];
         for (int i = 0; i < s; i++) {
-            t[i] = r.sampleSteps()[i] * (double) dt;
+            t[i] = r.sampleSteps()[i] * h;
         }
         Charts.line(out.resolve("fan.png"), "Monte-Carlo fan of q_0 (" + trajectories + " trajectories)", "time", "q_0",
                 quantileSeries(r, 0, t));

@@ -27,6 +27,7 @@ public final class Charts {
         XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
         chart.getStyler().setLegendVisible(series.size() > 1);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setXAxisDecimalPattern("#,##0.###");
         for (Map.Entry<String, double[][]> e : series.entrySet()) {
             double[][] xy = e.getValue();
             if (xy.length != 2 || xy[0].length != xy[1].length) {
