@@ -1,7 +1,7 @@
 package dev.engram.hopfield;
 
-import dev.engram.optim.AdamW;
-import dev.engram.optim.CosineSchedule;
+import dev.engram.optim.Adam;
+import dev.engram.optim.LearningRateSchedule;
 import dev.engram.engine.Backend;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
@@ -116,8 +116,8 @@ public final class DenseAssociativeMemory implements AutoCloseable {
             if (!(diversityWeight >= 0) || !Double.isFinite(diversityWeight)) {
                 throw new IllegalArgumentException("diversityWeight must be a finite number >= 0, got " + diversityWeight);
             }
-            new CosineSchedule(learningRate, minLearningRate, warmupSteps, Math.max(steps, warmupSteps + 1));
-            AdamW.Config.defaults(weightDecay);
+            new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(steps, warmupSteps + 1), true);
+            Adam.Config.adamW(weightDecay);
         }
 
         public static TrainingConfig defaults(int steps) {
@@ -597,10 +597,10 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         checkBatch(features, targets);
         int n = features.length;
         int bs = Math.min(tc.batchSize(), n);
-        CosineSchedule schedule = new CosineSchedule(tc.learningRate(), tc.minLearningRate(), tc.warmupSteps(),
-                Math.max(tc.steps(), tc.warmupSteps() + 1));
+        LearningRateSchedule schedule = new LearningRateSchedule(tc.learningRate(), tc.minLearningRate(), tc.warmupSteps(),
+                Math.max(tc.steps(), tc.warmupSteps() + 1), true);
         boolean[] decay = {true, true, true, true, true, false, false, false, false};
-        AdamW opt = new AdamW(AdamW.Config.defaults(tc.weightDecay()), parameters(), decay);
+        Adam opt = new Adam(Adam.Config.adamW(tc.weightDecay()), parameters(), decay);
         SplittableRandom rnd = new SplittableRandom(tc.seed());
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 package dev.engram.hopfield;
 
-import dev.engram.optim.AdamW;
+import dev.engram.optim.Adam;
 import dev.engram.engine.Backend;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
  * </pre>
  * Default β = 1/√dk. {@link #pool} runs the retrieval on a {@link Backend} (the sequence's K and V form the
  * memory, Q the queries); {@link #backward} recomputes the forward pass in double, since it needs A.
- * Parameters are plain double arrays, trainable with {@link AdamW}. Not thread-safe.
+ * Parameters are plain double arrays, trainable with {@link Adam} (AdamW mode). Not thread-safe.
  */
 public final class HopfieldPooling {
 

@@ -1,7 +1,7 @@
 package dev.engram.hopfield;
 
-import dev.engram.optim.AdamW;
-import dev.engram.optim.CosineSchedule;
+import dev.engram.optim.Adam;
+import dev.engram.optim.LearningRateSchedule;
 import dev.engram.engine.Backends;
 import dev.engram.tensor.FloatMatrix;
 import org.junit.jupiter.api.Test;
@@ -259,13 +259,13 @@ class DenseAssociativeMemoryTest {
     @Test
     void adamWFirstStepAndCosineScheduleClosedForms() {
         double[] p = {1.0, -2.0, 0.5};
-        AdamW opt = new AdamW(AdamW.Config.defaults(0.1), List.of(p), new boolean[] {true});
+        Adam opt = new Adam(Adam.Config.adamW(0.1), List.of(p), new boolean[] {true});
         opt.step(List.of(new double[] {0.3, -4, 0}), 0.01);
         // step 1: m̂ = g, v̂ = g², so the move is lr·(g/(|g| + ε) + λθ)
         assertEquals(1.0 - 0.01 * (0.3 / (0.3 + 1e-8) + 0.1), p[0], 1e-12);
         assertEquals(-2.0 - 0.01 * (-4 / (4 + 1e-8) - 0.2), p[1], 1e-12);
         assertEquals(0.5 - 0.01 * 0.05, p[2], 1e-12);
-        CosineSchedule s = new CosineSchedule(1e-2, 1e-3, 10, 110);
+        LearningRateSchedule s = new LearningRateSchedule(1e-2, 1e-3, 10, 110, true);
         assertEquals(1e-3, s.rate(0), 1e-15);
         assertEquals(1e-2, s.rate(10), 1e-15);
         assertEquals(1e-3 + 0.5 * 9e-3, s.rate(60), 1e-15);

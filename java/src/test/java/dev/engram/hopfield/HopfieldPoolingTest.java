@@ -1,6 +1,6 @@
 package dev.engram.hopfield;
 
-import dev.engram.optim.AdamW;
+import dev.engram.optim.Adam;
 import dev.engram.engine.Backends;
 import dev.engram.tensor.FloatMatrix;
 import org.junit.jupiter.api.Test;
@@ -117,7 +117,7 @@ class HopfieldPoolingTest {
     void learnsToPoolTheFlaggedElement() {
         SplittableRandom rnd = new SplittableRandom(10);
         HopfieldPooling pool = new HopfieldPooling(new HopfieldPooling.Config(3, 4, 1, 1, 1.0), 3);
-        AdamW opt = new AdamW(AdamW.Config.defaults(0), pool.parameters(), new boolean[] {false, false, false});
+        Adam opt = new Adam(Adam.Config.adamW(0), pool.parameters(), new boolean[] {false, false, false});
         double first = 0;
         double last = 0;
         for (int step = 0; step < 400; step++) {

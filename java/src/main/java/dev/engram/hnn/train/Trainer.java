@@ -1,5 +1,7 @@
 package dev.engram.hnn.train;
 
+import dev.engram.optim.Adam;
+import dev.engram.optim.LearningRateSchedule;
 import dev.engram.hnn.LearnedField;
 
 import java.util.Arrays;
@@ -9,7 +11,7 @@ import java.util.stream.IntStream;
 
 /**
  * Minibatch training of a {@link LearnedField} on the {@link DerivativeLoss}: seeded validation split, per-epoch
- * seeded shuffles, Adam/AdamW ({@link AdamOptimizer}), the {@link LearningRateSchedule}, gradient-norm clipping and
+ * seeded shuffles, Adam/AdamW ({@link Adam}), the {@link LearningRateSchedule}, gradient-norm clipping and
  * early stopping on the validation loss with the best parameters restored.
  * <p>
  * Reproducible: the same model initialisation, data and config give bit-identical parameters, whatever the number
@@ -70,8 +72,9 @@ public final class Trainer {
         LearningRateSchedule schedule = new LearningRateSchedule(config.learningRate(), config.minLearningRate(),
                 config.warmupSteps(), (int) Math.min(Integer.MAX_VALUE, (long) stepsPerEpoch * config.epochs()),
                 config.cosine());
-        AdamOptimizer adam = new AdamOptimizer(theta.length, config.optimizer(), config.beta1(), config.beta2(),
-                config.epsilon(), config.weightDecay());
+        Adam adam = new Adam(new Adam.Config(config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
+                config.optimizer() == TrainingConfig.Optimizer.ADAMW ? Adam.WeightDecay.DECOUPLED : Adam.WeightDecay.L2),
+                theta);
         int threads = config.threads() == 0 ? Runtime.getRuntime().availableProcessors() : config.threads();
         ForkJoinPool pool = new ForkJoinPool(threads);
         try {
@@ -100,7 +103,7 @@ public final class Trainer {
                     sum += loss * (to - from);
                     clip(grad, config.clipNorm());
                     lr = schedule.rate(step);
-                    adam.step(theta, grad, lr);
+                    adam.step(grad, lr);
                     step++;
                 }
                 trainLoss[epoch] = sum / train.length;

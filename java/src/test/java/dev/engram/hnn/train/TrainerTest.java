@@ -150,50 +150,6 @@ class TrainerTest {
     }
 
     @Test
-    void adamFirstStepMovesEachParameterByTheLearningRate() {
-        // after one step m̂ = g and v̂ = g², so Δθ = −η·g/(|g| + ε) ≈ −η·sign(g)
-        AdamOptimizer adam = new AdamOptimizer(3, TrainingConfig.Optimizer.ADAM, 0.9, 0.999, 1e-8, 0);
-        double[] theta = {1, 2, 3};
-        adam.step(theta, new double[] {0.5, -2, 1e-3}, 0.01);
-        double[] g = {0.5, -2, 1e-3};
-        double[] expected = new double[3];
-        for (int i = 0; i < 3; i++) {
-            expected[i] = (i + 1) - 0.01 * g[i] / (Math.abs(g[i]) + 1e-8);
-        }
-        assertArrayEquals(expected, theta, 1e-15);
-        // AdamW with zero gradient: only the decoupled decay θ ← θ(1 − ηλ) acts
-        AdamOptimizer w = new AdamOptimizer(2, TrainingConfig.Optimizer.ADAMW, 0.9, 0.999, 1e-8, 0.1);
-        double[] t2 = {1, -4};
-        w.step(t2, new double[] {0, 0}, 0.5);
-        assertArrayEquals(new double[] {0.95, -3.8}, t2, 1e-12);
-        // Adam's L2 penalty goes through the moments: zero gradient still moves by ≈ η·sign(θ)
-        AdamOptimizer l2 = new AdamOptimizer(1, TrainingConfig.Optimizer.ADAM, 0.9, 0.999, 1e-8, 0.1);
-        double[] t3 = {2};
-        l2.step(t3, new double[] {0}, 0.5);
-        assertEquals(1.5, t3[0], 1e-7);
-        // a second step on a constant gradient: m̂ = g and v̂ = g² still, so the same move again
-        adam.step(theta, g, 0.01);
-        for (int i = 0; i < 3; i++) {
-            expected[i] -= 0.01 * g[i] / (Math.abs(g[i]) + 1e-8);
-        }
-        assertArrayEquals(expected, theta, 1e-14);
-    }
-
-    @Test
-    void cosineScheduleKnownValues() {
-        LearningRateSchedule s = new LearningRateSchedule(1e-3, 1e-5, 10, 110, true);
-        assertEquals(1e-4, s.rate(0), 1e-18, "warm-up starts at η/W");
-        assertEquals(1e-3, s.rate(9), 1e-18, "warm-up ends at η");
-        assertEquals(1e-3, s.rate(10), 1e-18, "cosine starts at η");
-        assertEquals((1e-3 + 1e-5) / 2, s.rate(60), 1e-18, "half-way: the mean");
-        assertEquals(1e-5, s.rate(110), 1e-18, "the end: η_min");
-        assertEquals(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.cos(Math.PI * 0.25)), s.rate(35), 1e-18);
-        LearningRateSchedule c = new LearningRateSchedule(2e-3, 0, 0, 50, false);
-        assertEquals(2e-3, c.rate(0));
-        assertEquals(2e-3, c.rate(49));
-    }
-
-    @Test
     void clippingRescalesToTheNormOnlyWhenLarger() {
         double[] g = {3, 4};
         Trainer.clip(g, 1);

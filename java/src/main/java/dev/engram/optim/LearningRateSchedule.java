@@ -1,4 +1,4 @@
-package dev.engram.hnn.train;
+package dev.engram.optim;
 
 /**
  * η(s) for optimiser step s = 0 … S−1: linear warm-up over W steps, then cosine decay (or constant):
