@@ -20,6 +20,12 @@ for tool in cmake c++; do
   fi
 done
 
+cmake_version="$(cmake --version | sed -n 's/^cmake version \([0-9]*\.[0-9]*\).*/\1/p')"
+if ! printf '3.20\n%s\n' "$cmake_version" | sort -V -C; then
+  echo "native-build: cmake $cmake_version is older than 3.20; skipping the native build (the emu/cuda engines will be unavailable and their tests skipped)" >&2
+  exit 0
+fi
+
 if [ -z "${CUDACXX:-}" ]; then
   for c in "$(command -v nvcc 2>/dev/null || true)" /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do
     if [ -n "$c" ] && [ -x "$c" ]; then export CUDACXX="$c"; break; fi

@@ -210,6 +210,21 @@ class NativeCrossCheckTest {
         }
     }
 
+    /** k = 0 skips top-k (no index or score arrays) and changes nothing else. */
+    @Test
+    void kZeroSkipsTopK() {
+        NativeBackend e = engine("emu", NativeStorage.F32, LaunchShape.AUTO);
+        try (FloatMatrix x = RandomMatrices.uniform(70, 5, 71); FloatMatrix q = RandomMatrices.uniform(2, 5, 72);
+             PatternMemory mem = PatternMemory.of(x)) {
+            RetrievalResult r0 = e.retrieve(mem, q, new RetrievalParams(3f, 0));
+            RetrievalResult r3 = e.retrieve(mem, q, new RetrievalParams(3f, 3));
+            assertEquals(0, r0.topIndices().length);
+            assertArrayEquals(r3.output(), r0.output());
+            assertArrayEquals(r3.entropy(), r0.entropy());
+            RetrievalAssertions.assertAgrees(REFERENCE.retrieve(mem, q, new RetrievalParams(3f, 0)), r0, mem, q, 3f, "k=0");
+        }
+    }
+
     /** Appending to a PatternMemory after a retrieval uploads only the new rows, and results follow. */
     @ParameterizedTest
     @EnumSource(NativeStorage.class)
