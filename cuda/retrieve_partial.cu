@@ -13,8 +13,10 @@
 //      of the running (m, l, t), weights e^(s − m) written back to shared memory, warp sums by shuffles; cosine =
 //      dot / (‖q‖·‖x‖) with the norms precomputed at upload, offered to the query's sorted top-k list (a ballot
 //      finds the lanes that beat the current k-th entry; lane 0 inserts them from shared memory);
-//   4. output: the sub-tile's V rows are staged (or X is reused when V = X fits one 128-column tile) and each
-//      thread owns (query, column) pairs of o ← o·e^(m_old − m_new) + Σ_p w_p·v_p.
+//   4. output: the sub-tile's V rows are staged (or X is reused when V = X fits one 128-column tile) and
+//      o ← o·e^(m_old − m_new) + Σ_p w_p·v_p; with at least two queries per warp, lane j owns column j for the
+//      warp's queries (each staged v read once for all of them), otherwise (query, column) pairs are spread over
+//      all threads.
 // Shared memory (see SharedPlan): top-k lists (qtile×k×12 B), queries (qtile×d×4), staged X and V
 // (32×(dt+1)×4 each), scores/weights and cosines (2×qtile×32×4), running state (16·qtile), output accumulator
 // (qtile×dv×4).
@@ -145,7 +147,7 @@ __device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, in
 }
 
 template <typename T>
-__global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
+__global__ void __launch_bounds__(256) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
                                                                const float* __restrict__ norms, long long from,
                                                                long long to, int d, int dv,
                                                                const float* __restrict__ queries, int batch,
@@ -265,13 +267,39 @@ __global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restri
                 stage(v, dv, p0, np, j0, w, vs, dvt + 1);
                 __syncthreads();
             }
-            for (int e = tid; e < nq * w; e += nthreads) {
-                const int r = e / w, j = e - r * w;
-                const float* wr = sc + r * kTile;
-                float a = 0.f;
-                for (int p = 0; p < np; p++) a = fmaf(wr[p], vs[p * (dvt + 1) + j], a);
-                float* o = os + r * dv + j0 + j;
-                *o = *o * st_scale[r] + a;
+            if (nq >= 2 * nwarps) {  // block-uniform: every thread takes the same branch
+                // At least two queries per warp: lane j owns column j for the warp's queries (r ≡ warp), so each
+                // staged v value is read once for all of them (as in the score step).
+                for (int jc = lane; jc < w; jc += 32) {
+                    float a[kMaxPairs];
+#pragma unroll
+                    for (int r = 0; r < kMaxPairs; r++) a[r] = 0.f;
+                    for (int p = 0; p < np; p++) {
+                        const float vv = vs[p * (dvt + 1) + jc];
+#pragma unroll
+                        for (int r = 0; r < kMaxPairs; r++) {
+                            if (r < npairs) a[r] = fmaf(sc[(qbase + r * qstep) * kTile + p], vv, a[r]);
+                        }
+                    }
+#pragma unroll
+                    for (int r = 0; r < kMaxPairs; r++) {
+                        if (r < npairs) {
+                            const int row = qbase + r * qstep;
+                            float* o = os + row * dv + j0 + jc;
+                            *o = *o * st_scale[row] + a[r];
+                        }
+                    }
+                }
+            } else {
+                // Few queries (small B): spread the (query, column) pairs over all threads instead.
+                for (int e = tid; e < nq * w; e += nthreads) {
+                    const int r = e / w, j = e - r * w;
+                    const float* wr = sc + r * kTile;
+                    float a = 0.f;
+                    for (int p = 0; p < np; p++) a = fmaf(wr[p], vs[p * (dvt + 1) + j], a);
+                    float* o = os + r * dv + j0 + j;
+                    *o = *o * st_scale[r] + a;
+                }
             }
             __syncthreads();
         }
