@@ -164,9 +164,9 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     // Larger batches get more threads so one query tile covers up to 64 queries: X is then streamed once per 64
     // queries instead of once per 16.
     if (threads == 0) threads = batch > 16 ? 256 : 128;
-    if (threads < 32 || threads > 512 || threads % 32 != 0)
+    if (threads < 32 || threads > 256 || threads % 32 != 0)  // 256: the kernel's __launch_bounds__
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
-                    "launch.block_threads must be a multiple of 32 in [32, 512], got %d", threads);
+                    "launch.block_threads must be a multiple of 32 in [32, 256], got %d", threads);
     const int max_qtile = kMaxPairs * threads / kTile;
     if (qtile == 0) qtile = (int) std::min<int64_t>(max_qtile, batch);
     if (qtile < 1 || qtile > max_qtile)

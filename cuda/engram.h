@@ -90,7 +90,7 @@ ENGRAM_API void engram_memory_destroy(engram_memory* mem);
 ENGRAM_API int64_t engram_live_memories(void);
 
 /**
- * Launch shape; 0 lets the library choose. block_threads: a multiple of 32 in [32, 512]; chunk: patterns per block,
+ * Launch shape; 0 lets the library choose. block_threads: a multiple of 32 in [32, 256]; chunk: patterns per block,
  * a multiple of 32; query_tile: queries per block in [1, block_threads/4]. Results do not depend on the shape beyond
  * float32 round-off.
  */

@@ -12,9 +12,11 @@
 //   3. softmax + top-k: warp w owns queries w, w + W, ...; lane p owns pattern p of the sub-tile: warp max, rescale
 //      of the running (m, l, t), weights e^(s − m) written back to shared memory, warp sums by shuffles; cosine =
 //      dot / (‖q‖·‖x‖) with the norms precomputed at upload, offered to the query's sorted top-k list (a ballot
-//      finds the lanes that beat the current k-th entry; lane 0 inserts them from shared memory);
-//   4. output: the sub-tile's V rows are staged (or X is reused when V = X fits one 128-column tile) and each
-//      thread owns (query, column) pairs of o ← o·e^(m_old − m_new) + Σ_p w_p·v_p.
+//      finds the lanes that beat the current k-th entry; the warp inserts each one in parallel);
+//   4. output: the sub-tile's V rows are staged (or X is reused when V = X fits one 128-column tile) and
+//      o ← o·e^(m_old − m_new) + Σ_p w_p·v_p; with at least two queries per warp, lane j owns column j for the
+//      warp's queries (each staged v read once for all of them), otherwise (query, column) pairs are spread over
+//      all threads.
 // Shared memory (see SharedPlan): top-k lists (qtile×k×12 B), queries (qtile×d×4), staged X and V
 // (32×(dt+1)×4 each), scores/weights and cosines (2×qtile×32×4), running state (16·qtile), output accumulator
 // (qtile×dv×4).
@@ -108,44 +110,55 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 /**
- * Offers the sub-tile's candidates to a query's sorted top-k list (k entries at most, n so far) in shared memory.
+ * Offers the sub-tile's candidates to a query's sorted top-k list (k entries at most, *tn so far) in shared memory.
  * Called by a whole warp; lane p has written its cosine to cand[p] (−inf when invalid). One ballot finds the lanes
- * that beat the current k-th entry (after warm-up usually none, so the common case costs one vote); lane 0 then
- * inserts them in lane order, re-checking against the rising bar, while the other lanes wait at __syncwarp.
+ * that beat the current k-th entry (after warm-up usually none, so the common case costs one vote). Each such
+ * candidate, in lane order, is inserted by the whole warp: its position is the number of entries better than it
+ * (one ballot per 32 entries), and the entries behind it move down one slot, 32 slots per step, from the end of the
+ * list towards the front so that no slot is overwritten before it has been read.
  */
 __device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, int k, const float* cand, long long p0,
                                            int lane) {
     __syncwarp(kFullMask);  // cand[] written by every lane
+    int n = *tn;            // the same value in every lane, kept in step below
     const float s = cand[lane];
-    const int n = *tn;
     const bool beats = s != -INFINITY && (n < k || better(s, p0 + lane, ts[k - 1], ti[k - 1]));
     unsigned mask = __ballot_sync(kFullMask, beats);
-    if (lane == 0) {
-        int n0 = n;
-        while (mask != 0) {
-            const int src = __ffs(mask) - 1;
-            mask &= mask - 1;
-            const float cs = cand[src];
-            const long long ci = p0 + src;
-            if (n0 < k || better(cs, ci, ts[k - 1], ti[k - 1])) {  // an earlier insertion may have raised the bar
-                int pos = n0 < k ? n0 : k - 1;
-                while (pos > 0 && better(cs, ci, ts[pos - 1], ti[pos - 1])) {
-                    ts[pos] = ts[pos - 1];
-                    ti[pos] = ti[pos - 1];
-                    pos--;
-                }
-                ts[pos] = cs;
-                ti[pos] = ci;
-                if (n0 < k) n0++;
-            }
+    while (mask != 0) {  // mask, n and the list are the same for every lane: the loop is warp-uniform
+        const int src = __ffs(mask) - 1;
+        mask &= mask - 1;
+        const float cs = cand[src];
+        const long long ci = p0 + src;
+        if (n == k && !better(cs, ci, ts[k - 1], ti[k - 1])) continue;  // an earlier insertion raised the bar
+        int pos = 0;
+        for (int base = 0; base < n; base += 32) {
+            const int j = base + lane;
+            pos += __popc(__ballot_sync(kFullMask, j < n && better(ts[j], ti[j], cs, ci)));
         }
-        *tn = n0;
+        const int last = n < k ? n : k - 1;  // slots pos..last change: j takes j − 1's entry, pos the candidate
+        for (int base = last & ~31; base >= (pos & ~31); base -= 32) {
+            const int j = base + lane;
+            const bool move = j > pos && j <= last;
+            const float ms = move ? ts[j - 1] : 0.f;
+            const long long mi = move ? ti[j - 1] : 0;
+            __syncwarp(kFullMask);  // every read of this step before any write
+            if (move) {
+                ts[j] = ms;
+                ti[j] = mi;
+            } else if (j == pos) {
+                ts[j] = cs;
+                ti[j] = ci;
+            }
+            __syncwarp(kFullMask);  // writes seen before the next (lower) step reads
+        }
+        if (n < k) n++;
     }
-    __syncwarp(kFullMask);  // the list is read by every lane at the next offer
+    if (lane == 0) *tn = n;
+    __syncwarp(kFullMask);  // the count is read by every lane at the next offer
 }
 
 template <typename T>
-__global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
+__global__ void __launch_bounds__(256, 4) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
                                                                const float* __restrict__ norms, long long from,
                                                                long long to, int d, int dv,
                                                                const float* __restrict__ queries, int batch,
@@ -265,13 +278,39 @@ __global__ void __launch_bounds__(512) retrieve_partial_kernel(const T* __restri
                 stage(v, dv, p0, np, j0, w, vs, dvt + 1);
                 __syncthreads();
             }
-            for (int e = tid; e < nq * w; e += nthreads) {
-                const int r = e / w, j = e - r * w;
-                const float* wr = sc + r * kTile;
-                float a = 0.f;
-                for (int p = 0; p < np; p++) a = fmaf(wr[p], vs[p * (dvt + 1) + j], a);
-                float* o = os + r * dv + j0 + j;
-                *o = *o * st_scale[r] + a;
+            if (nq >= 2 * nwarps) {  // block-uniform: every thread takes the same branch
+                // At least two queries per warp: lane j owns column j for the warp's queries (r ≡ warp), so each
+                // staged v value is read once for all of them (as in the score step).
+                for (int jc = lane; jc < w; jc += 32) {
+                    float a[kMaxPairs];
+#pragma unroll
+                    for (int r = 0; r < kMaxPairs; r++) a[r] = 0.f;
+                    for (int p = 0; p < np; p++) {
+                        const float vv = vs[p * (dvt + 1) + jc];
+#pragma unroll
+                        for (int r = 0; r < kMaxPairs; r++) {
+                            if (r < npairs) a[r] = fmaf(sc[(qbase + r * qstep) * kTile + p], vv, a[r]);
+                        }
+                    }
+#pragma unroll
+                    for (int r = 0; r < kMaxPairs; r++) {
+                        if (r < npairs) {
+                            const int row = qbase + r * qstep;
+                            float* o = os + row * dv + j0 + jc;
+                            *o = *o * st_scale[row] + a[r];
+                        }
+                    }
+                }
+            } else {
+                // Few queries (small B): spread the (query, column) pairs over all threads instead.
+                for (int e = tid; e < nq * w; e += nthreads) {
+                    const int r = e / w, j = e - r * w;
+                    const float* wr = sc + r * kTile;
+                    float a = 0.f;
+                    for (int p = 0; p < np; p++) a = fmaf(wr[p], vs[p * (dvt + 1) + j], a);
+                    float* o = os + r * dv + j0 + j;
+                    *o = *o * st_scale[r] + a;
+                }
             }
             __syncthreads();
         }

@@ -20,6 +20,12 @@ for tool in cmake c++; do
   fi
 done
 
+cmake_version="$(cmake --version | sed -n 's/^cmake version \([0-9]*\.[0-9]*\).*/\1/p')"
+if ! printf '3.20\n%s\n' "$cmake_version" | sort -V -C; then
+  echo "native-build: cmake $cmake_version is older than 3.20; skipping the native build (the emu/cuda engines will be unavailable and their tests skipped)" >&2
+  exit 0
+fi
+
 if [ -z "${CUDACXX:-}" ]; then
   for c in "$(command -v nvcc 2>/dev/null || true)" /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do
     if [ -n "$c" ] && [ -x "$c" ]; then export CUDACXX="$c"; break; fi
@@ -33,9 +39,20 @@ fi
 
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGRAM_CUDA="$cuda_flag" >&2
+if [ -f "$build/CMakeCache.txt" ]; then
+  # a build folder configured for another checkout path or generator cannot be reused: start it afresh
+  cached_home="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")"
+  cached_gen="$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$build/CMakeCache.txt")"
+  want_gen="$([ ${#generator[@]} -gt 0 ] && echo Ninja || echo "Unix Makefiles")"
+  if [ "$cached_home" != "$here" ] || [ "$cached_gen" != "$want_gen" ]; then rm -rf "$build"; fi
 fi
+if [ "$cuda_flag" = ON ]; then
+  echo "native-build: building libengram_emu.so and libengram_cuda.so (nvcc: $CUDACXX) in $build" >&2
+else
+  echo "native-build: building libengram_emu.so in $build" >&2
+fi
+# Configuring again is cheap when nothing changed, and picks up an nvcc that appeared (or vanished) since.
+cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGRAM_CUDA="$cuda_flag" >/dev/null
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
 "$build/emu_selftest" >&2                          # fibers (the default scheduler)
 ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread

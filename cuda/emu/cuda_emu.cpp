@@ -1,4 +1,7 @@
-// cuda_emu.cpp: the host side of cuda_emu.h (see there for what is emulated and how).
+// cuda_emu.cpp: the host side of cuda_emu.h (see there for what is emulated and how): the device-call entry
+// points (which hand over to the fiber scheduler in cuda_emu_fibers.cpp, the default), the OS-thread scheduler used
+// with ENGRAM_EMU_MODE=threads (one std::thread per CUDA thread, mutex/condition-variable barriers), and the slice
+// of the CUDA runtime API the library calls, over host memory.
 #include "cuda_emu.h"
 #include "cuda_emu_internal.h"
 

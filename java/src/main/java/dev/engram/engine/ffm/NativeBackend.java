@@ -21,7 +21,9 @@ import java.util.WeakHashMap;
  * <p>Matrices pass to the library as their own off-heap segments, without copies. The first retrieval against a
  * {@link PatternMemory} uploads it to device memory, later ones reuse that copy and upload only rows appended since
  * (a memory only grows). Device copies are freed when this engine is closed, or when their PatternMemory becomes
- * unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly.
+ * unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly. A memory made by
+ * {@link PatternMemory#wrap} whose caller-owned matrices are changed in place after the first retrieval is not
+ * re-uploaded: the device copy tracks appends, not edits.
  *
  * <p>Accuracy against the reference engine: dot products in float32 (error about d·2⁻²⁴·‖q‖·‖x‖), softmax sums in
  * float32 within a memory chunk and in double across chunks; top-k cosines in float32. With fp16/bf16 storage the

@@ -100,7 +100,7 @@ final class NativeLibrary {
     /**
      * The library of this variant, loaded once per process.
      *
-     * @throws NativeEngineException (status NO_DEVICE... or UNSUPPORTED) with the reason when it cannot be loaded
+     * @throws NativeEngineException (status UNSUPPORTED) with the reason when it cannot be loaded
      */
     static NativeLibrary load(String variant) {
         Object o = LOADED.computeIfAbsent(variant, NativeLibrary::tryLoad);

@@ -260,6 +260,9 @@ class NativeBadInputTest {
         }
         System.gc();
         long rssEnd = rssKiB();
+        System.out.printf("native leak loop: %d rounds; live handles %d -> %d; emulated device bytes %d -> %d; "
+                + "RSS %d KiB (after 50 rounds) -> %d KiB%n", rounds, handles0, lib.liveMemories(), device0,
+                lib.emuMemoryLimit(-1), rssAfterWarmUp, rssEnd);
         assertEquals(handles0, lib.liveMemories(), "live native handles after " + rounds + " rounds");
         assertEquals(device0, lib.emuMemoryLimit(-1), "emulated device bytes after " + rounds + " rounds");
         if (rssAfterWarmUp > 0 && rssEnd > 0) {

@@ -210,6 +210,51 @@ class NativeCrossCheckTest {
         }
     }
 
+    /** All cosines tie: the top-k is the k smallest indices in order, across chunks and launch shapes. */
+    @ParameterizedTest
+    @ValueSource(strings = {"emu", "cuda"})
+    void identicalPatternsTieToTheSmallestIndices(String variant) {
+        int m = 500;
+        try (FloatMatrix x = FloatMatrix.allocate(m, 8); FloatMatrix q = FloatMatrix.allocate(2, 8)) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < 8; j++) {
+                    x.set(i, j, 0.25f * (j + 1));
+                }
+            }
+            for (int j = 0; j < 8; j++) {
+                q.set(0, j, 1f);
+                q.set(1, j, -0.5f * j);
+            }
+            try (PatternMemory mem = PatternMemory.of(x)) {
+                for (LaunchShape shape : List.of(LaunchShape.AUTO, new LaunchShape(32, 32, 1), new LaunchShape(64, 96, 2))) {
+                    RetrievalResult r = engine(variant, NativeStorage.F32, shape).retrieve(mem, q, new RetrievalParams(3f, 40));
+                    for (int b = 0; b < 2; b++) {
+                        assertEquals(Math.log(m), r.entropy()[b], 1e-5, "entropy of a uniform distribution");
+                        long[] idx = r.topIndices(b);
+                        for (int i = 0; i < idx.length; i++) {
+                            assertEquals(i, idx[i], "tied top-k position " + i + " at " + shape);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** k = 0 skips top-k (no index or score arrays) and changes nothing else. */
+    @Test
+    void kZeroSkipsTopK() {
+        NativeBackend e = engine("emu", NativeStorage.F32, LaunchShape.AUTO);
+        try (FloatMatrix x = RandomMatrices.uniform(70, 5, 71); FloatMatrix q = RandomMatrices.uniform(2, 5, 72);
+             PatternMemory mem = PatternMemory.of(x)) {
+            RetrievalResult r0 = e.retrieve(mem, q, new RetrievalParams(3f, 0));
+            RetrievalResult r3 = e.retrieve(mem, q, new RetrievalParams(3f, 3));
+            assertEquals(0, r0.topIndices().length);
+            assertArrayEquals(r3.output(), r0.output());
+            assertArrayEquals(r3.entropy(), r0.entropy());
+            RetrievalAssertions.assertAgrees(REFERENCE.retrieve(mem, q, new RetrievalParams(3f, 0)), r0, mem, q, 3f, "k=0");
+        }
+    }
+
     /** Appending to a PatternMemory after a retrieval uploads only the new rows, and results follow. */
     @ParameterizedTest
     @EnumSource(NativeStorage.class)

@@ -10,6 +10,7 @@ import dev.engram.tensor.RandomMatrices;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
 import net.jqwik.api.lifecycle.AfterContainer;
 
 import java.util.ArrayList;
@@ -26,11 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * to m): partials of any split of the memory, some from the emulated kernels and some from the reference engine,
  * merged in any order, give the unsplit reference result.
  */
+@AddLifecycleHook(RequiresEmulatedEngine.class)
 class NativeMergeProperties {
     private static NativeBackend emu;
 
     private static NativeBackend emu() {
-        NativeTestSupport.assumeEmu();
         if (emu == null) {
             emu = NativeBackend.emulated(NativeStorage.F32, new LaunchShape(64, 64, 4));
         }
