@@ -21,9 +21,9 @@ import java.util.WeakHashMap;
  * <p>Matrices pass to the library as their own off-heap segments, without copies. The first retrieval against a
  * {@link PatternMemory} uploads it to device memory, later ones reuse that copy and upload only rows appended since
  * (a memory only grows). Device copies are freed when this engine is closed, or when their PatternMemory becomes
- * unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly. A memory made by
- * {@link PatternMemory#wrap} whose caller-owned matrices are changed in place after the first retrieval is not
- * re-uploaded: the device copy tracks appends, not edits.
+ * unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly. Rows replaced through
+ * {@link PatternMemory#replace} make the cached copy stale and it is rebuilt on the next retrieval; a memory made by
+ * {@link PatternMemory#wrap} whose caller-owned matrices are changed behind its back is not noticed.
  *
  * <p>Accuracy against the reference engine: dot products in float32 (error about d·2⁻²⁴·‖q‖·‖x‖), softmax sums in
  * float32 within a memory chunk and in double across chunks; top-k cosines in float32. With fp16/bf16 storage the
@@ -180,6 +180,12 @@ public final class NativeBackend implements Backend, AutoCloseable {
         NativeMemory nm;
         synchronized (uploaded) {
             nm = uploaded.get(memory);
+            if (nm != null && nm.staleFor(memory)) {
+                // rows were replaced in place: rebuild the device copy rather than serve stale patterns
+                uploaded.remove(memory);
+                nm.close();
+                nm = null;
+            }
             if (nm == null) {
                 nm = NativeMemory.create(lib, memory.dim(), memory.valueDim(), memory.valuesArePatterns(), storage);
                 uploaded.put(memory, nm);

@@ -23,6 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * workspace.
  */
 public final class NativeMemory implements AutoCloseable {
+    private long rewritesSeen;
     private final NativeLibrary lib;
     private final int dim;
     private final int valueDim;
@@ -138,10 +139,21 @@ public final class NativeMemory implements AutoCloseable {
         return copy;
     }
 
-    /** Uploads the rows of {@code memory} this device copy does not hold yet (a PatternMemory only ever grows). */
+    /**
+     * True when {@code memory} was edited in place ({@link PatternMemory#replace}) since this copy was synced: the
+     * copy must then be rebuilt, appends alone cannot bring it up to date.
+     */
+    synchronized boolean staleFor(PatternMemory memory) {
+        return size() > 0 && rewritesSeen != memory.rewrites();
+    }
+
+    /** Uploads the rows of {@code memory} this device copy does not hold yet (appended since the last sync). */
     synchronized void syncWith(PatternMemory memory) {
         long have = size();
         long want = memory.size();
+        if (have == 0) {
+            rewritesSeen = memory.rewrites();
+        }
         if (have == want) {
             return;
         }
