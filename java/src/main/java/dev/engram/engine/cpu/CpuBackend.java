@@ -221,8 +221,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         MemorySegment norms = memory.norms().segment();
         int chunk = config.chunk();
         RangeWorker w = q.batch <= config.rowPathMaxBatch()
-                ? new RowWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, xs, vs, norms,
-                        memory.valuesArePatterns())
+                ? new RowWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, xs, vs, norms)
                 : new TileWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, config.queryTile(),
                         xs, vs, norms, memory.valuesArePatterns());
         return w.run(from, to, Math.max(1, 2048 / chunk));

@@ -6,11 +6,12 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * The small-batch path (B = 1, 2, ...), where vectors along queries would be mostly empty: vectors run along d and
- * dv, and each chunk of X and V is
- * copied once from its (possibly memory-mapped) segment into a small heap buffer. Per chunk and query:
+ * dv, and X and V are read straight
+ * from their (possibly memory-mapped) segments: a heap copy per chunk measured slower than the whole pass. Per chunk and query:
  * <pre>
  *   s_c = q·x_c                      (vector dot, one horizontal sum per pattern)
  *   top-k on s_c/(‖q‖·‖x_c‖)
@@ -24,20 +25,16 @@ final class RowWorker extends RangeWorker {
     private static final VectorSpecies<Float> S = CpuVectors.SPECIES;
     private static final int L = CpuVectors.LANES;
 
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
     private final float[] s;
     private final float[] xInv;
-    private final float[] xc;
-    private final float[] vc;
-    private final boolean valuesArePatterns;
     private final VectorMask<Float> dTail;
     private final VectorMask<Float> dvTail;
 
     RowWorker(PreparedQueries q, int dv, float beta, int k, int chunk,
-              MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean valuesArePatterns) {
+              MemorySegment xs, MemorySegment vs, MemorySegment norms) {
         super(q, q.batch, 1, dv, dv, beta, k, chunk, xs, vs, norms);
-        this.valuesArePatterns = valuesArePatterns;
-        xc = new float[chunk * d];
-        vc = valuesArePatterns ? xc : new float[chunk * dv];
         s = new float[chunk];
         xInv = new float[chunk];
         dTail = S.indexInRange(0, d % L);
@@ -46,14 +43,9 @@ final class RowWorker extends RangeWorker {
 
     @Override
     void processChunk(long c0, int n) {
-        // One bulk copy per chunk into the heap: plain array loads below, no per-access segment checks.
-        MemorySegment.copy(xs, FLOAT, c0 * d * Float.BYTES, xc, 0, n * d);
-        if (!valuesArePatterns) {
-            MemorySegment.copy(vs, FLOAT, c0 * dv * Float.BYTES, vc, 0, n * dv);
-        }
         inverseNorms(c0, n, xInv);
         for (int b = 0; b < batch; b++) {
-            scores(b, n);
+            scores(b, c0, n);
             float qInv = q.inverseNorm[b];
             float mc = Float.NEGATIVE_INFINITY;
             for (int c = 0; c < n; c++) {
@@ -70,22 +62,25 @@ final class RowWorker extends RangeWorker {
                 rescale(b, mOld, mNew);
             }
             exponentiate(b, n, mNew);
-            accumulateValues(b, n);
+            accumulateValues(b, c0, n);
         }
     }
 
     /** s[c] = q_b · x_{c0+c}: full vectors, then a masked last vector only when L does not divide d. */
-    private void scores(int b, int n) {
+    private void scores(int b, long c0, int n) {
         int qo = b * d;
         int full = d / L * L;
         boolean tail = full != d;
-        for (int c = 0, base = 0; c < n; c++, base += d) {
+        long rowBytes = (long) d * Float.BYTES;
+        long base = c0 * rowBytes;
+        for (int c = 0; c < n; c++, base += rowBytes) {
             FloatVector acc = FloatVector.zero(S);
             for (int j = 0; j < full; j += L) {
-                acc = FloatVector.fromArray(S, xc, base + j).fma(FloatVector.fromArray(S, q.rows, qo + j), acc);
+                acc = FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE)
+                        .fma(FloatVector.fromArray(S, q.rows, qo + j), acc);
             }
             if (tail) {
-                acc = FloatVector.fromArray(S, xc, base + full, dTail)
+                acc = FloatVector.fromMemorySegment(S, xs, base + (long) full * Float.BYTES, LE, dTail)
                         .fma(FloatVector.fromArray(S, q.rows, qo + full, dTail), acc);
             }
             s[c] = acc.reduceLanes(VectorOperators.ADD);
@@ -136,40 +131,43 @@ final class RowWorker extends RangeWorker {
     }
 
     /** o_b += Σ_c p_c · v_{c0+c}, one dv-vector slot at a time with four accumulators over c (FMA latency). */
-    private void accumulateValues(int b, int n) {
+    private void accumulateValues(int b, long c0, int n) {
         int full = dv / L * L;
         for (int j = 0; j < full; j += L) {
-            accumulateSlot(b, n, j);
+            accumulateSlot(b, c0, n, j);
         }
         if (full != dv) {
-            accumulateTail(b, n, full);
+            accumulateTail(b, c0, n, full);
         }
     }
 
-    private void accumulateSlot(int b, int n, int j) {
-        int base = j;
+    private void accumulateSlot(int b, long c0, int n, int j) {
+        long rowBytes = (long) dv * Float.BYTES;
+        long base = c0 * rowBytes + (long) j * Float.BYTES;
         FloatVector a0 = FloatVector.zero(S);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
         FloatVector a3 = a0;
         int c = 0;
-        for (; c + 4 <= n; c += 4, base += 4 * dv) {
-            a0 = FloatVector.fromArray(S, vc, base).fma(FloatVector.broadcast(S, s[c]), a0);
-            a1 = FloatVector.fromArray(S, vc, base + dv).fma(FloatVector.broadcast(S, s[c + 1]), a1);
-            a2 = FloatVector.fromArray(S, vc, base + 2 * dv).fma(FloatVector.broadcast(S, s[c + 2]), a2);
-            a3 = FloatVector.fromArray(S, vc, base + 3 * dv).fma(FloatVector.broadcast(S, s[c + 3]), a3);
+        for (; c + 4 <= n; c += 4, base += 4 * rowBytes) {
+            a0 = FloatVector.fromMemorySegment(S, vs, base, LE).fma(FloatVector.broadcast(S, s[c]), a0);
+            a1 = FloatVector.fromMemorySegment(S, vs, base + rowBytes, LE).fma(FloatVector.broadcast(S, s[c + 1]), a1);
+            a2 = FloatVector.fromMemorySegment(S, vs, base + 2 * rowBytes, LE).fma(FloatVector.broadcast(S, s[c + 2]), a2);
+            a3 = FloatVector.fromMemorySegment(S, vs, base + 3 * rowBytes, LE).fma(FloatVector.broadcast(S, s[c + 3]), a3);
         }
-        for (; c < n; c++, base += dv) {
-            a0 = FloatVector.fromArray(S, vc, base).fma(FloatVector.broadcast(S, s[c]), a0);
+        for (; c < n; c++, base += rowBytes) {
+            a0 = FloatVector.fromMemorySegment(S, vs, base, LE).fma(FloatVector.broadcast(S, s[c]), a0);
         }
         int o = b * dv + j;
         a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(S, oF, o)).intoArray(oF, o);
     }
 
-    private void accumulateTail(int b, int n, int j) {
+    private void accumulateTail(int b, long c0, int n, int j) {
+        long rowBytes = (long) dv * Float.BYTES;
+        long base = c0 * rowBytes + (long) j * Float.BYTES;
         FloatVector a0 = FloatVector.zero(S);
-        for (int c = 0, base = j; c < n; c++, base += dv) {
-            a0 = FloatVector.fromArray(S, vc, base, dvTail).fma(FloatVector.broadcast(S, s[c]), a0);
+        for (int c = 0; c < n; c++, base += rowBytes) {
+            a0 = FloatVector.fromMemorySegment(S, vs, base, LE, dvTail).fma(FloatVector.broadcast(S, s[c]), a0);
         }
         int o = b * dv + j;
         a0.add(FloatVector.fromArray(S, oF, o, dvTail)).intoArray(oF, o, dvTail);
