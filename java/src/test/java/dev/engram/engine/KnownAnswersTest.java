@@ -8,7 +8,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,46 +30,11 @@ class KnownAnswersTest {
                 Arguments.of(e, 1000, 7f, Math.exp(7) / (Math.exp(7) + 999))));
     }
 
-    /** n random orthonormal rows in dimension n (Gram–Schmidt on Gaussian vectors, in double). */
-    static FloatMatrix orthonormal(int n, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        double[][] v = new double[n][n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                v[i][j] = rnd.nextDouble() * 2 - 1;
-            }
-            for (int p = 0; p < i; p++) {
-                double dot = 0;
-                for (int j = 0; j < n; j++) {
-                    dot += v[i][j] * v[p][j];
-                }
-                for (int j = 0; j < n; j++) {
-                    v[i][j] -= dot * v[p][j];
-                }
-            }
-            double norm = 0;
-            for (int j = 0; j < n; j++) {
-                norm += v[i][j] * v[i][j];
-            }
-            norm = Math.sqrt(norm);
-            for (int j = 0; j < n; j++) {
-                v[i][j] /= norm;
-            }
-        }
-        FloatMatrix m = FloatMatrix.allocate(n, n);
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                m.set(i, j, (float) v[i][j]);
-            }
-        }
-        return m;
-    }
-
     @ParameterizedTest(name = "{0}: N={1} beta={2}")
     @MethodSource("orthonormalCases")
     void orthonormalPatternsWeightTheMatchByTheClosedForm(Backend engine, int n, float beta, double weight) {
-        try (FloatMatrix x = orthonormal(n, n);
-             FloatMatrix ids = identity(n);
+        try (FloatMatrix x = TestMatrices.orthonormal(n, n);
+             FloatMatrix ids = TestMatrices.identity(n);
              PatternMemory mem = PatternMemory.of(x, ids);
              FloatMatrix q = x.rows(0, 1).copy()) {
             // With V = I the output is the weight vector itself.
@@ -90,13 +54,6 @@ class KnownAnswersTest {
         }
     }
 
-    private static FloatMatrix identity(int n) {
-        FloatMatrix m = FloatMatrix.allocate(n, n);
-        for (int i = 0; i < n; i++) {
-            m.set(i, i, 1f);
-        }
-        return m;
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"reference", "cpu"})
@@ -130,7 +87,7 @@ class KnownAnswersTest {
     @ValueSource(strings = {"reference", "cpu"})
     void confidenceTendsToOneWithBetaWhenTheBestMatchIsUnique(String name) {
         Backend engine = Backends.select(name);
-        try (FloatMatrix x = orthonormal(16, 3); PatternMemory mem = PatternMemory.of(x);
+        try (FloatMatrix x = TestMatrices.orthonormal(16, 3); PatternMemory mem = PatternMemory.of(x);
              FloatMatrix q = x.rows(5, 6).copy()) {
             double previous = -1;
             for (float beta : new float[] {0.5f, 1f, 2f, 4f, 8f}) {

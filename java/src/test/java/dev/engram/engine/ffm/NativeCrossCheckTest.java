@@ -3,6 +3,7 @@ package dev.engram.engine.ffm;
 import dev.engram.engine.Backend;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalAssertions;
+import dev.engram.engine.TestMatrices;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
 import dev.engram.engine.reference.ReferenceBackend;
@@ -20,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -169,7 +169,7 @@ class NativeCrossCheckTest {
     @MethodSource("orthonormalCases")
     void orthonormalPatternsWeightTheMatchByTheClosedForm(String variant, int n, float beta, double weight) {
         Backend engine = engine(variant, NativeStorage.F32, LaunchShape.AUTO);
-        try (FloatMatrix x = orthonormal(n, n); FloatMatrix ids = identity(n); PatternMemory mem = PatternMemory.of(x, ids);
+        try (FloatMatrix x = TestMatrices.orthonormal(n, n); FloatMatrix ids = TestMatrices.identity(n); PatternMemory mem = PatternMemory.of(x, ids);
              FloatMatrix q = x.rows(0, 1).copy()) {
             RetrievalResult r = engine.retrieve(mem, q, new RetrievalParams(beta, 1));
             double tol = 2e-6 * (1 + beta);
@@ -292,46 +292,4 @@ class NativeCrossCheckTest {
         }
     }
 
-    /** n random orthonormal rows in dimension n (Gram–Schmidt on uniform vectors, in double). */
-    static FloatMatrix orthonormal(int n, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        double[][] v = new double[n][n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                v[i][j] = rnd.nextDouble() * 2 - 1;
-            }
-            for (int p = 0; p < i; p++) {
-                double dot = 0;
-                for (int j = 0; j < n; j++) {
-                    dot += v[i][j] * v[p][j];
-                }
-                for (int j = 0; j < n; j++) {
-                    v[i][j] -= dot * v[p][j];
-                }
-            }
-            double norm = 0;
-            for (int j = 0; j < n; j++) {
-                norm += v[i][j] * v[i][j];
-            }
-            norm = Math.sqrt(norm);
-            for (int j = 0; j < n; j++) {
-                v[i][j] /= norm;
-            }
-        }
-        FloatMatrix m = FloatMatrix.allocate(n, n);
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                m.set(i, j, (float) v[i][j]);
-            }
-        }
-        return m;
-    }
-
-    private static FloatMatrix identity(int n) {
-        FloatMatrix m = FloatMatrix.allocate(n, n);
-        for (int i = 0; i < n; i++) {
-            m.set(i, i, 1f);
-        }
-        return m;
-    }
 }
