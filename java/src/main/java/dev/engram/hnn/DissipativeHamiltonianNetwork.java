@@ -75,20 +75,12 @@ public final class DissipativeHamiltonianNetwork implements LearnedField, Hamilt
 
     @Override
     public double energy(double[] q, double[] p) {
-        double[] y = new double[1];
-        h.forward(Networks.concat(q, p), y);
-        return y[0];
+        return Networks.energy(h, q, p);
     }
 
     @Override
     public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
-        Networks.checkState(n, q, p, dHdq, dHdp);
-        Networks.checkFinite("q", q, 0);
-        Networks.checkFinite("p", p, 0);
-        double[] g = new double[2 * n];
-        h.valueAndInputGradient(Networks.concat(q, p), g);
-        System.arraycopy(g, 0, dHdq, 0, n);
-        System.arraycopy(g, n, dHdp, 0, n);
+        Networks.gradient(h, n, q, p, dHdq, dHdp);
     }
 
     /** Writes D(q, p) ≥ 0 (length n) into {@code d}. */
