@@ -90,7 +90,17 @@ final class EnsembleCommand implements Callable<Integer> {
         System.out.printf("integrating %d trajectories × %d steps (dt %s, %s) of %s on %s ...%n", trajectories, steps, dt,
                 scheme, source, engine.name());
         long t0 = System.nanoTime();
-        EnsembleResult r = engine.integrate(spec);
+        long[] shown = {-1};
+        EnsembleResult r = engine.integrate(spec, done -> {
+            long pct = 100 * done / trajectories;
+            synchronized (shown) {
+                if (pct >= shown[0] + 5 || done == trajectories) {
+                    shown[0] = pct;
+                    System.err.printf("\r  %d/%d trajectories (%d%%)", done, trajectories, pct);
+                }
+            }
+        });
+        System.err.println();
         double sec = (System.nanoTime() - t0) / 1e9;
         System.out.printf("done in %.2f s (%.2f M trajectory-steps/s); %d diverged%n", sec,
                 (double) trajectories * steps / sec / 1e6, r.divergedCount());

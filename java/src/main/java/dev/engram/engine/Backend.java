@@ -35,6 +35,14 @@ public interface Backend {
      * integrate (yet) say so with an {@link UnsupportedOperationException} naming themselves.
      */
     default EnsembleResult integrate(EnsembleSpec spec) {
+        return integrate(spec, done -> { });
+    }
+
+    /**
+     * {@link #integrate(EnsembleSpec)}, reporting progress: {@code progress} receives the number of finished
+     * trajectories about every 1% of them and at the end (from any worker thread; it must be thread-safe and quick).
+     */
+    default EnsembleResult integrate(EnsembleSpec spec, java.util.function.LongConsumer progress) {
         throw new UnsupportedOperationException("the " + name() + " engine does not integrate ensembles; use reference or cpu");
     }
 }

@@ -14,9 +14,19 @@ public final class EnsembleRecorder {
     private final float[][] samples;
     private final float[] finalStates;
     private final int[] diverged;
+    private final java.util.function.LongConsumer progress;
+    private final java.util.concurrent.atomic.AtomicLong finished = new java.util.concurrent.atomic.AtomicLong();
+    private final long reportEvery;
 
     public EnsembleRecorder(EnsembleSpec spec) {
+        this(spec, done -> { });
+    }
+
+    /** @param progress receives the number of finished trajectories about every 1% and at the end */
+    public EnsembleRecorder(EnsembleSpec spec, java.util.function.LongConsumer progress) {
         this.spec = spec;
+        this.progress = java.util.Objects.requireNonNull(progress, "progress");
+        this.reportEvery = Math.max(1, spec.trajectories() / 100);
         this.n = spec.dof();
         this.count = spec.trajectories();
         this.coords = 2 * n + 1;
@@ -52,6 +62,10 @@ public final class EnsembleRecorder {
     public void finish(int i, float[] state, int offset, int stride) {
         for (int j = 0; j < 2 * n; j++) {
             finalStates[i * 2 * n + j] = state[offset + j * stride];
+        }
+        long done = finished.incrementAndGet();
+        if (done % reportEvery == 0 || done == count) {
+            progress.accept(done);
         }
     }
 

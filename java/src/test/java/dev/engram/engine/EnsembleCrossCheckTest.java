@@ -92,6 +92,22 @@ class EnsembleCrossCheckTest {
     }
 
     @Test
+    void progressCountsEveryTrajectoryOnce() {
+        EnsembleSpec spec = EnsembleSpec.of(randomMlp(1, 8, 2), new float[] {0.1f}, new float[] {0.3f}, 1000, 0.02f, 5,
+                0.1f, 0.1f, 0f, 7, 0);
+        for (Backend engine : new Backend[] {REFERENCE, CPU3}) {
+            java.util.concurrent.atomic.AtomicLong calls = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong();
+            engine.integrate(spec, done -> {
+                calls.incrementAndGet();
+                last.accumulateAndGet(done, Math::max);
+            });
+            assertEquals(1000, last.get(), engine.name() + ": final count");
+            assertEquals(100, calls.get(), engine.name() + ": one report per 1% (10 trajectories)");
+        }
+    }
+
+    @Test
     void resultsDoNotDependOnThreadCount() {
         EnsembleSpec spec = EnsembleSpec.of(randomMlp(2, 16, 5), new float[] {0.1f, -0.4f}, new float[] {0.3f, 0.2f},
                 1000, 0.02f, 40, 0.3f, 0.3f, 0.2f, 7, 10);

@@ -174,12 +174,12 @@ public final class CpuBackend implements Backend, AutoCloseable {
      * counter-based, so the result does not depend on the thread count.
      */
     @Override
-    public EnsembleResult integrate(EnsembleSpec spec) {
+    public EnsembleResult integrate(EnsembleSpec spec, java.util.function.LongConsumer progress) {
         java.util.Objects.requireNonNull(spec, "spec");
         int width = 8 * CpuVectors.LANES;
         int blocks = (spec.trajectories() + width - 1) / width;
         int parts = Math.max(1, Math.min(config.threads(), blocks));
-        EnsembleRecorder rec = new EnsembleRecorder(spec);
+        EnsembleRecorder rec = new EnsembleRecorder(spec, progress);
         List<Future<?>> futures = new ArrayList<>();
         Runnable[] tasks = new Runnable[parts];
         for (int part = 0; part < parts; part++) {

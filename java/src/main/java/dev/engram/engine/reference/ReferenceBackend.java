@@ -78,8 +78,8 @@ public final class ReferenceBackend implements Backend {
 
     /** One trajectory after another in double; see {@link EnsembleSpec} for the equations. */
     @Override
-    public EnsembleResult integrate(EnsembleSpec spec) {
-        return new ReferenceEnsemble(java.util.Objects.requireNonNull(spec, "spec")).run();
+    public EnsembleResult integrate(EnsembleSpec spec, java.util.function.LongConsumer progress) {
+        return new ReferenceEnsemble(java.util.Objects.requireNonNull(spec, "spec")).run(progress);
     }
 
     private static double dot(float[] a, float[] b) {

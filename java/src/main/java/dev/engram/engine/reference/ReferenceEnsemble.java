@@ -85,8 +85,8 @@ final class ReferenceEnsemble {
         }
     }
 
-    EnsembleResult run() {
-        EnsembleRecorder rec = new EnsembleRecorder(spec);
+    EnsembleResult run(java.util.function.LongConsumer progress) {
+        EnsembleRecorder rec = new EnsembleRecorder(spec, progress);
         int[] samples = spec.sampleSteps();
         int dim = 2 * n;
         double[] x = new double[dim];
