@@ -35,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "BxMxd cases (default: ${DEFAULT-VALUE})")
     List<String> cases;
 
-    @Option(names = "--engines", defaultValue = "reference,cpu", split = ",",
+    @Option(names = "--engines", defaultValue = "reference,cpu,cpu-bf16", split = ",",
             description = "engines to time: reference, cpu, cuda, emu, auto (default: ${DEFAULT-VALUE})")
     List<String> engines;
 
@@ -114,7 +114,7 @@ final class BenchCommand implements Callable<Integer> {
                     Arrays.sort(t);
                     double med = t[n / 2];
                     ms.put(name, med);
-                    double gb = m * d * 4.0 / 1e9;
+                    double gb = m * d * (name.equals("cpu-bf16") ? 2.0 : 4.0) / 1e9; // bytes actually streamed
                     double gflop = 4.0 * b * m * d / 1e9;
                     ObjectNode e = en.addObject();
                     e.put("engine", name).put("ms", med).put("min_ms", t[0]).put("reps", n)

@@ -13,13 +13,14 @@ public final class Backends {
     private static final System.Logger LOG = System.getLogger("dev.engram.engine");
 
     /** Names accepted by {@link #select(String)}. */
-    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "emu", "cuda");
+    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "cpu-bf16", "emu", "cuda");
 
     private Backends() {
     }
 
     /**
-     * The engine called {@code name}: "reference" (plain Java, the oracle), "cpu" (Vector API, all cores), "cuda"
+     * The engine called {@code name}: "reference" (plain Java, the oracle), "cpu" (Vector API, all cores), "cpu-bf16" (the same reading a
+     * bfloat16 copy of the patterns: half the bytes), "cuda"
      * (libengram's kernels on a GPU), "emu" (the same kernels emulated on the host: for tests, slow) or "auto" (the
      * CUDA engine when the library, a driver and a device are present, else the CPU engine).
      *
@@ -37,6 +38,10 @@ public final class Backends {
             }
             case "cpu" -> {
                 b = CpuBackend.shared();
+                why = "requested";
+            }
+            case "cpu-bf16" -> {
+                b = CpuBackend.sharedBf16();
                 why = "requested";
             }
             case "emu" -> {

@@ -69,17 +69,37 @@ public final class CpuBackend implements Backend, AutoCloseable {
         }
     }
 
+    /** How the engine reads stored patterns. */
+    public enum Storage {
+        /** The memory's own float32 patterns. */
+        F32,
+        /**
+         * A bfloat16 copy of the patterns (and of the values when V = X), made on first use and rebuilt when the
+         * memory changes: half the bytes per pass, results as on the rounded patterns. Separate values stay float32.
+         */
+        BF16
+    }
+
     private static volatile CpuBackend shared;
+    private static volatile CpuBackend sharedBf16;
 
     private final Config config;
+    private final Storage storage;
     private final ExecutorService pool;
+    private final java.util.Map<PatternMemory, Bf16Patterns> bf16 =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     public CpuBackend() {
         this(Config.defaults());
     }
 
     public CpuBackend(Config config) {
+        this(config, Storage.F32);
+    }
+
+    public CpuBackend(Config config, Storage storage) {
         this.config = config;
+        this.storage = java.util.Objects.requireNonNull(storage, "storage");
         AtomicInteger n = new AtomicInteger();
         this.pool = config.threads() == 1 ? null : Executors.newFixedThreadPool(config.threads() - 1, r -> {
             Thread t = new Thread(r, "engram-cpu-" + n.incrementAndGet());
@@ -103,6 +123,21 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return s;
     }
 
+    /** The process-wide instance with default settings reading bfloat16 copies of the patterns. */
+    public static CpuBackend sharedBf16() {
+        CpuBackend s = sharedBf16;
+        if (s == null) {
+            synchronized (CpuBackend.class) {
+                s = sharedBf16;
+                if (s == null) {
+                    s = new CpuBackend(Config.defaults(), Storage.BF16);
+                    sharedBf16 = s;
+                }
+            }
+        }
+        return s;
+    }
+
     /** Float lanes per vector in this JVM (16 for 512-bit vectors); see {@code engram.cpu.vectorBits}. */
     public static int vectorLanes() {
         return CpuVectors.LANES;
@@ -112,15 +147,31 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return config;
     }
 
-    @Override
-    public String name() {
-        return "cpu";
+    public Storage storage() {
+        return storage;
     }
 
-    /** One line on how this engine runs: threads, vector width. */
+    @Override
+    public String name() {
+        return storage == Storage.F32 ? "cpu" : "cpu-bf16";
+    }
+
+    /** One line on how this engine runs: threads, vector width, storage. */
     public String describe() {
         return config.threads() + " threads, " + CpuVectors.SPECIES.vectorBitSize() + "-bit vectors ("
-                + CpuVectors.LANES + " float lanes)";
+                + CpuVectors.LANES + " float lanes)" + (storage == Storage.BF16 ? ", bfloat16 patterns" : "");
+    }
+
+    /** The bfloat16 copy of {@code memory}, made or rebuilt as needed. */
+    private Bf16Patterns bf16Of(PatternMemory memory) {
+        synchronized (bf16) {
+            Bf16Patterns p = bf16.get(memory);
+            if (p == null || !p.matches(memory)) {
+                p = Bf16Patterns.of(memory);
+                bf16.put(memory, p);
+            }
+            return p;
+        }
     }
 
     @Override
@@ -128,6 +179,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
                                             RetrievalParams params) {
         RetrievalChecks.check(memory, from, to, queries, params);
         PreparedQueries q = new PreparedQueries(queries);
+        Bf16Patterns half = storage == Storage.BF16 ? bf16Of(memory) : null;
         long n = to - from;
         int chunk = config.chunk();
         long parts = Math.max(1, Math.min(config.threads(), n / config.minPatternsPerTask()));
@@ -139,7 +191,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         if (ranges.size() == 1 || pool == null) {
             RetrievalPartial acc = null;
             for (long[] r : ranges) {
-                RetrievalPartial p = runRange(memory, q, params, r[0], r[1]);
+                RetrievalPartial p = runRange(memory, half, q, params, r[0], r[1]);
                 acc = acc == null ? p : acc.merge(p);
             }
             return acc;
@@ -147,9 +199,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         List<Future<RetrievalPartial>> futures = new ArrayList<>();
         for (int i = 1; i < ranges.size(); i++) {
             long[] r = ranges.get(i);
-            futures.add(pool.submit(() -> runRange(memory, q, params, r[0], r[1])));
+            futures.add(pool.submit(() -> runRange(memory, half, q, params, r[0], r[1])));
         }
-        RetrievalPartial acc = runRange(memory, q, params, ranges.get(0)[0], ranges.get(0)[1]);
+        RetrievalPartial acc = runRange(memory, half, q, params, ranges.get(0)[0], ranges.get(0)[1]);
         try {
             for (Future<RetrievalPartial> f : futures) {
                 acc = acc.merge(f.get());
@@ -215,22 +267,26 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return rec.result();
     }
 
-    private RetrievalPartial runRange(PatternMemory memory, PreparedQueries q, RetrievalParams params, long from, long to) {
-        MemorySegment xs = memory.patterns().segment();
-        MemorySegment vs = memory.values().segment();
-        MemorySegment norms = memory.norms().segment();
+    private RetrievalPartial runRange(PatternMemory memory, Bf16Patterns half, PreparedQueries q, RetrievalParams params,
+                                      long from, long to) {
+        MemorySegment xs = half != null ? half.patterns : memory.patterns().segment();
+        boolean valuesAreX = memory.valuesArePatterns();
+        MemorySegment vs = half != null && valuesAreX ? half.patterns : memory.values().segment();
+        MemorySegment norms = half != null ? half.norms : memory.norms().segment();
+        boolean halfX = half != null;
+        boolean halfV = half != null && valuesAreX;
         int chunk = config.chunk();
         RangeWorker w = q.batch <= config.rowPathMaxBatch()
-                ? new RowWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, xs, vs, norms)
+                ? new RowWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, xs, vs, norms, halfX, halfV)
                 : new TileWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, config.queryTile(),
-                        xs, vs, norms, memory.valuesArePatterns());
+                        xs, vs, norms, valuesAreX, halfX);
         return w.run(from, to, Math.max(1, 2048 / chunk));
     }
 
     /** Stops the worker threads (the shared instance is never closed). */
     @Override
     public void close() {
-        if (pool != null && this != shared) {
+        if (pool != null && this != shared && this != sharedBf16) {
             pool.shutdownNow();
         }
     }

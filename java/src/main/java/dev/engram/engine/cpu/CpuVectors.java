@@ -1,7 +1,14 @@
 package dev.engram.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * CPU facts computed once: the float vector species the CPU engine runs with. The preferred (widest fast) species
@@ -11,8 +18,24 @@ import jdk.incubator.vector.VectorSpecies;
 final class CpuVectors {
     static final VectorSpecies<Float> SPECIES = pick();
     static final int LANES = SPECIES.length();
+    /** LANES 16-bit values: one float vector's worth of bfloat16 patterns. */
+    static final VectorSpecies<Short> HALF = VectorSpecies.of(short.class,
+            jdk.incubator.vector.VectorShape.forBitSize(LANES * Short.SIZE));
+    private static final VectorSpecies<Integer> INT = SPECIES.withLanes(int.class);
 
     private CpuVectors() {
+    }
+
+    /** LANES bfloat16 values at {@code byteOffset}, widened to float32 (sign-extend, shift into the high half). */
+    static FloatVector bf16(MemorySegment seg, long byteOffset) {
+        return ((IntVector) ShortVector.fromMemorySegment(HALF, seg, byteOffset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.S2I, INT, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** As {@link #bf16(MemorySegment, long)} for the lanes set in {@code mask} (others 0). */
+    static FloatVector bf16(MemorySegment seg, long byteOffset, VectorMask<Short> mask) {
+        return ((IntVector) ShortVector.fromMemorySegment(HALF, seg, byteOffset, ByteOrder.LITTLE_ENDIAN, mask)
+                .convertShape(VectorOperators.S2I, INT, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     private static VectorSpecies<Float> pick() {

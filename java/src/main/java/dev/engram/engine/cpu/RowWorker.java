@@ -1,6 +1,7 @@
 package dev.engram.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -26,15 +27,41 @@ final class RowWorker extends RangeWorker {
     private static final int L = CpuVectors.LANES;
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Integer> INT = S.withLanes(int.class);
+    private static final java.lang.foreign.ValueLayout.OfShort HALF = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private final float[] s;
     private final float[] xInv;
     private final VectorMask<Float> dTail;
     private final VectorMask<Float> dvTail;
+    private final boolean halfX;
+    private final boolean halfV;
+    /** bfloat16 mode: the queries' even and odd elements of every 2L-block of d (see {@link #scoresHalf}). */
+    private final float[] qEven;
+    private final float[] qOdd;
+    private final float[] even = new float[L];
+    private final float[] odd = new float[L];
 
+    /**
+     * @param halfX {@code xs} holds bfloat16 patterns (else float32)
+     * @param halfV {@code vs} holds bfloat16 values (else float32)
+     */
     RowWorker(PreparedQueries q, int dv, float beta, int k, int chunk,
-              MemorySegment xs, MemorySegment vs, MemorySegment norms) {
+              MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean halfX, boolean halfV) {
         super(q, q.batch, 1, dv, dv, beta, k, chunk, xs, vs, norms);
+        this.halfX = halfX;
+        this.halfV = halfV;
+        int blocks = d / (2 * L);
+        qEven = new float[batch * Math.max(1, blocks) * L];
+        qOdd = new float[batch * Math.max(1, blocks) * L];
+        for (int b = 0; b < batch; b++) {
+            for (int blk = 0; blk < blocks; blk++) {
+                for (int i = 0; i < L; i++) {
+                    qEven[(b * blocks + blk) * L + i] = q.rows[b * d + blk * 2 * L + 2 * i];
+                    qOdd[(b * blocks + blk) * L + i] = q.rows[b * d + blk * 2 * L + 2 * i + 1];
+                }
+            }
+        }
         s = new float[chunk];
         xInv = new float[chunk];
         dTail = S.indexInRange(0, d % L);
@@ -68,6 +95,10 @@ final class RowWorker extends RangeWorker {
 
     /** s[c] = q_b · x_{c0+c}: full vectors, then a masked last vector only when L does not divide d. */
     private void scores(int b, long c0, int n) {
+        if (halfX) {
+            scoresHalf(b, c0, n);
+            return;
+        }
         int qo = b * d;
         int full = d / L * L;
         boolean tail = full != d;
@@ -84,6 +115,34 @@ final class RowWorker extends RangeWorker {
                         .fma(FloatVector.fromArray(S, q.rows, qo + full, dTail), acc);
             }
             s[c] = acc.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /**
+     * {@link #scores} over bfloat16 patterns. One int-vector load brings 2L bfloat16 values; as floats, the even
+     * elements are the words shifted left by 16 and the odd ones the words with the low half cleared — widening
+     * without a shuffle. A dot product does not care about order, so it runs on the queries' even and odd elements.
+     */
+    private void scoresHalf(int b, long c0, int n) {
+        int blocks = d / (2 * L);
+        int done = blocks * 2 * L;
+        long rowBytes = (long) d * Short.BYTES;
+        long base = c0 * rowBytes;
+        int qb = b * blocks * L;
+        for (int c = 0; c < n; c++, base += rowBytes) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int blk = 0; blk < blocks; blk++) {
+                IntVector w = IntVector.fromMemorySegment(INT, xs, base + (long) blk * 2 * L * Short.BYTES, LE);
+                acc = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(S, qEven, qb + blk * L), acc);
+                acc = w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(S, qOdd, qb + blk * L), acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (int j = done; j < d; j++) {
+                sum += Bf16Patterns.widen(xs.get(HALF, base + (long) j * Short.BYTES)) * q.rows[b * d + j];
+            }
+            s[c] = sum;
         }
     }
 
@@ -132,6 +191,10 @@ final class RowWorker extends RangeWorker {
 
     /** o_b += Σ_c p_c · v_{c0+c}, one dv-vector slot at a time with four accumulators over c (FMA latency). */
     private void accumulateValues(int b, long c0, int n) {
+        if (halfV) {
+            accumulateHalf(b, c0, n);
+            return;
+        }
         int full = dv / L * L;
         for (int j = 0; j < full; j += L) {
             accumulateSlot(b, c0, n, j);
@@ -160,6 +223,55 @@ final class RowWorker extends RangeWorker {
         }
         int o = b * dv + j;
         a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(S, oF, o)).intoArray(oF, o);
+    }
+
+    /**
+     * o_b += Σ_c p_c · v_c over bfloat16 values (V = X), 2L elements per int-vector load, split into even and odd
+     * elements as in {@link #scoresHalf} and interleaved back into o once per chunk.
+     */
+    private void accumulateHalf(int b, long c0, int n) {
+        int blocks = dv / (2 * L);
+        long rowBytes = (long) dv * Short.BYTES;
+        int ob = b * dv;
+        for (int blk = 0; blk < blocks; blk++) {
+            long base = c0 * rowBytes + (long) blk * 2 * L * Short.BYTES;
+            FloatVector e0 = FloatVector.zero(S);
+            FloatVector e1 = e0;
+            FloatVector o0 = e0;
+            FloatVector o1 = e0;
+            int c = 0;
+            for (; c + 2 <= n; c += 2, base += 2 * rowBytes) {
+                IntVector w0 = IntVector.fromMemorySegment(INT, vs, base, LE);
+                IntVector w1 = IntVector.fromMemorySegment(INT, vs, base + rowBytes, LE);
+                FloatVector p0 = FloatVector.broadcast(S, s[c]);
+                FloatVector p1 = FloatVector.broadcast(S, s[c + 1]);
+                e0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(p0, e0);
+                o0 = w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(p0, o0);
+                e1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(p1, e1);
+                o1 = w1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(p1, o1);
+            }
+            for (; c < n; c++, base += rowBytes) {
+                IntVector w = IntVector.fromMemorySegment(INT, vs, base, LE);
+                FloatVector p = FloatVector.broadcast(S, s[c]);
+                e0 = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(p, e0);
+                o0 = w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(p, o0);
+            }
+            e0.add(e1).intoArray(even, 0);
+            o0.add(o1).intoArray(odd, 0);
+            int j0 = ob + blk * 2 * L;
+            for (int i = 0; i < L; i++) {
+                oF[j0 + 2 * i] += even[i];
+                oF[j0 + 2 * i + 1] += odd[i];
+            }
+        }
+        for (int j = blocks * 2 * L; j < dv; j++) {
+            float acc = 0;
+            long at = c0 * rowBytes + (long) j * Short.BYTES;
+            for (int c = 0; c < n; c++, at += rowBytes) {
+                acc += s[c] * Bf16Patterns.widen(vs.get(HALF, at));
+            }
+            oF[ob + j] += acc;
+        }
     }
 
     private void accumulateTail(int b, long c0, int n, int j) {

@@ -32,12 +32,16 @@ final class TileWorker extends RangeWorker {
     private final float[] xInv;
     private final float[] s;
 
+    private final boolean halfX;
+
+    /** @param halfX {@code xs} holds bfloat16 patterns (widened while the chunk is copied); else float32 */
     TileWorker(PreparedQueries q, int dv, float beta, int k, int chunk, int tile,
-               MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean valuesArePatterns) {
+               MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean valuesArePatterns, boolean halfX) {
         super(q, q.padded, q.padded, 1, dv, beta, k, chunk, xs, vs, norms);
         this.padded = q.padded;
         this.tile = tile;
         this.valuesArePatterns = valuesArePatterns;
+        this.halfX = halfX;
         xc = new float[chunk * d];
         vc = valuesArePatterns ? xc : new float[chunk * dv];
         xInv = new float[chunk];
@@ -46,7 +50,11 @@ final class TileWorker extends RangeWorker {
 
     @Override
     void processChunk(long c0, int n) {
-        MemorySegment.copy(xs, FLOAT, c0 * d * Float.BYTES, xc, 0, n * d);
+        if (halfX) {
+            widen(c0 * d, n * d);
+        } else {
+            MemorySegment.copy(xs, FLOAT, c0 * d * Float.BYTES, xc, 0, n * d);
+        }
         if (!valuesArePatterns) {
             MemorySegment.copy(vs, FLOAT, c0 * dv * Float.BYTES, vc, 0, n * dv);
         }
@@ -96,6 +104,17 @@ final class TileWorker extends RangeWorker {
             FloatVector.fromArray(S, tF, bq).add(tAcc).intoArray(tF, bq);
         }
         MicroKernels.gemm(vc, 0, 1, dv, dv, n, s, 0, width, oF, b0, padded, width, true);
+    }
+
+    /** xc[0, count) ← the bfloat16 patterns from element {@code first} on, widened to float32. */
+    private void widen(long first, int count) {
+        int i = 0;
+        for (; i + L <= count; i += L) {
+            CpuVectors.bf16(xs, (first + i) * Short.BYTES).intoArray(xc, i);
+        }
+        for (; i < count; i++) {
+            xc[i] = Bf16Patterns.widen(xs.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, first + i));
+        }
     }
 
     /** Moves the group state of queries {@code [bq, bq + L)} from max {@code mOld} to {@code mNew}. */
