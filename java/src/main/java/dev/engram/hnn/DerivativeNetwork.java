@@ -10,12 +10,8 @@ import java.util.Map;
  * </pre>
  * Training gradient: first-order backprop of (dq̄, dp̄). Network "F" [2n + m, hidden…, 2n].
  */
-public final class DerivativeNetwork implements LearnedField {
+public final class DerivativeNetwork extends NetworkField {
     public static final String KIND = "baseline";
-    private final int n;
-    private final int m;
-    private final double[] theta;
-    private final Map<String, Mlp> nets;
     private final Mlp f;
 
     DerivativeNetwork(int dof, int inputs, Map<String, int[]> widths, double[] theta) {
@@ -25,10 +21,7 @@ public final class DerivativeNetwork implements LearnedField {
         }
         int[] wf = widths.get("F");
         Networks.requireWidths(KIND, "F", wf, 2 * dof + inputs, 2 * dof, "2n+m", "2n");
-        this.n = dof;
-        this.m = inputs;
-        this.theta = theta;
-        this.nets = Networks.layout(theta, new String[] {"F"}, new int[][] {wf});
+        super(dof, inputs, theta, Networks.layout(theta, new String[] {"F"}, new int[][] {wf}), KIND);
         this.f = nets.get("F");
     }
 
@@ -43,31 +36,6 @@ public final class DerivativeNetwork implements LearnedField {
         DerivativeNetwork model = new DerivativeNetwork(dof, inputs, Map.of("F", w), new double[Networks.count(w)]);
         Networks.init(model.nets, seed);
         return model;
-    }
-
-    @Override
-    public int dof() {
-        return n;
-    }
-
-    @Override
-    public int inputCount() {
-        return m;
-    }
-
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    public double[] parameters() {
-        return theta;
-    }
-
-    @Override
-    public Map<String, Mlp> networks() {
-        return nets;
     }
 
     private double[][] input(double[][] q, double[][] p, double[][] u) {

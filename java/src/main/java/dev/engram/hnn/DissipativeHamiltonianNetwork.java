@@ -13,11 +13,8 @@ import java.util.Map;
  * (first-order backprop through R). Networks "H" [2n, hidden…, 1] then "D" [2n, dampingHidden…, n].
  * {@link #energy}/{@link #gradient} give the learned H (not conserved by this flow).
  */
-public final class DissipativeHamiltonianNetwork implements LearnedField, HamiltonianGradient {
+public final class DissipativeHamiltonianNetwork extends NetworkField implements HamiltonianGradient {
     public static final String KIND = "dissipative";
-    private final int n;
-    private final double[] theta;
-    private final Map<String, Mlp> nets;
     private final Mlp h;
     private final Mlp damping;
 
@@ -27,9 +24,7 @@ public final class DissipativeHamiltonianNetwork implements LearnedField, Hamilt
         int[] wd = widths.get("D");
         Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
         Networks.requireWidths(KIND, "D", wd, 2 * dof, dof, "2n", "n");
-        this.n = dof;
-        this.theta = theta;
-        this.nets = Networks.layout(theta, new String[] {"H", "D"}, new int[][] {wh, wd});
+        super(dof, 0, theta, Networks.layout(theta, new String[] {"H", "D"}, new int[][] {wh, wd}), KIND);
         this.h = nets.get("H");
         this.damping = nets.get("D");
     }
@@ -46,31 +41,6 @@ public final class DissipativeHamiltonianNetwork implements LearnedField, Hamilt
                 new double[Networks.count(wh, wd)]);
         Networks.init(m.nets, seed);
         return m;
-    }
-
-    @Override
-    public int dof() {
-        return n;
-    }
-
-    @Override
-    public int inputCount() {
-        return 0;
-    }
-
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    public double[] parameters() {
-        return theta;
-    }
-
-    @Override
-    public Map<String, Mlp> networks() {
-        return nets;
     }
 
     @Override

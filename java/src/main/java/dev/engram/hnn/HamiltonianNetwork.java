@@ -11,11 +11,8 @@ import java.util.Map;
  * ∇H comes from {@link Mlp#valueAndInputGradient}; the training gradient from the double backpropagation
  * {@link Mlp#backpropInputGradient} with ḡ = (∂H/∂q)̄, (∂H/∂p)̄ = (−dp̄, dq̄). Network: "H", widths [2n, hidden…, 1].
  */
-public final class HamiltonianNetwork implements LearnedField, HamiltonianGradient {
+public final class HamiltonianNetwork extends NetworkField implements HamiltonianGradient {
     public static final String KIND = "hnn";
-    private final int n;
-    private final double[] theta;
-    private final Map<String, Mlp> nets;
     private final Mlp h;
 
     /** Loading constructor: networks {@code {"H": widths}} over θ. */
@@ -23,9 +20,7 @@ public final class HamiltonianNetwork implements LearnedField, HamiltonianGradie
         Networks.requireDof(dof);
         int[] wh = widths.get("H");
         Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
-        this.n = dof;
-        this.theta = theta;
-        this.nets = Networks.layout(theta, new String[] {"H"}, new int[][] {wh});
+        super(dof, 0, theta, Networks.layout(theta, new String[] {"H"}, new int[][] {wh}), KIND);
         this.h = nets.get("H");
     }
 
@@ -42,31 +37,6 @@ public final class HamiltonianNetwork implements LearnedField, HamiltonianGradie
         HamiltonianNetwork m = new HamiltonianNetwork(dof, Map.of("H", w), new double[Networks.count(w)]);
         Networks.init(m.nets, seed);
         return m;
-    }
-
-    @Override
-    public int dof() {
-        return n;
-    }
-
-    @Override
-    public int inputCount() {
-        return 0;
-    }
-
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    public double[] parameters() {
-        return theta;
-    }
-
-    @Override
-    public Map<String, Mlp> networks() {
-        return nets;
     }
 
     /** The scalar network H_θ. */

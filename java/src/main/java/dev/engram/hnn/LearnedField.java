@@ -12,9 +12,7 @@ import java.util.Map;
  * {@link PortHamiltonianNetwork} and the non-Hamiltonian baseline {@link DerivativeNetwork}.
  * Implementations are thread-safe for concurrent {@link #predict}/{@link #backprop} calls while θ is not written.
  */
-public sealed interface LearnedField
-        permits HamiltonianNetwork, SeparableHamiltonianNetwork, DissipativeHamiltonianNetwork, PortHamiltonianNetwork,
-        DerivativeNetwork {
+public sealed interface LearnedField permits NetworkField {
 
     /** n: q and p each have n components. */
     int dof();

@@ -13,12 +13,8 @@ import java.util.Map;
  * {@link DissipativeHamiltonianNetwork} for H and R, and Ḡ_ij = dp̄_i·u_j backpropagated through G.
  * Networks "H" [2n, hidden…, 1], "D" [2n, dampingHidden…, n], "G" [n, inputHidden…, n·m], in that order in θ.
  */
-public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGradient {
+public final class PortHamiltonianNetwork extends NetworkField implements HamiltonianGradient {
     public static final String KIND = "port";
-    private final int n;
-    private final int m;
-    private final double[] theta;
-    private final Map<String, Mlp> nets;
     private final Mlp h;
     private final Mlp damping;
     private final Mlp inputMap;
@@ -34,10 +30,7 @@ public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGr
         Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
         Networks.requireWidths(KIND, "D", wd, 2 * dof, dof, "2n", "n");
         Networks.requireWidths(KIND, "G", wg, dof, dof * inputs, "n", "n·m");
-        this.n = dof;
-        this.m = inputs;
-        this.theta = theta;
-        this.nets = Networks.layout(theta, new String[] {"H", "D", "G"}, new int[][] {wh, wd, wg});
+        super(dof, inputs, theta, Networks.layout(theta, new String[] {"H", "D", "G"}, new int[][] {wh, wd, wg}), KIND);
         this.h = nets.get("H");
         this.damping = nets.get("D");
         this.inputMap = nets.get("G");
@@ -60,31 +53,6 @@ public final class PortHamiltonianNetwork implements LearnedField, HamiltonianGr
                 new double[Networks.count(wh, wd, wg)]);
         Networks.init(model.nets, seed);
         return model;
-    }
-
-    @Override
-    public int dof() {
-        return n;
-    }
-
-    @Override
-    public int inputCount() {
-        return m;
-    }
-
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    public double[] parameters() {
-        return theta;
-    }
-
-    @Override
-    public Map<String, Mlp> networks() {
-        return nets;
     }
 
     @Override

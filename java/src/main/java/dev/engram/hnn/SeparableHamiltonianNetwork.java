@@ -11,11 +11,8 @@ import java.util.Map;
  * The form Störmer–Verlet needs. Training gradient: double backprop through T with ḡ = dq̄ and through V with
  * ḡ = −dp̄. Networks "T" [n, hidden…, 1] then "V" [n, hidden…, 1], in that order in θ.
  */
-public final class SeparableHamiltonianNetwork implements LearnedField, HamiltonianGradient {
+public final class SeparableHamiltonianNetwork extends NetworkField implements HamiltonianGradient {
     public static final String KIND = "separable";
-    private final int n;
-    private final double[] theta;
-    private final Map<String, Mlp> nets;
     private final Mlp kinetic;
     private final Mlp potential;
 
@@ -25,9 +22,7 @@ public final class SeparableHamiltonianNetwork implements LearnedField, Hamilton
         int[] wv = widths.get("V");
         Networks.requireWidths(KIND, "T", wt, dof, 1, "n", "1");
         Networks.requireWidths(KIND, "V", wv, dof, 1, "n", "1");
-        this.n = dof;
-        this.theta = theta;
-        this.nets = Networks.layout(theta, new String[] {"T", "V"}, new int[][] {wt, wv});
+        super(dof, 0, theta, Networks.layout(theta, new String[] {"T", "V"}, new int[][] {wt, wv}), KIND);
         this.kinetic = nets.get("T");
         this.potential = nets.get("V");
     }
@@ -40,31 +35,6 @@ public final class SeparableHamiltonianNetwork implements LearnedField, Hamilton
                 new double[Networks.count(w, w)]);
         Networks.init(m.nets, seed);
         return m;
-    }
-
-    @Override
-    public int dof() {
-        return n;
-    }
-
-    @Override
-    public int inputCount() {
-        return 0;
-    }
-
-    @Override
-    public String kind() {
-        return KIND;
-    }
-
-    @Override
-    public double[] parameters() {
-        return theta;
-    }
-
-    @Override
-    public Map<String, Mlp> networks() {
-        return nets;
     }
 
     @Override
