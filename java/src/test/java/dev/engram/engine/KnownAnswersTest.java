@@ -33,25 +33,7 @@ class KnownAnswersTest {
     @ParameterizedTest(name = "{0}: N={1} beta={2}")
     @MethodSource("orthonormalCases")
     void orthonormalPatternsWeightTheMatchByTheClosedForm(Backend engine, int n, float beta, double weight) {
-        try (FloatMatrix x = TestMatrices.orthonormal(n, n);
-             FloatMatrix ids = TestMatrices.identity(n);
-             PatternMemory mem = PatternMemory.of(x, ids);
-             FloatMatrix q = x.rows(0, 1).copy()) {
-            // With V = I the output is the weight vector itself.
-            RetrievalResult r = engine.retrieve(mem, q, new RetrievalParams(beta, 1));
-            double tol = 2e-6 * (1 + beta);
-            assertEquals(weight, r.output()[0], tol, "weight on the matching pattern");
-            double other = (1 - weight) / (n - 1);
-            for (int j = 1; j < n; j++) {
-                assertEquals(other, r.output()[j], tol, "weight on pattern " + j);
-            }
-            // H = −w log w − (1 − w) log((1 − w)/(N − 1))
-            double h = -weight * Math.log(weight) - (1 - weight) * Math.log(other);
-            assertEquals(h, r.entropy()[0], 1e-5 * (1 + beta), "entropy");
-            assertEquals(1 - h / Math.log(n), r.confidence()[0], 1e-5 * (1 + beta), "confidence");
-            assertEquals(0L, r.topIndices()[0], "top-1 index");
-            assertEquals(1.0, r.topScores()[0], 1e-6, "top-1 cosine");
-        }
+        RetrievalAssertions.assertOrthonormalClosedForm(engine, n, beta, weight);
     }
 
 

@@ -3,7 +3,6 @@ package dev.engram.engine.ffm;
 import dev.engram.engine.Backend;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalAssertions;
-import dev.engram.engine.TestMatrices;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
 import dev.engram.engine.reference.ReferenceBackend;
@@ -169,21 +168,7 @@ class NativeCrossCheckTest {
     @MethodSource("orthonormalCases")
     void orthonormalPatternsWeightTheMatchByTheClosedForm(String variant, int n, float beta, double weight) {
         Backend engine = engine(variant, NativeStorage.F32, LaunchShape.AUTO);
-        try (FloatMatrix x = TestMatrices.orthonormal(n, n); FloatMatrix ids = TestMatrices.identity(n); PatternMemory mem = PatternMemory.of(x, ids);
-             FloatMatrix q = x.rows(0, 1).copy()) {
-            RetrievalResult r = engine.retrieve(mem, q, new RetrievalParams(beta, 1));
-            double tol = 2e-6 * (1 + beta);
-            assertEquals(weight, r.output()[0], tol, "weight on the matching pattern");
-            double other = (1 - weight) / (n - 1);
-            for (int j = 1; j < n; j++) {
-                assertEquals(other, r.output()[j], tol, "weight on pattern " + j);
-            }
-            double h = -weight * Math.log(weight) - (1 - weight) * Math.log(other);
-            assertEquals(h, r.entropy()[0], 1e-5 * (1 + beta), "entropy");
-            assertEquals(1 - h / Math.log(n), r.confidence()[0], 1e-5 * (1 + beta), "confidence");
-            assertEquals(0L, r.topIndices()[0], "top-1 index");
-            assertEquals(1.0, r.topScores()[0], 1e-6, "top-1 cosine");
-        }
+        RetrievalAssertions.assertOrthonormalClosedForm(engine, n, beta, weight);
     }
 
     static Stream<Arguments> orthonormalCases() {
