@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
 import dev.engram.tensor.AtomicFiles;
@@ -97,7 +98,7 @@ final class EnsembleBenchCommand implements Callable<Integer> {
             ObjectNode cn = results.addObject().put("N", n).put("steps", steps);
             Map<String, Double> rate = new HashMap<>();
             for (String name : engines) {
-                Backend engine = Backends.select(name);
+                Backend engine = Backends.select(Capability.INTEGRATION, name);
                 boolean ref = name.equals("reference");
                 int count = ref ? Math.min(n, referenceTrajectories) : n;
                 EnsembleSpec spec = EnsembleSpec.of(h, initial(dof, 0.5f), initial(dof, 0f), count, 0.01f, steps,

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
@@ -84,7 +85,7 @@ final class EnsembleCommand implements Callable<Integer> {
     }
 
     int run(MlpWeights h, String source) throws Exception {
-        Backend engine = Backends.select(backend);
+        Backend engine = Backends.select(Capability.INTEGRATION, backend);
         EnsembleSpec spec = new EnsembleSpec(h, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
                 noise, seed, Math.max(1, steps / Math.max(1, samples)), false, EnsembleSpec.FAN, scheme);
         System.out.printf("integrating %d trajectories × %d steps (dt %s, %s) of %s on %s ...%n", trajectories, steps, dt,

@@ -67,6 +67,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
             return new Config(Runtime.getRuntime().availableProcessors(), 128,
                     Math.max(CpuVectors.LANES, 64 / CpuVectors.LANES * CpuVectors.LANES), 8, 16384);
         }
+
+        /** These settings with {@code threads} worker threads. */
+        public Config withThreads(int threads) {
+            return new Config(threads, chunk, queryTile, rowPathMaxBatch, minPatternsPerTask);
+        }
     }
 
     /** How the engine reads stored patterns. */
