@@ -146,12 +146,20 @@ public final class EngramCli implements Runnable {
     static String firstSentence(String text) {
         String s = text.strip().replaceAll("\\s+", " ");
         for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) == '.' && (i + 1 == s.length() || s.charAt(i + 1) == ' ')
-                    && !(i >= 2 && s.startsWith("e.g", i - 3)) && !(i >= 2 && s.startsWith("i.e", i - 3))) {
+            if (s.charAt(i) == '.' && (i + 1 == s.length() || s.charAt(i + 1) == ' ') && !abbreviation(s, i)) {
                 return s.substring(0, i + 1);
             }
         }
         return s;
+    }
+
+    private static boolean abbreviation(String s, int dot) {
+        for (String a : new String[] {"e.g", "i.e", " al", " cf", " vs"}) {
+            if (dot >= a.length() && s.startsWith(a, dot - a.length())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One line per log record on stderr: "engram: INFO engine cpu (...)". */

@@ -5,6 +5,7 @@ import dev.engram.engine.Backends;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
+import dev.engram.tensor.FileErrors;
 import dev.engram.tensor.FileSet;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.Npy;
@@ -63,7 +64,8 @@ final class RetrieveCommand implements Callable<Integer> {
              FloatMatrix q = Npy.readFloat(queries)) {
             FloatMatrix x = mapOrRead(memory, arena);
             FloatMatrix v = values == null ? null : mapOrRead(values, arena);
-            try (x; v; PatternMemory mem = PatternMemory.wrap(x, v)) {
+            afterMapping.run();
+            try (x; v; PatternMemory mem = wrap(x, v)) {
                 if (k > mem.size()) {
                     throw new IllegalArgumentException("--k " + k + " is larger than the memory (M=" + mem.size()
                             + " patterns in " + memory + "); use --k " + mem.size() + " or less");
@@ -87,24 +89,43 @@ final class RetrieveCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * Retrieval over memory-mapped files: a file truncated or replaced under the mapping faults on access, which the
-     * JVM reports as an InternalError (also from a worker thread, wrapped); that becomes a message naming the files.
+    /** Test seam: runs after the inputs are mapped and before they are read (a test truncates a file here). */
+    Runnable afterMapping = () -> { };
+
+    /*
+     * Reading memory-mapped files: a file truncated or replaced under the mapping faults on access, which the JVM
+     * reports as an InternalError (from a worker thread: wrapped); that becomes a message naming the files.
      */
+
+    private PatternMemory wrap(FloatMatrix x, FloatMatrix v) throws IOException {
+        try {
+            return PatternMemory.wrap(x, v);
+        } catch (InternalError | RuntimeException e) {
+            throw mappedFault(e);
+        }
+    }
+
     private RetrievalResult retrieve(Backend engine, PatternMemory mem, FloatMatrix q, RetrievalParams params)
             throws IOException {
         try {
             return engine.retrieve(mem, q, params);
         } catch (InternalError | RuntimeException e) {
-            for (Throwable c = e; c != null; c = c.getCause()) {
-                if (c instanceof InternalError) {
-                    throw new IOException("cannot read " + memory + (values == null ? "" : " or " + values)
-                            + ": the file changed or was truncated while it was being read (memory-mapped); do not "
-                            + "modify input files during a run, and run again", e);
-                }
-            }
-            throw e;
+            throw mappedFault(e);
         }
+    }
+
+    private IOException mappedFault(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof InternalError) {
+                return FileErrors.of("read", memory, (values == null ? "" : "it or " + values + ": ")
+                        + "the file changed or was truncated while it was being read (memory-mapped)",
+                        "do not modify input files during a run, and run again", e);
+            }
+        }
+        if (e instanceof RuntimeException re) {
+            throw re;
+        }
+        throw (Error) e;
     }
 
     /** Memory-maps float32 files (closing the result is then a no-op; the arena owns the mapping); loads others. */

@@ -12,7 +12,7 @@ public final class FileAccessException extends IOException {
     private final String problem;
     private final String remedy;
 
-    FileAccessException(String action, Path file, String problem, String remedy, IOException cause) {
+    FileAccessException(String action, Path file, String problem, String remedy, Throwable cause) {
         super("cannot " + action + " " + file + ": " + problem + "; " + remedy, cause);
         this.file = file;
         this.problem = problem;

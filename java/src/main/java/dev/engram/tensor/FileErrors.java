@@ -34,6 +34,15 @@ public final class FileErrors {
     }
 
     /**
+     * A failure the caller has explained itself: "cannot {action} {file}: {problem}; {remedy}".
+     *
+     * @param action "read" or "write"
+     */
+    public static FileAccessException of(String action, Path file, String problem, String remedy, Throwable cause) {
+        return new FileAccessException(action, file, problem, remedy, cause);
+    }
+
+    /**
      * A failure explained when the file is only known from the exception ({@link FileSystemException#getFile()}),
      * for callers that did not translate at the boundary. The result is a one-line message.
      */

@@ -85,6 +85,13 @@ public final class FileSet implements AutoCloseable {
 
     /** Moves every written file into the folder, replacing files of the same name. */
     public void commit() throws IOException {
+        for (String name : names) { // the renames below cannot fail for space; a folder in the way would fail one
+            Path target = folder.resolve(name);
+            if (Files.isDirectory(target)) {
+                throw new FileAccessException("write", target, "a folder of that name is in the way",
+                        "remove or rename it; nothing in " + folder + " was changed", null);
+            }
+        }
         for (String name : names) {
             Path target = folder.resolve(name);
             try {
