@@ -111,20 +111,28 @@ final class EnsembleCommand implements Callable<Integer> {
                 scheme, source, engine.name());
         long t0 = System.nanoTime();
         long[] shown = {-1};
+        java.util.function.LongConsumer progress = done -> {
+            long pct = 100 * done / trajectories;
+            synchronized (shown) {
+                if (pct >= shown[0] + 5 || done == trajectories) {
+                    shown[0] = pct;
+                    System.err.printf("\r  %d/%d trajectories (%d%%)", done, trajectories, pct);
+                }
+            }
+        };
         EnsembleResult r;
         try {
-            r = engine.integrate(spec, done -> {
-                long pct = 100 * done / trajectories;
-                synchronized (shown) {
-                    if (pct >= shown[0] + 5 || done == trajectories) {
-                        shown[0] = pct;
-                        System.err.printf("\r  %d/%d trajectories (%d%%)", done, trajectories, pct);
-                    }
-                }
-            });
+            r = engine.integrate(spec, progress);
         } catch (UnsupportedOperationException e) {
-            throw new IllegalArgumentException("--backend " + backend + ": the " + engine.name() + " engine does not "
-                    + "integrate ensembles; the engines that do are reference and cpu (--backend cpu)", e);
+            if (!backend.strip().equalsIgnoreCase("auto")) {
+                throw new IllegalArgumentException("--backend " + backend + ": the " + engine.name() + " engine does not "
+                        + "integrate ensembles; the engines that do are reference and cpu (--backend cpu)", e);
+            }
+            // auto picked an engine without integration (CUDA on a GPU machine): the best one that has it is cpu
+            System.err.println("engram ensemble: the " + engine.name() + " engine does not integrate ensembles; auto "
+                    + "uses the CPU engine");
+            engine = Backends.select("cpu");
+            r = engine.integrate(spec, progress);
         }
         System.err.println();
         double sec = (System.nanoTime() - t0) / 1e9;
