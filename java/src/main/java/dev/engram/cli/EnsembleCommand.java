@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.engine.Capability;
+import dev.engram.engine.EnsembleRecorder;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
@@ -15,9 +16,11 @@ import dev.engram.hnn.HamiltonianNetwork;
 import dev.engram.hnn.ModelFile;
 import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
+import dev.engram.tensor.FileErrors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,27 +75,44 @@ final class EnsembleCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "auto", description = "auto, reference or cpu (default: ${DEFAULT-VALUE})")
     String backend;
 
+    @Option(names = "--max-energy-change", defaultValue = "10",
+            description = "a trajectory whose energy changes by more than this many times its initial size (beyond "
+                    + "what the noise adds) counts as diverged (default: ${DEFAULT-VALUE})")
+    double maxEnergyChange;
+
     @Option(names = "--out", defaultValue = "out/ensemble", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         if (model != null) {
-            HamiltonianNetwork net = ModelFile.load(model, HamiltonianNetwork.class);
+            HamiltonianNetwork net;
+            try {
+                net = ModelFile.load(model, HamiltonianNetwork.class);
+            } catch (IOException e) {
+                throw FileErrors.reading(model, e);
+            }
             return run(net.hamiltonian().toWeights(), "HNN " + model.getFileName());
         }
         return run(AnalyticHamiltonians.quadraticMlp(0.05), "closed-form MLP of H = (q² + p²)/2");
     }
 
     int run(MlpWeights h, String source) throws Exception {
+        EnsembleSpec spec = spec(h);
         Backend engine = Backends.select(Capability.INTEGRATION, backend);
-        EnsembleSpec spec = new EnsembleSpec(h, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
-                noise, seed, Math.max(1, steps / Math.max(1, samples)), false, EnsembleSpec.FAN, scheme);
+        OutputFolder.check("--out", out);
+        EnsembleStability stability = new EnsembleStability(h, spec.q0(), spec.p0(), dt, scheme);
+        if (!stability.stepStable()) {
+            System.err.printf("engram ensemble: warning: --dt %s is beyond the %s stability limit here: h·ρ = %.3g > %.3g "
+                            + "(ρ = %.3g, the fastest rate of the linearised flow at the initial state); expect the "
+                            + "energy to grow without bound; use --dt %.2g or less%n", dt, scheme, stability.stepRho,
+                    stability.limit, stability.rho, 0.5 * stability.limit / stability.rho);
+        }
         System.out.printf("integrating %d trajectories × %d steps (dt %s, %s) of %s on %s ...%n", trajectories, steps, dt,
                 scheme, source, engine.name());
         long t0 = System.nanoTime();
         long[] shown = {-1};
-        EnsembleResult r = engine.integrate(spec, done -> {
+        java.util.function.LongConsumer progress = done -> {
             long pct = 100 * done / trajectories;
             synchronized (shown) {
                 if (pct >= shown[0] + 5 || done == trajectories) {
@@ -100,13 +120,93 @@ final class EnsembleCommand implements Callable<Integer> {
                     System.err.printf("\r  %d/%d trajectories (%d%%)", done, trajectories, pct);
                 }
             }
-        });
+        };
+        EnsembleResult r = engine.integrate(spec, progress);
         System.err.println();
         double sec = (System.nanoTime() - t0) / 1e9;
+        double noiseEnergy = stability.noiseEnergy(noise, (double) steps * dt);
+        boolean[] energyDiverged = EnsembleStability.energyDiverged(r, maxEnergyChange, noiseEnergy);
+        int energyCount = 0;
+        for (boolean d : energyDiverged) {
+            energyCount += d ? 1 : 0;
+        }
         System.out.printf("done in %.2f s (%.2f M trajectory-steps/s); %d diverged%n", sec,
-                (double) trajectories * steps / sec / 1e6, r.divergedCount());
-        write(r, source, sec);
+                (double) trajectories * steps / sec / 1e6, r.divergedCount() + energyCount);
+        if (energyCount > 0) {
+            System.err.printf("engram ensemble: warning: %d of %d trajectories changed energy beyond the tolerance (%s) "
+                            + "and count as diverged; lower --dt (or raise --max-energy-change if the change is real)%n",
+                    energyCount, trajectories, EnsembleStability.rule(maxEnergyChange, noiseEnergy));
+        }
+        write(r, source, sec, stability, energyDiverged, energyCount, noiseEnergy);
         return 0;
+    }
+
+    /** The spec, after checking every option with its command-line name (the spec's own checks use API names). */
+    private EnsembleSpec spec(MlpWeights h) {
+        int n = h.inputWidth() / 2;
+        if (trajectories < 1) {
+            throw new IllegalArgumentException("--trajectories must be >= 1, got " + trajectories);
+        }
+        if (steps < 1) {
+            throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        }
+        if (!(dt > 0) || !Float.isFinite(dt)) {
+            throw new IllegalArgumentException("--dt must be a finite number > 0, got " + dt);
+        }
+        if (samples < 1) {
+            throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
+        }
+        requireNonNegative("--sigma-q", sigmaQ);
+        requireNonNegative("--sigma-p", sigmaP);
+        requireNonNegative("--noise", noise);
+        if (!(maxEnergyChange > 0)) {
+            throw new IllegalArgumentException("--max-energy-change must be > 0 (a factor; Infinity counts none), got "
+                    + maxEnergyChange);
+        }
+        requireState("--q0", q0, n);
+        requireState("--p0", p0, n);
+        int sampleEvery = Math.max(1, steps / samples);
+        long sampleCount = sampleEvery >= steps ? 2 : (steps + sampleEvery - 1) / sampleEvery + 1;
+        if (sampleCount * trajectories * (2L * n + 1) > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(String.format("--trajectories %d with --samples %d keeps %d × %d × %d "
+                            + "values, more than one array can hold (2^31); lower --trajectories or --samples",
+                    trajectories, samples, sampleCount, trajectories, 2 * n + 1));
+        }
+        EnsembleSpec spec = new EnsembleSpec(h, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
+                noise, seed, sampleEvery, false, EnsembleSpec.FAN, scheme);
+        long need = EnsembleRecorder.requiredBytes(spec);
+        long available = EnsembleRecorder.availableHeap();
+        if (need > available) {
+            System.gc(); // count only live data, not garbage
+            available = EnsembleRecorder.availableHeap();
+        }
+        if (need > available) {
+            throw new IllegalArgumentException(String.format("--trajectories %d with --samples %d needs %.2f GiB of "
+                            + "memory for the samples and the result (%d samples × %d trajectories × %d coordinates, "
+                            + "float32, plus per-trajectory state) but %.2f GiB is available (maximum heap %.2f GiB); "
+                            + "lower --trajectories or --samples, or raise the heap (ENGRAM_JAVA_OPTS=-Xmx…)",
+                    trajectories, samples, need / (double) (1L << 30), sampleCount, trajectories, 2 * n + 1,
+                    available / (double) (1L << 30), Runtime.getRuntime().maxMemory() / (double) (1L << 30)));
+        }
+        return spec;
+    }
+
+    private static void requireNonNegative(String option, float v) {
+        if (!(v >= 0) || !Float.isFinite(v)) {
+            throw new IllegalArgumentException(option + " must be a finite number >= 0, got " + v);
+        }
+    }
+
+    private static void requireState(String option, List<Float> v, int n) {
+        if (v.size() != n) {
+            throw new IllegalArgumentException(option + " has " + v.size() + " value(s) but the model has n = " + n
+                    + " degrees of freedom; give " + n + " comma-separated values");
+        }
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(v.get(i))) {
+                throw new IllegalArgumentException(option + " value " + (i + 1) + " must be finite, got " + v.get(i));
+            }
+        }
     }
 
     private static float[] toArray(List<Float> v) {
@@ -117,12 +217,19 @@ final class EnsembleCommand implements Callable<Integer> {
         return a;
     }
 
-    private void write(EnsembleResult r, String source, double sec) throws Exception {
+    private void write(EnsembleResult r, String source, double sec, EnsembleStability stability,
+                       boolean[] energyDiverged, int energyCount, double noiseEnergy) throws Exception {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("model", source).put("trajectories", trajectories).put("steps", steps).put("dt", dt)
                 .put("scheme", scheme.name()).put("sigma_q", sigmaQ).put("sigma_p", sigmaP).put("noise", noise)
-                .put("seed", seed).put("engine", backend).put("seconds", sec).put("diverged", r.divergedCount());
+                .put("seed", seed).put("engine", backend).put("seconds", sec)
+                .put("diverged", r.divergedCount() + energyCount)
+                .put("diverged_non_finite", r.divergedCount()).put("diverged_energy", energyCount);
+        root.putObject("energy_divergence").put("rule", EnsembleStability.rule(maxEnergyChange, noiseEnergy))
+                .put("max_energy_change", maxEnergyChange).put("noise_energy", noiseEnergy);
+        root.putObject("step_check").put("rho", stability.rho).put("h_rho", stability.stepRho)
+                .put("limit", stability.limit).put("stable", stability.stepStable());
         ArrayNode levels = root.putArray("quantile_levels");
         for (double l : r.quantileLevels()) {
             levels.add(l);

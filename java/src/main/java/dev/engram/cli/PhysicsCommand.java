@@ -59,6 +59,7 @@ final class PhysicsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PhysicsTask task = PhysicsTask.parse(system);
+        OutputFolder.check("--out", out);
         PhysicsExperiment.Settings p = PhysicsExperiment.Settings.paper(task, seed);
         PhysicsExperiment.Settings s = new PhysicsExperiment.Settings(task, hidden, layers, steps, learningRate,
                 p.weightDecay(), p.trajectories(), p.noise(), rolloutTime, p.rolloutStep(), seed, threads);

@@ -48,7 +48,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "5", description = "top-k (default: ${DEFAULT-VALUE})")
     int k;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, reference, cpu, cuda (GPU) or emu (the CUDA kernels emulated on the host; slow, for tests) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "auto", description = RetrieveCommand.BACKENDS)
     String backend;
 
     @Option(names = "--seed", defaultValue = "7")
@@ -61,7 +61,18 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (memorySize < 1 || dim < 1 || queries < 1) {
+            throw new IllegalArgumentException("--memory-size, --dim and --queries must be >= 1, got " + memorySize + ", "
+                    + dim + ", " + queries);
+        }
+        if (k < 1 || k > memorySize) {
+            throw new IllegalArgumentException("--k must be between 1 and --memory-size (" + memorySize + "), got " + k);
+        }
+        if (!(beta > 0) || !Float.isFinite(beta)) {
+            throw new IllegalArgumentException("--beta must be a finite number > 0, got " + beta);
+        }
         Backend engine = Backends.select(backend);
+        OutputFolder.check("--out", out);
         RetrievalParams params = new RetrievalParams(beta, k);
         System.out.printf("memory: %d unit-norm random patterns of d=%d (seed %d); %d queries = stored pattern + noise%n",
                 memorySize, dim, seed, queries);

@@ -22,8 +22,26 @@ public final class EnsembleRecorder {
         this(spec, done -> { });
     }
 
-    /** @param progress receives the number of finished trajectories about every 1% and at the end */
+    /**
+     * @param progress receives the number of finished trajectories about every 1% and at the end
+     * @throws IllegalArgumentException when the samples and the result would not fit in the heap that is left (see
+     *                                  {@link #requiredBytes}), before any work is done
+     */
     public EnsembleRecorder(EnsembleSpec spec, java.util.function.LongConsumer progress) {
+        long need = requiredBytes(spec);
+        long available = availableHeap();
+        if (need > available) {
+            System.gc(); // what is in use may be garbage not yet collected; count only what is live
+            available = availableHeap();
+        }
+        if (need > available) {
+            throw new IllegalArgumentException(String.format(
+                    "the ensemble's samples and result need %s of Java heap (%d samples × %d trajectories × %d "
+                            + "coordinates, float32, plus per-trajectory state) but only %s is available (maximum heap %s); "
+                            + "lower trajectories or sampleEvery, or raise the heap (-Xmx)",
+                    gib(need), spec.sampleSteps().length, spec.trajectories(), 2 * spec.dof() + 1, gib(available),
+                    gib(Runtime.getRuntime().maxMemory())));
+        }
         this.spec = spec;
         this.progress = java.util.Objects.requireNonNull(progress, "progress");
         this.reportEvery = Math.max(1, spec.trajectories() / 100);
@@ -38,6 +56,34 @@ public final class EnsembleRecorder {
         finalStates = new float[count * 2 * n];
         diverged = new int[count];
         Arrays.fill(diverged, -1);
+    }
+
+    /**
+     * Peak heap bytes the recorder and its {@link #result()} hold for {@code spec}: the S samples of N trajectories
+     * × (2n+1) coordinates, the N×2n final states, the divergence steps, and in {@code result()} the initial and final
+     * energies, a copy of the divergence steps, one sort column (4 arrays of N) and, with {@code keepPaths}, the
+     * S×N×2n paths.
+     */
+    public static long requiredBytes(EnsembleSpec spec) {
+        long n = spec.trajectories();
+        long dof = spec.dof();
+        long s = spec.sampleSteps().length;
+        long floats = s * n * (2 * dof + 1) + n * 2 * dof + n + 4 * n;
+        if (spec.keepPaths()) {
+            floats += s * n * 2 * dof;
+        }
+        return floats * Float.BYTES;
+    }
+
+    /** Heap this JVM can still allocate: the maximum less what is in use now. */
+    public static long availableHeap() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
+    static String gib(long bytes) {
+        return bytes >= 1L << 30 ? String.format("%.2f GiB", bytes / (double) (1L << 30))
+                : String.format("%.1f MiB", bytes / (double) (1L << 20));
     }
 
     /**

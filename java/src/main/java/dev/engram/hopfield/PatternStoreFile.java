@@ -52,9 +52,7 @@ final class PatternStoreFile {
     }
 
     static void write(Path target, Contents c) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        Path tmp = AtomicFiles.newTempFile(target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 Writer w = new Writer(ch);

@@ -3,13 +3,27 @@ package dev.engram.tensor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.concurrent.ThreadLocalRandom;
 
-/** Writes that never leave a half-written file behind: write a temporary file beside the target, then move it. */
+/**
+ * Writes that never leave a half-written file behind: write a temporary file beside the target, then move it.
+ *
+ * <p>Temporary files are created with a name of our own and {@code CREATE_NEW} and no explicit permissions, so the
+ * process umask applies and the result gets the same mode as a plain {@code Files.write} (unlike
+ * {@code Files.createTempFile}, which always makes 0600).
+ */
 public final class AtomicFiles {
     private AtomicFiles() {
+    }
+
+    /** Writes the content of a file given its (already created, empty) temporary path. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(Path tmp) throws IOException;
     }
 
     /** Moves {@code tmp} onto {@code target}, atomically where the file system allows it. */
@@ -21,16 +35,46 @@ public final class AtomicFiles {
         }
     }
 
-    /** Writes {@code text} as UTF-8 to {@code target} through a temporary file in the same folder. */
-    public static void writeString(Path target, String text) throws IOException {
+    /**
+     * Creates an empty file {@code .<name>.<random>.tmp} in {@code target}'s folder (creating the folder if needed),
+     * with the permissions the umask gives a new file.
+     */
+    public static Path newTempFile(Path target) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            move(tmp, target);
-        } finally {
-            Files.deleteIfExists(tmp);
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(
+                    ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+            try {
+                return Files.createFile(tmp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 100) {
+                    throw e;
+                }
+            }
         }
+    }
+
+    /**
+     * Writes {@code target} through a temporary file in the same folder that {@code content} fills; the temporary is
+     * removed whatever happens. Failures are explained by {@link FileErrors#writing}.
+     */
+    public static void write(Path target, Content content) throws IOException {
+        try {
+            Path tmp = newTempFile(target);
+            try {
+                content.writeTo(tmp);
+                move(tmp, target);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw FileErrors.writing(target, e);
+        }
+    }
+
+    /** Writes {@code text} as UTF-8 to {@code target} through a temporary file in the same folder. */
+    public static void writeString(Path target, String text) throws IOException {
+        write(target, tmp -> Files.writeString(tmp, text, StandardCharsets.UTF_8));
     }
 }

@@ -54,9 +54,19 @@ public final class Npy {
 
     /** Reads and validates the header of {@code file}. */
     public static Header readHeader(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = open(file)) {
             return readHeader(file, ch);
+        } catch (IOException e) {
+            throw FileErrors.reading(file, e);
         }
+    }
+
+    /** Opens {@code file} for reading; a folder is refused here (on Linux opening one succeeds, reading fails). */
+    private static FileChannel open(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException("Is a directory");
+        }
+        return FileChannel.open(file, StandardOpenOption.READ);
     }
 
     private static Header readHeader(Path file, FileChannel ch) throws IOException {
@@ -168,7 +178,15 @@ public final class Npy {
      * {@code <f8} (converted to float32).
      */
     public static FloatMatrix readFloat(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+        try {
+            return readFloatBody(file);
+        } catch (IOException e) {
+            throw FileErrors.reading(file, e);
+        }
+    }
+
+    private static FloatMatrix readFloatBody(Path file) throws IOException {
+        try (FileChannel ch = open(file); Arena arena = Arena.ofConfined()) {
             Header h = readHeader(file, ch);
             long[] shape = matrixShape(file, h);
             int cols = colsOf(file, shape);
@@ -204,7 +222,15 @@ public final class Npy {
      * touch. The mapping lives as long as {@code arena}.
      */
     public static FloatMatrix mapFloat(Path file, Arena arena) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try {
+            return mapFloatBody(file, arena);
+        } catch (IOException e) {
+            throw FileErrors.reading(file, e);
+        }
+    }
+
+    private static FloatMatrix mapFloatBody(Path file, Arena arena) throws IOException {
+        try (FileChannel ch = open(file)) {
             Header h = readHeader(file, ch);
             long[] shape = matrixShape(file, h);
             int cols = colsOf(file, shape);
@@ -222,7 +248,15 @@ public final class Npy {
 
     /** Loads a 1-D or 2-D integer array ({@code <i8}, {@code <i4}) as longs, row-major. */
     public static long[] readLong(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+        try {
+            return readLongBody(file);
+        } catch (IOException e) {
+            throw FileErrors.reading(file, e);
+        }
+    }
+
+    private static long[] readLongBody(Path file) throws IOException {
+        try (FileChannel ch = open(file); Arena arena = Arena.ofConfined()) {
             Header h = readHeader(file, ch);
             long[] shape = matrixShape(file, h);
             long n = shape[0] * shape[1];
@@ -308,10 +342,7 @@ public final class Npy {
         int unpadded = 10 + dict.length() + 1;
         int pad = (ALIGN - unpadded % ALIGN) % ALIGN;
         String header = dict + " ".repeat(pad) + "\n";
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
+        AtomicFiles.write(file, tmp -> {
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
                 out.write(MAGIC);
                 out.write(1);
@@ -321,10 +352,7 @@ public final class Npy {
                 out.write(header.getBytes(StandardCharsets.ISO_8859_1));
                 body.write(out);
             }
-            AtomicFiles.move(tmp, file);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     static String shapeString(long[] shape) {

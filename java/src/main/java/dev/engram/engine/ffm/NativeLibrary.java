@@ -138,7 +138,10 @@ final class NativeLibrary {
                     return file + " is not in this build (native/linux-x86_64/ resources; the native build needs cmake"
                             + " and a C++ compiler" + (variant.equals(CUDA) ? ", and nvcc for the CUDA library" : "") + ")";
                 }
-                path = url.getProtocol().equals("file") ? Path.of(url.toURI()) : extract(url, file);
+                if (!url.getProtocol().equals("file")) {
+                    return loadExtracted(variant, url, file, Path.of(System.getProperty("java.io.tmpdir")));
+                }
+                path = Path.of(url.toURI());
             }
             return new NativeLibrary(variant, path.toAbsolutePath());
         } catch (IOException | URISyntaxException | RuntimeException | UnsatisfiedLinkError e) {
@@ -146,15 +149,23 @@ final class NativeLibrary {
         }
     }
 
-    private static Path extract(URL url, String file) throws IOException {
-        Path dir = Files.createTempDirectory("engram-native-");
+    /**
+     * Copies the library out of the jar into a fresh folder under {@code tmp}, opens it, and deletes the copy and the
+     * folder again: the opened library stays mapped (and usable) after its file is unlinked, so nothing is left in
+     * {@code tmp} once this returns, even if the JVM is later killed.
+     */
+    static NativeLibrary loadExtracted(String variant, URL url, String file, Path tmp) throws IOException {
+        Path dir = Files.createTempDirectory(tmp, "engram-native-");
         Path target = dir.resolve(file);
-        try (InputStream in = url.openStream()) {
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return new NativeLibrary(variant, target.toAbsolutePath());
+        } finally {
+            Files.deleteIfExists(target);
+            Files.deleteIfExists(dir);
         }
-        target.toFile().deleteOnExit();
-        dir.toFile().deleteOnExit();
-        return target;
     }
 
     /** A buffer for the library's error message. */
