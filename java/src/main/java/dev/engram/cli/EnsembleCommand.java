@@ -18,6 +18,7 @@ import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FileErrors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -36,6 +37,15 @@ import java.util.concurrent.Callable;
                 "momentum noise) and writes ensemble.json, fan.png (quantiles of q_0 over time) and energy.png.",
                 "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2."})
 final class EnsembleCommand implements Callable<Integer> {
+    @Mixin
+    final EngineOptions engineOptions = new EngineOptions();
+
+    @Mixin
+    final SeedOption seedOption = new SeedOption(42);
+
+    @Mixin
+    final OutputOption output = new OutputOption("out/ensemble");
+
     @Option(names = "--model", description = "a general HNN model file (.safetensors from `engram physics` or ModelFile.save)")
     Path model;
 
@@ -69,19 +79,13 @@ final class EnsembleCommand implements Callable<Integer> {
     @Option(names = "--samples", defaultValue = "60", description = "sample times for the quantiles (default: ${DEFAULT-VALUE})")
     int samples;
 
-    @Option(names = "--seed", defaultValue = "42")
-    long seed;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, reference or cpu (default: ${DEFAULT-VALUE})")
-    String backend;
 
     @Option(names = "--max-energy-change", defaultValue = "10",
             description = "a trajectory whose energy changes by more than this many times its initial size (beyond "
                     + "what the noise adds) counts as diverged (default: ${DEFAULT-VALUE})")
     double maxEnergyChange;
 
-    @Option(names = "--out", defaultValue = "out/ensemble", description = "output folder (default: ${DEFAULT-VALUE})")
-    Path out;
 
     @Override
     public Integer call() throws Exception {
@@ -98,8 +102,9 @@ final class EnsembleCommand implements Callable<Integer> {
     }
 
     int run(MlpWeights h, String source) throws Exception {
+        Path out = output.out;
         EnsembleSpec spec = spec(h);
-        Backend engine = Backends.select(Capability.INTEGRATION, backend);
+        Backend engine = engineOptions.select(Capability.INTEGRATION);
         OutputFolder.check("--out", out);
         EnsembleStability stability = new EnsembleStability(h, spec.q0(), spec.p0(), dt, scheme);
         if (!stability.stepStable()) {
@@ -173,7 +178,7 @@ final class EnsembleCommand implements Callable<Integer> {
                     trajectories, samples, sampleCount, trajectories, 2 * n + 1));
         }
         EnsembleSpec spec = new EnsembleSpec(h, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
-                noise, seed, sampleEvery, false, EnsembleSpec.FAN, scheme);
+                noise, seedOption.seed, sampleEvery, false, EnsembleSpec.FAN, scheme);
         long need = EnsembleRecorder.requiredBytes(spec);
         long available = EnsembleRecorder.availableHeap();
         if (need > available) {
@@ -219,11 +224,12 @@ final class EnsembleCommand implements Callable<Integer> {
 
     private void write(EnsembleResult r, String source, double sec, EnsembleStability stability,
                        boolean[] energyDiverged, int energyCount, double noiseEnergy) throws Exception {
+        Path out = output.out;
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("model", source).put("trajectories", trajectories).put("steps", steps).put("dt", dt)
                 .put("scheme", scheme.name()).put("sigma_q", sigmaQ).put("sigma_p", sigmaP).put("noise", noise)
-                .put("seed", seed).put("engine", backend).put("seconds", sec)
+                .put("seed", seedOption.seed).put("engine", engineOptions.select(Capability.INTEGRATION).name()).put("seconds", sec)
                 .put("diverged", r.divergedCount() + energyCount)
                 .put("diverged_non_finite", r.divergedCount()).put("diverged_energy", energyCount);
         root.putObject("energy_divergence").put("rule", EnsembleStability.rule(maxEnergyChange, noiseEnergy))

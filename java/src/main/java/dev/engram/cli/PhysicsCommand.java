@@ -8,7 +8,9 @@ import dev.engram.hnn.train.PhysicsExperiment;
 import dev.engram.hnn.train.PhysicsTask;
 import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
+import dev.engram.engine.Capability;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -27,11 +29,18 @@ import java.util.concurrent.Callable;
                 "physics-<system>-energy.png (energy along a rollout: true, HNN, baseline) and both trained",
                 "models (hnn-<system>.safetensors, baseline-<system>.safetensors) into --out."})
 final class PhysicsCommand implements Callable<Integer> {
+    @Mixin
+    final EngineOptions engineOptions = new EngineOptions();
+
+    @Mixin
+    final SeedOption seedOption = new SeedOption(0);
+
+    @Mixin
+    final OutputOption output = new OutputOption("out/physics");
+
     @Option(names = "--system", defaultValue = "spring", description = "spring or pendulum (default: ${DEFAULT-VALUE})")
     String system;
 
-    @Option(names = "--seed", defaultValue = "0", description = "seeds data and initialisation (default: ${DEFAULT-VALUE})")
-    long seed;
 
     @Option(names = {"--steps", "--epochs"}, defaultValue = "2000",
             description = "full-batch Adam steps, one per epoch (default: ${DEFAULT-VALUE}, as in the paper)")
@@ -50,14 +59,14 @@ final class PhysicsCommand implements Callable<Integer> {
             description = "length of the evaluation rollouts (default: ${DEFAULT-VALUE})")
     double rolloutTime;
 
-    @Option(names = "--threads", defaultValue = "0", description = "worker threads, 0 = all cores (default: ${DEFAULT-VALUE})")
-    int threads;
 
-    @Option(names = "--out", defaultValue = "out/physics", description = "report folder (default: ${DEFAULT-VALUE})")
-    Path out;
 
     @Override
     public Integer call() throws Exception {
+        long seed = seedOption.seed;
+        int threads = engineOptions.threads;
+        Path out = output.out;
+        engineOptions.select(Capability.TRAINING); // says which engine trains (the double-precision trainer today)
         PhysicsTask task = PhysicsTask.parse(system);
         OutputFolder.check("--out", out);
         PhysicsExperiment.Settings p = PhysicsExperiment.Settings.paper(task, seed);

@@ -1,7 +1,7 @@
 package dev.engram.cli;
 
 import dev.engram.engine.Backend;
-import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
@@ -10,6 +10,7 @@ import dev.engram.tensor.FileSet;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.Npy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -23,6 +24,12 @@ import java.util.concurrent.Callable;
                 "Writes output.npy (B×dv float32), entropy.npy and confidence.npy (B float32),",
                 "topk_indices.npy (B×k int64) and topk_scores.npy (B×k float32) into --out."})
 final class RetrieveCommand implements Callable<Integer> {
+    @Mixin
+    final EngineOptions engineOptions = new EngineOptions();
+
+    @Mixin
+    final OutputOption output = new OutputOption();
+
     @Option(names = "--memory", required = true, description = "stored patterns X, M×d float .npy (float32 is memory-mapped)")
     Path memory;
 
@@ -32,8 +39,6 @@ final class RetrieveCommand implements Callable<Integer> {
     @Option(names = "--queries", required = true, description = "queries, B×d (or d) float .npy")
     Path queries;
 
-    @Option(names = "--out", required = true, description = "folder for the result files")
-    Path out;
 
     @Option(names = "--beta", defaultValue = "1.0", description = "inverse temperature > 0 (default: ${DEFAULT-VALUE})")
     float beta;
@@ -41,8 +46,6 @@ final class RetrieveCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "5", description = "top-k size, 1 to M (default: ${DEFAULT-VALUE})")
     int k;
 
-    @Option(names = "--backend", defaultValue = "auto", description = BACKENDS)
-    String backend;
 
     /** The --backend help shared by the retrieval commands. */
     static final String BACKENDS = "auto, reference, cpu, cpu-bf16 (the CPU engine reading a bfloat16 copy of the "
@@ -51,6 +54,10 @@ final class RetrieveCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path out = output.out;
+        if (out == null) {
+            throw new IllegalArgumentException("--out DIR is required: the folder the five result files go into");
+        }
         if (k < 1) {
             throw new IllegalArgumentException("--k must be >= 1 (the number of nearest patterns to report), got " + k);
         }
@@ -58,7 +65,7 @@ final class RetrieveCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--beta must be a finite number > 0, got " + beta);
         }
         RetrievalParams params = new RetrievalParams(beta, k);
-        Backend engine = Backends.select(backend);
+        Backend engine = engineOptions.select(Capability.RETRIEVAL);
         OutputFolder.check("--out", out);
         try (Arena arena = Arena.ofShared();
              FloatMatrix q = Npy.readFloat(queries)) {

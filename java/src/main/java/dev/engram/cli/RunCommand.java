@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
-import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
@@ -15,6 +15,7 @@ import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -33,6 +34,15 @@ import java.util.concurrent.Callable;
                 "copies of stored patterns; prints recall, confidence and timings; writes report.json and",
                 "retrieval.png into --out."})
 final class RunCommand implements Callable<Integer> {
+    @Mixin
+    final EngineOptions engineOptions = new EngineOptions();
+
+    @Mixin
+    final SeedOption seedOption = new SeedOption(7);
+
+    @Mixin
+    final OutputOption output = new OutputOption("out/run");
+
     @Option(names = "--memory-size", defaultValue = "200000", description = "stored patterns M (default: ${DEFAULT-VALUE})")
     long memorySize;
 
@@ -48,19 +58,15 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "5", description = "top-k (default: ${DEFAULT-VALUE})")
     int k;
 
-    @Option(names = "--backend", defaultValue = "auto", description = RetrieveCommand.BACKENDS)
-    String backend;
 
-    @Option(names = "--seed", defaultValue = "7")
-    long seed;
 
-    @Option(names = "--out", defaultValue = "out/run", description = "report folder (default: ${DEFAULT-VALUE})")
-    Path out;
 
     static final double[] NOISE = {0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0};
 
     @Override
     public Integer call() throws Exception {
+        long seed = seedOption.seed;
+        Path out = output.out;
         if (memorySize < 1 || dim < 1 || queries < 1) {
             throw new IllegalArgumentException("--memory-size, --dim and --queries must be >= 1, got " + memorySize + ", "
                     + dim + ", " + queries);
@@ -71,7 +77,7 @@ final class RunCommand implements Callable<Integer> {
         if (!(beta > 0) || !Float.isFinite(beta)) {
             throw new IllegalArgumentException("--beta must be a finite number > 0, got " + beta);
         }
-        Backend engine = Backends.select(backend);
+        Backend engine = engineOptions.select(Capability.RETRIEVAL);
         OutputFolder.check("--out", out);
         RetrievalParams params = new RetrievalParams(beta, k);
         System.out.printf("memory: %d unit-norm random patterns of d=%d (seed %d); %d queries = stored pattern + noise%n",
@@ -121,7 +127,7 @@ final class RunCommand implements Callable<Integer> {
 
     /** Query b = x_src + σ_b·n/√d, σ_b cycling through {@link #NOISE}. */
     private void makeQueries(FloatMatrix x, FloatMatrix q, long[] source, double[] noise) {
-        SplittableRandom rnd = new SplittableRandom(seed + 1);
+        SplittableRandom rnd = new SplittableRandom(seedOption.seed + 1);
         for (int b = 0; b < q.rows(); b++) {
             source[b] = rnd.nextLong(x.rows());
             noise[b] = NOISE[b % NOISE.length];
@@ -149,7 +155,7 @@ final class RunCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("memory_size", memorySize).put("dim", dim).put("queries", queries).put("beta", beta).put("k", k)
-                .put("seed", seed).put("engine", backend).put("retrieval_ms", ms).put("reference_ms", refMs)
+                .put("seed", seedOption.seed).put("engine", engineOptions.select(Capability.RETRIEVAL).name()).put("retrieval_ms", ms).put("reference_ms", refMs)
                 .put("reference_checked_queries", check).put("max_abs_output_diff_vs_reference", maxDiff);
         ArrayNode rows = root.putArray("by_noise");
         System.out.println("noise σ   recall@1   mean confidence   mean top-1 cosine");
@@ -165,13 +171,13 @@ final class RunCommand implements Callable<Integer> {
                     .put("mean_confidence", conf[i]).put("mean_top1_cosine", cos[i]);
             System.out.printf("%7.2f   %8.3f   %15.3f   %17.3f%n", NOISE[i], recall[i], conf[i], cos[i]);
         }
-        AtomicFiles.writeString(out.resolve("report.json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(output.out.resolve("report.json"), json.writeValueAsString(root));
         Map<String, double[][]> series = new LinkedHashMap<>();
         series.put("recall@1", new double[][] {NOISE, recall});
         series.put("mean confidence", new double[][] {NOISE, conf});
         series.put("mean top-1 cosine", new double[][] {NOISE, cos});
-        Charts.line(out.resolve("retrieval.png"), "Retrieval of noisy stored patterns (M=" + memorySize + ", d=" + dim
+        Charts.line(output.out.resolve("retrieval.png"), "Retrieval of noisy stored patterns (M=" + memorySize + ", d=" + dim
                 + ", beta=" + beta + ")", "noise σ (relative to pattern norm)", "", series);
-        System.out.println("report: " + out.resolve("report.json") + ", " + out.resolve("retrieval.png"));
+        System.out.println("report: " + output.out.resolve("report.json") + ", " + output.out.resolve("retrieval.png"));
     }
 }

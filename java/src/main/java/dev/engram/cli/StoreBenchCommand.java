@@ -11,6 +11,7 @@ import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -34,6 +35,12 @@ import java.util.concurrent.Callable;
         description = {"Times the pattern store (insert with similarity check, query) per engine at --size stored",
                 "patterns; the reference engine runs at --reference-size. Writes JSON to --out."})
 final class StoreBenchCommand implements Callable<Integer> {
+    @Mixin
+    final SeedOption seedOption = new SeedOption(42);
+
+    @Mixin
+    final OutputOption output = new OutputOption("bench/results");
+
     @Option(names = "--size", defaultValue = "1000000", description = "stored patterns M (default: ${DEFAULT-VALUE})")
     int size;
 
@@ -66,14 +73,11 @@ final class StoreBenchCommand implements Callable<Integer> {
     @Option(names = "--save", defaultValue = "true", negatable = true, description = "also time save and load")
     boolean save;
 
-    @Option(names = "--out", defaultValue = "bench/results", description = "folder for the JSON results")
-    Path out;
 
-    @Option(names = "--seed", defaultValue = "42")
-    long seed;
 
     @Override
     public Integer call() throws Exception {
+        Path out = output.out;
         if (size < 1 || referenceSize < 1 || inserts < 1 || queries < 1 || referenceOps < 1 || batch < 1 || k < 0) {
             throw new IllegalArgumentException("--size, --reference-size, --inserts, --queries and --batch must be >= 1"
                     + " and --k >= 0; got size=" + size + ", reference-size=" + referenceSize + ", inserts=" + inserts
@@ -131,9 +135,9 @@ final class StoreBenchCommand implements Callable<Integer> {
 
     /** Returns ops/s of {insert, single query, batched query (queries/s), batched insert (inserts/s)}. */
     private double[] run(Backend engine, int m, ObjectNode e) throws Exception {
-        SplittableRandom rnd = new SplittableRandom(seed);
+        SplittableRandom rnd = new SplittableRandom(seedOption.seed);
         long t0 = System.nanoTime();
-        try (FloatMatrix seedPatterns = RandomMatrices.gaussian(m, dim, seed);
+        try (FloatMatrix seedPatterns = RandomMatrices.gaussian(m, dim, seedOption.seed);
              PatternStore store = new PatternStore(PatternStore.Config.defaults(dim, m), engine)) {
             float[] outcomes = new float[m];
             long[] dates = new long[m];
@@ -214,7 +218,7 @@ final class StoreBenchCommand implements Callable<Integer> {
             queryNode.put("mean_confidence", confSum / queries);
             int reps = reference ? 1 : 5;
             double[] blat = new double[reps];
-            try (FloatMatrix qb = RandomMatrices.gaussian(batch, dim, seed + 99)) {
+            try (FloatMatrix qb = RandomMatrices.gaussian(batch, dim, seedOption.seed + 99)) {
                 if (!reference) {
                     store.query(qb, k);
                 }
