@@ -245,6 +245,20 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     return ENGRAM_OK;
 }
 
+/** The checks append and write share: a handle, n >= 0, and x (and v exactly when the memory stores values). */
+int32_t check_row_args(const engram_memory* mem, int64_t n, const float* x, const float* v, char* err,
+                       int64_t err_cap) {
+    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
+    if (n < 0) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "n must be >= 0, got %lld", (long long) n);
+    if (n == 0) return ENGRAM_OK;
+    if (x == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "x is NULL");
+    if (mem->values_are_patterns && v != nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory's values are its patterns; pass v = NULL");
+    if (!mem->values_are_patterns && v == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory stores separate values; v is NULL");
+    return ENGRAM_OK;
+}
+
 /** Rows converted on the host for upload: stored elements (empty for float32, which goes up as given) and norms. */
 struct HostRows {
     std::vector<uint16_t> x, v;
@@ -410,14 +424,8 @@ int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t values_are_
 
 int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v, int64_t n, char* err,
                              int64_t err_cap) {
-    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
-    if (n < 0) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "n must be >= 0, got %lld", (long long) n);
-    if (n == 0) return ENGRAM_OK;
-    if (x == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "x is NULL");
-    if (mem->values_are_patterns && v != nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory's values are its patterns; pass v = NULL");
-    if (!mem->values_are_patterns && v == nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory stores separate values; v is NULL");
+    const int32_t args = check_row_args(mem, n, x, v, err, err_cap);
+    if (args != ENGRAM_OK || n == 0) return args;
     std::lock_guard<std::mutex> lock(mem->mu);
     const int d = mem->dim, dv = mem->value_dim;
     const size_t es = element_bytes(mem->storage);
@@ -472,15 +480,9 @@ int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v,
 
 int32_t engram_memory_write(engram_memory* mem, const int64_t* rows, int64_t n, const float* x, const float* v,
                             char* err, int64_t err_cap) {
-    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
-    if (n < 0) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "n must be >= 0, got %lld", (long long) n);
-    if (n == 0) return ENGRAM_OK;
+    const int32_t args = check_row_args(mem, n, x, v, err, err_cap);
+    if (args != ENGRAM_OK || n == 0) return args;
     if (rows == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows is NULL");
-    if (x == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "x is NULL");
-    if (mem->values_are_patterns && v != nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory's values are its patterns; pass v = NULL");
-    if (!mem->values_are_patterns && v == nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory stores separate values; v is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
     for (int64_t i = 0; i < n; i++) {
         if (rows[i] < 0 || rows[i] >= mem->size)

@@ -7,8 +7,9 @@
  *    (truncated if needed; err may be NULL when err_cap is 0). On success err is left as it was.
  *  - Matrices are float32, row-major, dense unless a stride is given; pointers are host pointers.
  *  - A memory handle owns device copies of X (M×d), V (M×dv, absent when V = X) and the norms ‖x_i‖; they are
- *    uploaded once (engram_memory_append) and reused by every retrieval. Retrievals on one handle are serialised
- *    (the handle owns one workspace); use one handle per thread for concurrency.
+ *    uploaded once (engram_memory_append), changed rows rewritten in place (engram_memory_write), and reused by every
+ *    retrieval. Calls on one handle are serialised (the handle owns one workspace); use one handle per thread for
+ *    concurrency.
  *  - Partial state follows dev.engram.engine.RetrievalPartial: per query
  *      m = max_i s_i,  l = Σ e^(s_i − m),  t = Σ e^(s_i − m)·(s_i − m)  (relative to m),  o = Σ e^(s_i − m)·v_i
  *    with s_i = beta·q·x_i, so partials from here merge exactly with partials from the Java engines.

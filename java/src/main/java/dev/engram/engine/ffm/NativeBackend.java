@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The native engine: libengram's retrieval kernels through FFM, either on a CUDA GPU ({@code cuda}) or compiled for
@@ -31,8 +32,8 @@ import java.util.WeakHashMap;
  */
 public final class NativeBackend implements Backend, AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
-    private static volatile NativeBackend sharedEmu;
-    private static volatile NativeBackend sharedCuda;
+    /** The process-wide engines by variant, made on first use (a failed attempt stores nothing). */
+    private static final Map<String, NativeBackend> SHARED = new ConcurrentHashMap<>();
 
     private final NativeLibrary lib;
     private final NativeStorage storage;
@@ -83,30 +84,12 @@ public final class NativeBackend implements Backend, AutoCloseable {
 
     /** Process-wide emulated engine (never closed), for {@link dev.engram.engine.Backends}. */
     public static NativeBackend sharedEmulated() {
-        NativeBackend b = sharedEmu;
-        if (b == null) {
-            synchronized (NativeBackend.class) {
-                if (sharedEmu == null) {
-                    sharedEmu = emulated();
-                }
-                b = sharedEmu;
-            }
-        }
-        return b;
+        return SHARED.computeIfAbsent(NativeLibrary.EMU, v -> emulated());
     }
 
     /** Process-wide CUDA engine (never closed), for {@link dev.engram.engine.Backends}. */
     public static NativeBackend sharedCuda() {
-        NativeBackend b = sharedCuda;
-        if (b == null) {
-            synchronized (NativeBackend.class) {
-                if (sharedCuda == null) {
-                    sharedCuda = cuda();
-                }
-                b = sharedCuda;
-            }
-        }
-        return b;
+        return SHARED.computeIfAbsent(NativeLibrary.CUDA, v -> cuda());
     }
 
     /**
@@ -232,7 +215,7 @@ public final class NativeBackend implements Backend, AutoCloseable {
     /** Frees every device copy this engine made. Idempotent; the shared engines are never closed. */
     @Override
     public void close() {
-        if (this == sharedEmu || this == sharedCuda) {
+        if (SHARED.get(lib.variant) == this) {
             return;
         }
         closed = true;

@@ -229,6 +229,26 @@ public final class NativeMemory implements AutoCloseable {
         }
     }
 
+    private static MemorySegment floats(Arena arena, long n) {
+        return arena.allocate(n * Float.BYTES, 64);
+    }
+
+    /** The top_index (B×k int64) and top_score (B×k float) outputs; NULL when k = 0. */
+    private record TopOut(MemorySegment index, MemorySegment score) {
+        static TopOut of(Arena arena, int b, int k) {
+            return k == 0 ? new TopOut(MemorySegment.NULL, MemorySegment.NULL)
+                    : new TopOut(arena.allocate((long) b * k * Long.BYTES, 64), floats(arena, (long) b * k));
+        }
+
+        long[] indices() {
+            return index.equals(MemorySegment.NULL) ? new long[0] : index.toArray(JAVA_LONG);
+        }
+
+        float[] scores() {
+            return score.equals(MemorySegment.NULL) ? new float[0] : score.toArray(JAVA_FLOAT);
+        }
+    }
+
     private static MemorySegment launch(LaunchShape shape, Arena arena) {
         MemorySegment s = arena.allocate(3 * Integer.BYTES, 4);
         s.set(JAVA_INT, 0, shape.blockThreads());
@@ -250,16 +270,14 @@ public final class NativeMemory implements AutoCloseable {
         return NativeCall.run("engram_retrieve", c -> {
             Arena arena = c.arena();
             Queries q = Queries.of(queries, arena);
-            MemorySegment out = arena.allocate((long) b * valueDim * Float.BYTES, 64);
-            MemorySegment entropy = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment confidence = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment idx = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Long.BYTES, 64);
-            MemorySegment score = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Float.BYTES, 64);
+            MemorySegment out = floats(arena, (long) b * valueDim);
+            MemorySegment entropy = floats(arena, b);
+            MemorySegment confidence = floats(arena, b);
+            TopOut top = TopOut.of(arena, b, k);
             c.check((int) lib.retrieve.invokeExact(h, q.segment(), (long) b, q.stride(), params.beta(), k, from, to,
-                    launch(shape, arena), out, entropy, confidence, idx, score, c.err(), c.errCap()));
+                    launch(shape, arena), out, entropy, confidence, top.index, top.score, c.err(), c.errCap()));
             return new RetrievalResult(b, valueDim, k, out.toArray(JAVA_FLOAT), entropy.toArray(JAVA_FLOAT),
-                    confidence.toArray(JAVA_FLOAT), k == 0 ? new long[0] : idx.toArray(JAVA_LONG),
-                    k == 0 ? new float[0] : score.toArray(JAVA_FLOAT));
+                    confidence.toArray(JAVA_FLOAT), top.indices(), top.scores());
         });
     }
 
@@ -277,14 +295,15 @@ public final class NativeMemory implements AutoCloseable {
         return NativeCall.run("engram_retrieve_partial", c -> {
             Arena arena = c.arena();
             Queries q = Queries.of(queries, arena);
-            MemorySegment m = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment l = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment t = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment o = arena.allocate((long) b * valueDim * Float.BYTES, 64);
-            MemorySegment idx = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Long.BYTES, 64);
-            MemorySegment score = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Float.BYTES, 64);
+            MemorySegment m = floats(arena, b);
+            MemorySegment l = floats(arena, b);
+            MemorySegment t = floats(arena, b);
+            MemorySegment o = floats(arena, (long) b * valueDim);
+            TopOut tops = TopOut.of(arena, b, k);
             c.check((int) lib.retrievePartial.invokeExact(h, q.segment(), (long) b, q.stride(), params.beta(), k,
-                    from, to, launch(shape, arena), m, l, t, o, idx, score, c.err(), c.errCap()));
+                    from, to, launch(shape, arena), m, l, t, o, tops.index, tops.score, c.err(), c.errCap()));
+            long[] idx = tops.indices();
+            float[] score = tops.scores();
             double[] max = new double[b];
             double[] sum = new double[b];
             double[] shifted = new double[b];
@@ -296,9 +315,9 @@ public final class NativeMemory implements AutoCloseable {
                 shifted[i] = t.getAtIndex(JAVA_FLOAT, i);
                 top[i] = new TopK(k);
                 for (int j = 0; j < k; j++) {
-                    long index = idx.getAtIndex(JAVA_LONG, (long) i * k + j);
+                    long index = idx[i * k + j];
                     if (index >= 0) {
-                        top[i].offer(score.getAtIndex(JAVA_FLOAT, (long) i * k + j), index);
+                        top[i].offer(score[i * k + j], index);
                     }
                 }
             }
