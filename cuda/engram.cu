@@ -3,6 +3,7 @@
 // Host code only; the kernels live in retrieve_partial.cu and retrieve_merge.cu.
 #include "engram.h"
 #include "engram_cuda.cuh"
+#include "half_bits.h"
 
 #include <algorithm>
 #include <atomic>
@@ -74,60 +75,6 @@ int32_t cuda_fail(cudaError_t e, const char* what, char* err, int64_t cap) {
 
 size_t element_bytes(int32_t storage) { return storage == ENGRAM_STORAGE_F32 ? 4 : 2; }
 
-// float32 → binary16 / bfloat16 bits, round to nearest even (what the device's __float2half_rn would do).
-uint16_t to_f16(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u;
-    uint32_t a = x & 0x7fffffffu;
-    if (a >= 0x7f800000u) return (uint16_t) (sign | 0x7c00u | (a > 0x7f800000u ? 0x200u : 0));
-    if (a >= 0x477ff000u) return (uint16_t) (sign | 0x7c00u);  // rounds to >= 65520: overflow to infinity
-    if (a < 0x38800000u) {                                      // below the smallest normal half: subnormal or 0
-        if (a < 0x33000000u) return (uint16_t) sign;           // < 2^-25 rounds to 0
-        uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
-        uint32_t shift = 126 - e;                              // so that the result has 10 fraction bits at 2^-24
-        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (q & 1))) q++;
-        return (uint16_t) (sign | q);
-    }
-    uint32_t q = ((a >> 13) - (112u << 10));
-    uint32_t rem = a & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (q & 1))) q++;
-    return (uint16_t) (sign | q);
-}
-
-uint16_t to_bf16(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t) ((x >> 16) | 0x40u);
-    x += 0x7fffu + ((x >> 16) & 1u);
-    return (uint16_t) (x >> 16);
-}
-
-float from_f16(uint16_t h) {
-    uint32_t sign = (uint32_t) (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man == 0) {
-        bits = sign;
-    } else {
-        float f = std::ldexp((float) man, -24);
-        return sign ? -f : f;
-    }
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
-float from_bf16(uint16_t h) {
-    uint32_t bits = (uint32_t) h << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
 struct Shape {
     int threads, chunk, qtile;
 };
@@ -163,10 +110,11 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     int qtile = launch != nullptr ? launch->query_tile : 0;
     // Larger batches get more threads so one query tile covers up to 64 queries: X is then streamed once per 64
     // queries instead of once per 16.
-    if (threads == 0) threads = batch > 16 ? 256 : 128;
-    if (threads < 32 || threads > 256 || threads % 32 != 0)  // 256: the kernel's __launch_bounds__
+    if (threads == 0) threads = batch > 16 ? engram::kMaxBlockThreads : engram::kMaxBlockThreads / 2;
+    if (threads < 32 || threads > engram::kMaxBlockThreads || threads % 32 != 0)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
-                    "launch.block_threads must be a multiple of 32 in [32, 256], got %d", threads);
+                    "launch.block_threads must be a multiple of 32 in [32, %d], got %d", engram::kMaxBlockThreads,
+                    threads);
     const int max_qtile = kMaxPairs * threads / kTile;
     if (qtile == 0) qtile = (int) std::min<int64_t>(max_qtile, batch);
     if (qtile < 1 || qtile > max_qtile)
@@ -297,6 +245,110 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     return ENGRAM_OK;
 }
 
+/** The checks append and write share: a handle, n >= 0, and x (and v exactly when the memory stores values). */
+int32_t check_row_args(const engram_memory* mem, int64_t n, const float* x, const float* v, char* err,
+                       int64_t err_cap) {
+    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
+    if (n < 0) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "n must be >= 0, got %lld", (long long) n);
+    if (n == 0) return ENGRAM_OK;
+    if (x == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "x is NULL");
+    if (mem->values_are_patterns && v != nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory's values are its patterns; pass v = NULL");
+    if (!mem->values_are_patterns && v == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory stores separate values; v is NULL");
+    return ENGRAM_OK;
+}
+
+/** Rows converted on the host for upload: stored elements (empty for float32, which goes up as given) and norms. */
+struct HostRows {
+    std::vector<uint16_t> x, v;
+    std::vector<float> norms;
+};
+
+/**
+ * Checks n rows (x n×d, v n×dv or NULL) for finiteness and range, converts them to mem's storage kind and computes
+ * the norms of the stored (rounded) patterns in double. Changes nothing in mem.
+ */
+int32_t convert_rows(const engram_memory* mem, const float* x, const float* v, int64_t n, HostRows* out, char* err,
+                     int64_t err_cap) {
+    const int d = mem->dim, dv = mem->value_dim;
+    try {
+        out->norms.resize((size_t) n);
+        if (mem->storage != ENGRAM_STORAGE_F32) {
+            out->x.resize((size_t) n * d);
+            if (v != nullptr) out->v.resize((size_t) n * dv);
+        }
+    } catch (const std::bad_alloc&) {
+        return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory converting %lld rows",
+                    (long long) n);
+    }
+    auto convert = [&](const float* src, int width, std::vector<uint16_t>& dst, const char* what) -> int32_t {
+        for (int64_t r = 0; r < n; r++) {
+            for (int j = 0; j < width; j++) {
+                const float f = src[r * width + j];
+                if (!std::isfinite(f))
+                    return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                                "%s must be finite, but element (%lld, %d) is %g", what, (long long) r, j, (double) f);
+                const size_t at = (size_t) r * width + j;
+                switch (mem->storage) {
+                    case ENGRAM_STORAGE_F16: {
+                        const uint16_t h = engram::half_bits::f16_of(f);
+                        if ((h & 0x7c00u) == 0x7c00u)
+                            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                                        "%s element (%lld, %d) = %g overflows fp16 storage (|x| <= 65504)", what,
+                                        (long long) r, j, (double) f);
+                        dst[at] = h;
+                        break;
+                    }
+                    case ENGRAM_STORAGE_BF16: dst[at] = engram::half_bits::bf16_of(f); break;
+                    default: break;  // float32 is uploaded as given
+                }
+            }
+        }
+        return ENGRAM_OK;
+    };
+    int32_t st = convert(x, d, out->x, "x");
+    if (st != ENGRAM_OK) return st;
+    if (v != nullptr) {
+        st = convert(v, dv, out->v, "v");
+        if (st != ENGRAM_OK) return st;
+    }
+    for (int64_t r = 0; r < n; r++) {  // norms of the patterns as stored (after rounding), in double
+        double s = 0;
+        for (int j = 0; j < d; j++) {
+            const size_t at = (size_t) r * d + j;
+            double f;
+            switch (mem->storage) {
+                case ENGRAM_STORAGE_F16: f = engram::half_bits::f16_value(out->x[at]); break;
+                case ENGRAM_STORAGE_BF16: f = engram::half_bits::bf16_value(out->x[at]); break;
+                default: f = x[at]; break;
+            }
+            s += f * f;
+        }
+        out->norms[(size_t) r] = (float) std::sqrt(s);
+    }
+    return ENGRAM_OK;
+}
+
+/** Uploads rows [first, first + count) of the converted rows h (x, v as given for float32) to device rows from dst. */
+int32_t upload_rows(engram_memory* mem, int64_t dst, const HostRows& h, const float* x, const float* v, int64_t first,
+                    int64_t count, char* err, int64_t err_cap) {
+    const int d = mem->dim, dv = mem->value_dim;
+    const size_t es = element_bytes(mem->storage);
+    const bool f32 = mem->storage == ENGRAM_STORAGE_F32;
+    char* dx = static_cast<char*>(mem->x) + (size_t) dst * d * es;
+    const void* sx = f32 ? static_cast<const void*>(x + (size_t) first * d) : h.x.data() + (size_t) first * d;
+    CUDA_TRY(cudaMemcpy(dx, sx, (size_t) count * d * es, cudaMemcpyHostToDevice), "uploading patterns");
+    if (v != nullptr) {
+        char* dvp = static_cast<char*>(mem->v) + (size_t) dst * dv * es;
+        const void* sv = f32 ? static_cast<const void*>(v + (size_t) first * dv) : h.v.data() + (size_t) first * dv;
+        CUDA_TRY(cudaMemcpy(dvp, sv, (size_t) count * dv * es, cudaMemcpyHostToDevice), "uploading values");
+    }
+    CUDA_TRY(cudaMemcpy(mem->norms + dst, h.norms.data() + first, (size_t) count * 4, cudaMemcpyHostToDevice),
+             "uploading norms");
+    return ENGRAM_OK;
+}
+
 void free_memory(engram_memory* mem) {
     cudaFree(mem->x);
     cudaFree(mem->v);
@@ -310,6 +362,12 @@ void free_memory(engram_memory* mem) {
 extern "C" {
 
 int32_t engram_abi_version(void) { return ENGRAM_ABI_VERSION; }
+
+void engram_get_limits(engram_limits* out) {
+    if (out == nullptr) return;
+    out->max_k = ENGRAM_MAX_K;
+    out->max_block_threads = engram::kMaxBlockThreads;
+}
 
 const char* engram_variant(void) {
 #if defined(ENGRAM_EMULATION_BUILD)
@@ -346,7 +404,7 @@ int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t values_are_
     if (values_are_patterns && value_dim != dim)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "values_are_patterns needs value_dim == dim, got value_dim=%d, dim=%d", value_dim, dim);
-    if (storage < ENGRAM_STORAGE_F32 || storage > ENGRAM_STORAGE_BF16)
+    if (storage < 0 || storage >= ENGRAM_STORAGE_COUNT)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "storage must be 0 (f32), 1 (f16) or 2 (bf16), got %d",
                     storage);
     int n = 0;
@@ -366,14 +424,8 @@ int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t values_are_
 
 int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v, int64_t n, char* err,
                              int64_t err_cap) {
-    if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
-    if (n < 0) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "n must be >= 0, got %lld", (long long) n);
-    if (n == 0) return ENGRAM_OK;
-    if (x == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "x is NULL");
-    if (mem->values_are_patterns && v != nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory's values are its patterns; pass v = NULL");
-    if (!mem->values_are_patterns && v == nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "this memory stores separate values; v is NULL");
+    const int32_t args = check_row_args(mem, n, x, v, err, err_cap);
+    if (args != ENGRAM_OK || n == 0) return args;
     std::lock_guard<std::mutex> lock(mem->mu);
     const int d = mem->dim, dv = mem->value_dim;
     const size_t es = element_bytes(mem->storage);
@@ -382,55 +434,9 @@ int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v,
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "appending %lld rows to %lld overflows the size limit",
                     (long long) n, (long long) mem->size);
     // Convert and check everything on the host first, so a rejected append changes nothing.
-    std::vector<uint16_t> xh, vh;
-    std::vector<float> norms((size_t) n);
-    try {
-        if (mem->storage != ENGRAM_STORAGE_F32) {
-            xh.resize((size_t) n * d);
-            if (v != nullptr) vh.resize((size_t) n * dv);
-        }
-    } catch (const std::bad_alloc&) {
-        return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory converting %lld rows",
-                    (long long) n);
-    }
-    auto convert = [&](const float* src, int width, std::vector<uint16_t>& dst, const char* what) -> int32_t {
-        for (int64_t r = 0; r < n; r++) {
-            for (int j = 0; j < width; j++) {
-                const float f = src[r * width + j];
-                if (!std::isfinite(f))
-                    return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "%s must be finite, but element (%lld, %d) is %g",
-                                what, (long long) r, j, (double) f);
-                if (mem->storage == ENGRAM_STORAGE_F16) {
-                    const uint16_t h = to_f16(f);
-                    if ((h & 0x7c00u) == 0x7c00u)
-                        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
-                                    "%s element (%lld, %d) = %g overflows fp16 storage (|x| <= 65504)", what,
-                                    (long long) r, j, (double) f);
-                    dst[(size_t) r * width + j] = h;
-                } else if (mem->storage == ENGRAM_STORAGE_BF16) {
-                    dst[(size_t) r * width + j] = to_bf16(f);
-                }
-            }
-        }
-        return ENGRAM_OK;
-    };
-    int32_t st = convert(x, d, xh, "x");
+    HostRows h;
+    const int32_t st = convert_rows(mem, x, v, n, &h, err, err_cap);
     if (st != ENGRAM_OK) return st;
-    if (v != nullptr) {
-        st = convert(v, dv, vh, "v");
-        if (st != ENGRAM_OK) return st;
-    }
-    for (int64_t r = 0; r < n; r++) {  // norms of the patterns as stored (after rounding), in double
-        double s = 0;
-        for (int j = 0; j < d; j++) {
-            const size_t at = (size_t) r * d + j;
-            const double f = mem->storage == ENGRAM_STORAGE_F32   ? x[at]
-                             : mem->storage == ENGRAM_STORAGE_F16 ? from_f16(xh[at])
-                                                                  : from_bf16(xh[at]);
-            s += f * f;
-        }
-        norms[(size_t) r] = (float) std::sqrt(s);
-    }
     const int64_t need = mem->size + n;
     if (need > mem->capacity) {
         const int64_t cap = std::max<int64_t>({need, 2 * mem->capacity, 1024});
@@ -466,17 +472,33 @@ int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v,
         mem->norms = static_cast<float*>(fn);
         mem->capacity = cap;
     }
-    char* dx = static_cast<char*>(mem->x) + (size_t) mem->size * d * es;
-    const void* sx = mem->storage == ENGRAM_STORAGE_F32 ? static_cast<const void*>(x) : xh.data();
-    CUDA_TRY(cudaMemcpy(dx, sx, (size_t) n * d * es, cudaMemcpyHostToDevice), "uploading patterns");
-    if (v != nullptr) {
-        char* dvp = static_cast<char*>(mem->v) + (size_t) mem->size * dv * es;
-        const void* sv = mem->storage == ENGRAM_STORAGE_F32 ? static_cast<const void*>(v) : vh.data();
-        CUDA_TRY(cudaMemcpy(dvp, sv, (size_t) n * dv * es, cudaMemcpyHostToDevice), "uploading values");
-    }
-    CUDA_TRY(cudaMemcpy(mem->norms + mem->size, norms.data(), (size_t) n * 4, cudaMemcpyHostToDevice),
-             "uploading norms");
+    const int32_t up = upload_rows(mem, mem->size, h, x, v, 0, n, err, err_cap);
+    if (up != ENGRAM_OK) return up;
     mem->size = need;
+    return ENGRAM_OK;
+}
+
+int32_t engram_memory_write(engram_memory* mem, const int64_t* rows, int64_t n, const float* x, const float* v,
+                            char* err, int64_t err_cap) {
+    const int32_t args = check_row_args(mem, n, x, v, err, err_cap);
+    if (args != ENGRAM_OK || n == 0) return args;
+    if (rows == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows is NULL");
+    std::lock_guard<std::mutex> lock(mem->mu);
+    for (int64_t i = 0; i < n; i++) {
+        if (rows[i] < 0 || rows[i] >= mem->size)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows[%lld] = %lld is outside 0..%lld",
+                        (long long) i, (long long) rows[i], (long long) mem->size);
+    }
+    HostRows h;
+    const int32_t st = convert_rows(mem, x, v, n, &h, err, err_cap);
+    if (st != ENGRAM_OK) return st;
+    for (int64_t i = 0; i < n;) {  // one copy per buffer for each run of consecutive rows
+        int64_t j = i + 1;
+        while (j < n && rows[j] == rows[j - 1] + 1) j++;
+        const int32_t up = upload_rows(mem, rows[i], h, x, v, i, j - i, err, err_cap);
+        if (up != ENGRAM_OK) return up;
+        i = j;
+    }
     return ENGRAM_OK;
 }
 

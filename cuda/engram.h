@@ -7,8 +7,9 @@
  *    (truncated if needed; err may be NULL when err_cap is 0). On success err is left as it was.
  *  - Matrices are float32, row-major, dense unless a stride is given; pointers are host pointers.
  *  - A memory handle owns device copies of X (M×d), V (M×dv, absent when V = X) and the norms ‖x_i‖; they are
- *    uploaded once (engram_memory_append) and reused by every retrieval. Retrievals on one handle are serialised
- *    (the handle owns one workspace); use one handle per thread for concurrency.
+ *    uploaded once (engram_memory_append), changed rows rewritten in place (engram_memory_write), and reused by every
+ *    retrieval. Calls on one handle are serialised (the handle owns one workspace); use one handle per thread for
+ *    concurrency.
  *  - Partial state follows dev.engram.engine.RetrievalPartial: per query
  *      m = max_i s_i,  l = Σ e^(s_i − m),  t = Σ e^(s_i − m)·(s_i − m)  (relative to m),  o = Σ e^(s_i − m)·v_i
  *    with s_i = beta·q·x_i, so partials from here merge exactly with partials from the Java engines.
@@ -28,10 +29,13 @@ extern "C" {
 #define ENGRAM_API __attribute__((visibility("default")))
 #endif
 
-#define ENGRAM_ABI_VERSION 1
+#define ENGRAM_ABI_VERSION 2
 
-/** Largest top-k a retrieval supports (per-block lists live in shared memory). */
+/** Largest top-k a retrieval supports (per-block lists live in shared memory). Callers read it: engram_get_limits. */
 #define ENGRAM_MAX_K 256
+
+/** Most threads per block a retrieval launch may use (the kernel's __launch_bounds__). */
+#define ENGRAM_MAX_BLOCK_THREADS 256
 
 typedef enum engram_status {
     ENGRAM_OK = 0,
@@ -45,14 +49,24 @@ typedef enum engram_status {
 /** How stored patterns and values are kept on the device; accumulation is always float32 or wider. */
 typedef enum engram_storage {
     ENGRAM_STORAGE_F32 = 0,
-    ENGRAM_STORAGE_F16 = 1, /* IEEE binary16, round to nearest even on upload; |values| must stay <= 65504 */
-    ENGRAM_STORAGE_BF16 = 2 /* bfloat16, round to nearest even on upload */
+    ENGRAM_STORAGE_F16 = 1,  /* IEEE binary16, round to nearest even on upload; |values| must stay <= 65504 */
+    ENGRAM_STORAGE_BF16 = 2, /* bfloat16, round to nearest even on upload */
+    ENGRAM_STORAGE_COUNT = 3 /* number of storage kinds: valid codes are [0, ENGRAM_STORAGE_COUNT) */
 } engram_storage;
+
+/** What this build supports; callers read these instead of copying the numbers. */
+typedef struct engram_limits {
+    int32_t max_k;             /* ENGRAM_MAX_K */
+    int32_t max_block_threads; /* ENGRAM_MAX_BLOCK_THREADS */
+} engram_limits;
 
 typedef struct engram_memory engram_memory;
 
 /** ENGRAM_ABI_VERSION of the library (callers check it against the header they were written for). */
 ENGRAM_API int32_t engram_abi_version(void);
+
+/** Fills *out with this build's limits (no-op for NULL). */
+ENGRAM_API void engram_get_limits(engram_limits* out);
 
 /** "cuda" or "emu". */
 ENGRAM_API const char* engram_variant(void);
@@ -76,6 +90,15 @@ ENGRAM_API int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t 
  */
 ENGRAM_API int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v, int64_t n, char* err,
                                         int64_t err_cap);
+
+/**
+ * Overwrites n stored rows in place: row rows[i] (in [0, M)) gets x[i] (x n×d) and v[i] (v n×dv, NULL when V = X),
+ * converted to the storage type, with its norm recomputed from the stored (rounded) pattern. A row listed twice
+ * gets the later one. All checks and conversions happen before the memory changes; a rejected write leaves it as it
+ * was. Ascending rows are cheapest: each run of consecutive rows is uploaded in one copy per buffer.
+ */
+ENGRAM_API int32_t engram_memory_write(engram_memory* mem, const int64_t* rows, int64_t n, const float* x,
+                                       const float* v, char* err, int64_t err_cap);
 
 /** M, or -1 for a NULL handle. */
 ENGRAM_API int64_t engram_memory_size(const engram_memory* mem);

@@ -18,13 +18,15 @@
 
 #include <cstdint>
 
+#include "engram.h"
+
 namespace engram {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kTile = 32;          // patterns per sub-tile: one per lane in the softmax and top-k step
 constexpr int kMaxPairs = 8;       // (query, pattern) dot products one thread accumulates per sub-tile
 constexpr int kMaxDimTile = 128;   // columns of X (or V) staged in shared memory per pass
-constexpr int kMaxK = 256;         // = ENGRAM_MAX_K
+constexpr int kMaxBlockThreads = ENGRAM_MAX_BLOCK_THREADS;
 
 /** Device pointers of per-(chunk, query) partial state; chunk-major: element (c, b) at c·B + b. */
 struct PartialOut {

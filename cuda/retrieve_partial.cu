@@ -158,7 +158,7 @@ __device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, in
 }
 
 template <typename T>
-__global__ void __launch_bounds__(256, 4) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
+__global__ void __launch_bounds__(kMaxBlockThreads, 4) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
                                                                const float* __restrict__ norms, long long from,
                                                                long long to, int d, int dv,
                                                                const float* __restrict__ queries, int batch,
@@ -360,13 +360,14 @@ cudaError_t launch_retrieve_partial(int storage, const void* x, const void* v, c
                                     long long to, int d, int dv, const float* queries, int batch, float beta, int k,
                                     int threads, int chunk, int qtile, PartialOut out) {
     switch (storage) {
-        case 1:
+        case ENGRAM_STORAGE_F16:
             return launch_typed<__half>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk, qtile,
                                         out);
-        case 2:
+        case ENGRAM_STORAGE_BF16:
             return launch_typed<__nv_bfloat16>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk,
                                                qtile, out);
-        default:
+        case ENGRAM_STORAGE_F32:
+        default:  // engram_memory_create admits only the kinds above
             return launch_typed<float>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk, qtile,
                                        out);
     }

@@ -32,6 +32,8 @@
 #include <string>
 #include <tuple>
 
+#include "../half_bits.h"
+
 #define ENGRAM_EMULATION 1
 
 #define __global__
@@ -72,32 +74,9 @@ struct __nv_bfloat16 {
 };
 inline __half __ushort_as_half(unsigned short v) { return __half{v}; }
 inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short v) { return __nv_bfloat16{v}; }
-inline float __half2float(__half h) {
-    unsigned sign = (h.x & 0x8000u) << 16, exp = (h.x >> 10) & 0x1f, man = h.x & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man == 0) {
-        bits = sign;
-    } else {  // subnormal: normalise
-        int e = -1;
-        do {
-            man <<= 1;
-            e++;
-        } while ((man & 0x400) == 0);
-        bits = sign | ((unsigned) (112 - e) << 23) | ((man & 0x3ff) << 13);
-    }
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-inline float __bfloat162float(__nv_bfloat16 h) {
-    unsigned bits = (unsigned) h.x << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
+// widening shares engram.cu's host conversions (half_bits.h), so uploads and kernels agree bit for bit
+inline float __half2float(__half h) { return engram::half_bits::f16_value(h.x); }
+inline float __bfloat162float(__nv_bfloat16 h) { return engram::half_bits::bf16_value(h.x); }
 
 // ---- device math the kernels use ----
 // expf, logf, sqrtf, fmaxf, fminf come from <cmath> (the C library's float functions)

@@ -14,6 +14,12 @@ import java.util.Objects;
  *
  * <p>Appends validate everything before touching storage: a rejected append leaves the memory as it was.
  * Not safe for appends concurrent with retrievals; concurrent retrievals are fine.
+ *
+ * <p>Engines that keep copies (device uploads, reduced-precision copies) stay current cheaply: every change bumps
+ * {@link #version()}, and {@link #replacedSince} lists the rows overwritten in place since the version a copy was
+ * made at, so a copy updates those rows and uploads the appended ones ({@code [its size, size())}), never the whole
+ * memory. The list reaches back {@value #CHANGE_LOG_CAPACITY} replacements; a copy older than that is told so and
+ * rewrites every row.
  */
 public final class PatternMemory implements AutoCloseable {
     private final int dim;
@@ -25,6 +31,26 @@ public final class PatternMemory implements AutoCloseable {
     private long size;
     private boolean ownsData;
     private long rewrites;
+    private long version;
+    /** Replaced rows and the version each replacement made, a ring of at most CHANGE_LOG_CAPACITY entries. */
+    private long[] logRows = new long[0];
+    private long[] logVersions = new long[0];
+    private int logStart;
+    private int logCount;
+    /** Versions up to this one may have replacements no longer in the log. */
+    private long forgottenUpTo;
+
+    /** Replacements the change log keeps; a copy further behind rewrites everything. */
+    public static final int CHANGE_LOG_CAPACITY = 4096;
+
+    /**
+     * Rows overwritten in place after a given version, for engines bringing a copy up to date.
+     *
+     * @param rows     ascending, distinct row indices (rows appended after that version are not listed)
+     * @param complete false when the change log no longer reaches back that far: then any row may have changed
+     */
+    public record ReplacedRows(long[] rows, boolean complete) {
+    }
 
     private PatternMemory(int dim, int valueDim, boolean valuesArePatterns) {
         this.dim = dim;
@@ -177,12 +203,13 @@ public final class PatternMemory implements AutoCloseable {
         }
         computeNorms(size, size + n);
         size += n;
+        version++;
     }
 
     /**
      * Overwrites stored pattern {@code row} (and its value; null when V = X) in place, recomputing its norm.
-     * Validated first: index, widths, finiteness. Engines that keep copies of the memory (device uploads) notice
-     * the change through {@link #rewrites()}.
+     * Validated first: index, widths, finiteness. Engines that keep copies of the memory (device uploads,
+     * reduced-precision copies) update that row alone, through {@link #replacedSince}.
      *
      * @param pattern d floats
      * @param value   dv floats, or null when V = X
@@ -221,11 +248,65 @@ public final class PatternMemory implements AutoCloseable {
         }
         norms.set(row, 0, (float) Math.sqrt(sq));
         rewrites++;
+        version++;
+        logReplacement(row);
     }
 
     /** How many in-place {@link #replace} calls this memory has seen (appends do not count: they grow {@link #size()}). */
     public long rewrites() {
         return rewrites;
+    }
+
+    /** Number of changes (appends and replacements) so far; a copy made at version v is current while this is v. */
+    public long version() {
+        return version;
+    }
+
+    /**
+     * The rows {@link #replace}d after {@code since} (a value of {@link #version()}), ascending and distinct.
+     * Incomplete when more than {@value #CHANGE_LOG_CAPACITY} replacements happened since.
+     */
+    public ReplacedRows replacedSince(long since) {
+        if (since < 0 || since > version) {
+            throw new IllegalArgumentException("version " + since + " outside 0.." + version);
+        }
+        if (since < forgottenUpTo) {
+            return new ReplacedRows(new long[0], false);
+        }
+        long[] rows = new long[logCount];
+        int n = 0;
+        for (int i = logCount - 1; i >= 0; i--) {  // newest first: stop at the first entry not after `since`
+            int at = (logStart + i) % logRows.length;
+            if (logVersions[at] <= since) {
+                break;
+            }
+            rows[n++] = logRows[at];
+        }
+        return new ReplacedRows(java.util.Arrays.stream(rows, 0, n).sorted().distinct().toArray(), true);
+    }
+
+    private void logReplacement(long row) {
+        if (logCount == logRows.length && logRows.length < CHANGE_LOG_CAPACITY) {
+            int cap = Math.min(CHANGE_LOG_CAPACITY, Math.max(16, logRows.length * 2));
+            long[] r = new long[cap];
+            long[] v = new long[cap];
+            for (int i = 0; i < logCount; i++) {
+                r[i] = logRows[(logStart + i) % logRows.length];
+                v[i] = logVersions[(logStart + i) % logRows.length];
+            }
+            logRows = r;
+            logVersions = v;
+            logStart = 0;
+        }
+        if (logCount == logRows.length) {  // full at capacity: forget the oldest
+            forgottenUpTo = logVersions[logStart];
+            logStart = (logStart + 1) % logRows.length;
+            logCount--;
+        }
+        int at = (logStart + logCount) % logRows.length;
+        logRows[at] = row;
+        logVersions[at] = version;
+        logCount++;
     }
 
     private static void requireFinite(String what, float[] a) {

@@ -16,7 +16,9 @@ package dev.engram.engine;
  *   l = α·l_a + β·l_b,  o = α·o_a + β·o_b,  t = α·(t_a + (m_a − m)·l_a) + β·(t_b + (m_b − m)·l_b)
  * </pre>
  * and at the end {@code out = o/l}, {@code H = log l − t/l}, {@code confidence = 1 − H/log M}.
- * All state is double. The empty partial (no patterns) is the identity.
+ * The fields are stored as double and merges run in double, but a partial carries the precision of the engine that
+ * made it: the native kernels compute m, l, t and o in float32 and hand them over widened. The empty partial (no
+ * patterns) is the identity.
  */
 public final class RetrievalPartial {
     private final int batch;

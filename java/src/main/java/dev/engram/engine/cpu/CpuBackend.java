@@ -79,8 +79,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         /** The memory's own float32 patterns. */
         F32,
         /**
-         * A bfloat16 copy of the patterns (and of the values when V = X), made on first use and rebuilt when the
-         * memory changes: half the bytes per pass, results as on the rounded patterns. Separate values stay float32.
+         * A bfloat16 copy of the patterns (and of the values when V = X), made on first use and updated row by row
+         * when the memory changes: half the bytes per pass, results as on the rounded patterns. Separate values stay
+         * float32.
          */
         BF16
     }
@@ -167,15 +168,20 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 + CpuVectors.LANES + " float lanes)" + (storage == Storage.BF16 ? ", bfloat16 patterns" : "");
     }
 
-    /** The bfloat16 copy of {@code memory}, made or rebuilt as needed. */
+    /** The bfloat16 copy of {@code memory}, made on first use and brought up to date (changed rows only). */
     private Bf16Patterns bf16Of(PatternMemory memory) {
         synchronized (bf16) {
-            Bf16Patterns p = bf16.get(memory);
-            if (p == null || !p.matches(memory)) {
-                p = Bf16Patterns.of(memory);
-                bf16.put(memory, p);
-            }
+            Bf16Patterns p = bf16.computeIfAbsent(memory, m -> new Bf16Patterns(m.dim()));
+            p.syncWith(memory);
             return p;
+        }
+    }
+
+    /** Rows converted into the bfloat16 copy of {@code memory} so far (0 when there is none), for tests. */
+    long bf16RowsConverted(PatternMemory memory) {
+        synchronized (bf16) {
+            Bf16Patterns p = bf16.get(memory);
+            return p == null ? 0 : p.rowsConverted();
         }
     }
 

@@ -13,17 +13,18 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The native engine: libengram's retrieval kernels through FFM, either on a CUDA GPU ({@code cuda}) or compiled for
  * the host by the execution-model emulator ({@code emu}: the very same kernel source, for tests and CI, slow).
  *
  * <p>Matrices pass to the library as their own off-heap segments, without copies. The first retrieval against a
- * {@link PatternMemory} uploads it to device memory, later ones reuse that copy and upload only rows appended since
- * (a memory only grows). Device copies are freed when this engine is closed, or when their PatternMemory becomes
- * unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly. Rows replaced through
- * {@link PatternMemory#replace} make the cached copy stale and it is rebuilt on the next retrieval; a memory made by
- * {@link PatternMemory#wrap} whose caller-owned matrices are changed behind its back is not noticed.
+ * {@link PatternMemory} uploads it to device memory; later ones reuse that copy and send only what changed since:
+ * rows appended, and rows overwritten through {@link PatternMemory#replace} (written in place on the device, see
+ * {@link PatternMemory#replacedSince}). Device copies are freed when this engine is closed, or when their
+ * PatternMemory becomes unreachable. For explicit control use {@link #upload} and {@link NativeMemory} directly. A
+ * memory made by {@link PatternMemory#wrap} whose caller-owned matrices are changed behind its back is not noticed.
  *
  * <p>Accuracy against the reference engine: dot products in float32 (error about d·2⁻²⁴·‖q‖·‖x‖), softmax sums in
  * float32 within a memory chunk and in double across chunks; top-k cosines in float32. With fp16/bf16 storage the
@@ -31,8 +32,8 @@ import java.util.WeakHashMap;
  */
 public final class NativeBackend implements Backend, AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
-    private static volatile NativeBackend sharedEmu;
-    private static volatile NativeBackend sharedCuda;
+    /** The process-wide engines by variant, made on first use (a failed attempt stores nothing). */
+    private static final Map<String, NativeBackend> SHARED = new ConcurrentHashMap<>();
 
     private final NativeLibrary lib;
     private final NativeStorage storage;
@@ -44,6 +45,10 @@ public final class NativeBackend implements Backend, AutoCloseable {
         this.lib = lib;
         this.storage = Objects.requireNonNull(storage, "storage");
         this.shape = Objects.requireNonNull(shape, "shape");
+        if (shape.blockThreads() > lib.limits.maxBlockThreads()) {
+            throw new IllegalArgumentException("blockThreads=" + shape.blockThreads() + " exceeds " + lib
+                    + "'s limit of " + lib.limits.maxBlockThreads() + " threads per block");
+        }
     }
 
     /**
@@ -79,30 +84,12 @@ public final class NativeBackend implements Backend, AutoCloseable {
 
     /** Process-wide emulated engine (never closed), for {@link dev.engram.engine.Backends}. */
     public static NativeBackend sharedEmulated() {
-        NativeBackend b = sharedEmu;
-        if (b == null) {
-            synchronized (NativeBackend.class) {
-                if (sharedEmu == null) {
-                    sharedEmu = emulated();
-                }
-                b = sharedEmu;
-            }
-        }
-        return b;
+        return SHARED.computeIfAbsent(NativeLibrary.EMU, v -> emulated());
     }
 
     /** Process-wide CUDA engine (never closed), for {@link dev.engram.engine.Backends}. */
     public static NativeBackend sharedCuda() {
-        NativeBackend b = sharedCuda;
-        if (b == null) {
-            synchronized (NativeBackend.class) {
-                if (sharedCuda == null) {
-                    sharedCuda = cuda();
-                }
-                b = sharedCuda;
-            }
-        }
-        return b;
+        return SHARED.computeIfAbsent(NativeLibrary.CUDA, v -> cuda());
     }
 
     /**
@@ -172,7 +159,7 @@ public final class NativeBackend implements Backend, AutoCloseable {
         }
     }
 
-    /** The cached device copy of memory, created or topped up as needed. */
+    /** The cached device copy of memory, created once and brought up to date (changed rows only) as needed. */
     private NativeMemory deviceCopy(PatternMemory memory) {
         if (closed) {
             throw new IllegalStateException("this " + name() + " engine is closed");
@@ -180,12 +167,6 @@ public final class NativeBackend implements Backend, AutoCloseable {
         NativeMemory nm;
         synchronized (uploaded) {
             nm = uploaded.get(memory);
-            if (nm != null && nm.staleFor(memory)) {
-                // rows were replaced in place: rebuild the device copy rather than serve stale patterns
-                uploaded.remove(memory);
-                nm.close();
-                nm = null;
-            }
             if (nm == null) {
                 nm = NativeMemory.create(lib, memory.dim(), memory.valueDim(), memory.valuesArePatterns(), storage);
                 uploaded.put(memory, nm);
@@ -203,6 +184,12 @@ public final class NativeBackend implements Backend, AutoCloseable {
         return uploaded.size();
     }
 
+    /** Rows sent to the device copy of {@code memory} so far (0 when there is none), for tests. */
+    long rowsUploaded(PatternMemory memory) {
+        NativeMemory nm = uploaded.get(memory);
+        return nm == null ? 0 : nm.rowsUploaded();
+    }
+
     @Override
     public RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries,
                                             RetrievalParams params) {
@@ -218,17 +205,17 @@ public final class NativeBackend implements Backend, AutoCloseable {
         return deviceCopy(memory).retrieve(queries, params, 0, memory.size(), shape);
     }
 
-    private static void checkK(RetrievalParams params) {
-        if (params.k() > NativeLibrary.MAX_K) {
+    private void checkK(RetrievalParams params) {
+        if (params.k() > lib.limits.maxK()) {
             throw new IllegalArgumentException("k=" + params.k() + " exceeds the native engine's limit of "
-                    + NativeLibrary.MAX_K + " (per-block top-k lists live in shared memory); use the cpu engine");
+                    + lib.limits.maxK() + " (per-block top-k lists live in shared memory); use the cpu engine");
         }
     }
 
     /** Frees every device copy this engine made. Idempotent; the shared engines are never closed. */
     @Override
     public void close() {
-        if (this == sharedEmu || this == sharedCuda) {
+        if (SHARED.get(lib.variant) == this) {
             return;
         }
         closed = true;

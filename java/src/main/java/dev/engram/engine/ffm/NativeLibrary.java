@@ -5,9 +5,10 @@ import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -23,18 +24,19 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * One loaded libengram (the CUDA build or the host emulation build) and its C ABI (cuda/engram.h) as method handles.
- * Every call that can fail goes through {@link #check}: argument errors become {@link IllegalArgumentException},
- * everything else {@link NativeEngineException}, both with the library's message.
+ * One loaded libengram (the CUDA build or the host emulation build) and its C ABI (cuda/engram.h) as method handles,
+ * with the build's limits read from it once. Every call goes through {@link NativeCall}: argument errors become
+ * {@link IllegalArgumentException}, everything else {@link NativeEngineException}, both with the library's message.
  *
  * <p>Where the library comes from: the directory in system property {@code engram.native.dir} if set, else the
  * resource {@code native/linux-x86_64/libengram_<variant>.so} (loaded in place when it is a file, extracted to a
  * temporary directory when it sits inside a jar).
  */
 final class NativeLibrary {
-    static final int ABI_VERSION = 1;
-    static final int MAX_K = 256;
-    private static final int ERR_CAP = 1024;
+    static final int ABI_VERSION = 2;
+    /** engram.h's struct engram_limits. */
+    private static final StructLayout LIMITS = MemoryLayout.structLayout(
+            JAVA_INT.withName("max_k"), JAVA_INT.withName("max_block_threads"));
     private static final ConcurrentHashMap<String, Object> LOADED = new ConcurrentHashMap<>();
 
     /** The variants: "cuda" (GPU) and "emu" (the same kernels emulated on the host). */
@@ -47,6 +49,7 @@ final class NativeLibrary {
     final MethodHandle deviceInfo;
     final MethodHandle memoryCreate;
     final MethodHandle memoryAppend;
+    final MethodHandle memoryWrite;
     final MethodHandle memorySize;
     final MethodHandle memoryDeviceBytes;
     final MethodHandle memoryDestroy;
@@ -54,6 +57,16 @@ final class NativeLibrary {
     final MethodHandle retrieve;
     final MethodHandle retrievePartial;
     final MethodHandle emuMemoryLimit;
+    final Limits limits;
+
+    /**
+     * What this build supports (engram.h {@code engram_limits}).
+     *
+     * @param maxK            largest top-k a retrieval supports
+     * @param maxBlockThreads most threads per block a launch may ask for
+     */
+    record Limits(int maxK, int maxBlockThreads) {
+    }
 
     private NativeLibrary(String variant, Path path) {
         this.variant = variant;
@@ -61,12 +74,20 @@ final class NativeLibrary {
         Linker linker = Linker.nativeLinker();
         SymbolLookup lookup = SymbolLookup.libraryLookup(path, Arena.global());
         abiVersion = bind(linker, lookup, "engram_abi_version", FunctionDescriptor.of(JAVA_INT));
+        // first, so that a library of another ABI is named as such rather than by a missing symbol
+        int abi = NativeCall.plain("engram_abi_version", () -> (int) abiVersion.invokeExact());
+        if (abi != ABI_VERSION) {
+            throw new IllegalStateException(path + " implements engram ABI " + abi + " but this code needs " + ABI_VERSION
+                    + "; rebuild the native library (native-build/build.sh)");
+        }
         deviceInfo = bind(linker, lookup, "engram_device_info",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         memoryCreate = bind(linker, lookup, "engram_memory_create",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         memoryAppend = bind(linker, lookup, "engram_memory_append",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+        memoryWrite = bind(linker, lookup, "engram_memory_write",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         memorySize = bind(linker, lookup, "engram_memory_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         memoryDeviceBytes = bind(linker, lookup, "engram_memory_device_bytes", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         memoryDestroy = bind(linker, lookup, "engram_memory_destroy", FunctionDescriptor.ofVoid(ADDRESS));
@@ -79,16 +100,13 @@ final class NativeLibrary {
                         JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         emuMemoryLimit = bind(linker, lookup, "engram_emu_memory_limit",
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
-        int abi;
-        try {
-            abi = (int) abiVersion.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException("calling engram_abi_version in " + path + " failed", t);
-        }
-        if (abi != ABI_VERSION) {
-            throw new IllegalStateException(path + " implements engram ABI " + abi + " but this code needs " + ABI_VERSION
-                    + "; rebuild the native library (native-build/build.sh)");
-        }
+        MethodHandle getLimits = bind(linker, lookup, "engram_get_limits", FunctionDescriptor.ofVoid(ADDRESS));
+        limits = NativeCall.run("engram_get_limits", c -> {
+            MemorySegment out = c.arena().allocate(LIMITS);
+            getLimits.invokeExact(out);
+            return new Limits(out.get(JAVA_INT, LIMITS.byteOffset(MemoryLayout.PathElement.groupElement("max_k"))),
+                    out.get(JAVA_INT, LIMITS.byteOffset(MemoryLayout.PathElement.groupElement("max_block_threads"))));
+        });
     }
 
     private static MethodHandle bind(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor fd) {
@@ -168,53 +186,19 @@ final class NativeLibrary {
         }
     }
 
-    /** A buffer for the library's error message. */
-    static MemorySegment errorBuffer(Arena arena) {
-        MemorySegment err = arena.allocate(ERR_CAP);
-        err.set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
-        return err;
-    }
-
-    static long errorCapacity() {
-        return ERR_CAP;
-    }
-
-    /** Throws for a non-OK status: what failed, and the library's message. */
-    static void check(int status, MemorySegment err, String what) {
-        if (status == 0) {
-            return;
-        }
-        String msg = err.getString(0);
-        NativeEngineException.Status s = NativeEngineException.Status.of(status);
-        if (s == NativeEngineException.Status.INVALID_ARGUMENT) {
-            throw new IllegalArgumentException(what + ": " + msg);
-        }
-        throw new NativeEngineException(s, what + " failed (" + s + "): " + msg);
-    }
-
     /** Device count and the name of device 0, or a NativeEngineException saying why there is none. */
     String deviceInfo() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment count = arena.allocate(JAVA_INT);
-            MemorySegment name = arena.allocate(512);
-            MemorySegment err = errorBuffer(arena);
-            int st = (int) deviceInfo.invokeExact(count, name, 512L, err, errorCapacity());
-            check(st, err, "engram_device_info");
+        return NativeCall.run("engram_device_info", c -> {
+            MemorySegment count = c.arena().allocate(JAVA_INT);
+            MemorySegment name = c.arena().allocate(512);
+            c.check((int) deviceInfo.invokeExact(count, name, 512L, c.err(), c.errCap()));
             return count.get(JAVA_INT, 0) + " device(s), device 0: " + name.getString(0);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        });
     }
 
     /** Number of live memory handles in this process (for leak checks). */
     long liveMemories() {
-        try {
-            return (long) liveMemories.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return NativeCall.plain("engram_live_memories", () -> (long) liveMemories.invokeExact());
     }
 
     /**
@@ -222,17 +206,11 @@ final class NativeLibrary {
      * allocated now.
      */
     long emuMemoryLimit(long bytes) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment allocated = arena.allocate(JAVA_LONG);
-            MemorySegment err = errorBuffer(arena);
-            int st = (int) emuMemoryLimit.invokeExact(bytes, allocated, err, errorCapacity());
-            check(st, err, "engram_emu_memory_limit");
+        return NativeCall.run("engram_emu_memory_limit", c -> {
+            MemorySegment allocated = c.arena().allocate(JAVA_LONG);
+            c.check((int) emuMemoryLimit.invokeExact(bytes, allocated, c.err(), c.errCap()));
             return allocated.get(JAVA_LONG, 0);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        });
     }
 
     @Override

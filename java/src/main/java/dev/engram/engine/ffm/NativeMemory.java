@@ -18,18 +18,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Patterns X (M×d), values V (M×dv, or V = X) and their norms held in device memory by libengram: uploaded once,
- * grown by {@link #append}, queried many times. Owns a native handle: close it (or let the owning
- * {@link NativeBackend} do so). Thread-safe; calls on one memory are serialised because they share its device
- * workspace.
+ * grown by {@link #append}, rows overwritten in place by {@link #write}, queried many times. Owns a native handle:
+ * close it (or let the owning {@link NativeBackend} do so). Thread-safe; calls on one memory are serialised because
+ * they share its device workspace.
  */
 public final class NativeMemory implements AutoCloseable {
-    private long rewritesSeen;
     private final NativeLibrary lib;
     private final int dim;
     private final int valueDim;
     private final boolean valuesArePatterns;
     private final NativeStorage storage;
     private MemorySegment handle;
+    /** The {@link PatternMemory#version()} this copy last caught up with; -1 before the first sync. */
+    private long versionSeen = -1;
+    /** Rows handed to the library by append and write, for tests that check only changed rows travel. */
+    private long rowsUploaded;
 
     private NativeMemory(NativeLibrary lib, int dim, int valueDim, boolean valuesArePatterns, NativeStorage storage,
                          MemorySegment handle) {
@@ -44,18 +47,12 @@ public final class NativeMemory implements AutoCloseable {
     /** An empty device memory for d-dimensional patterns and dv-dimensional values (or V = X), stored as {@code storage}. */
     static NativeMemory create(NativeLibrary lib, int dim, int valueDim, boolean valuesArePatterns, NativeStorage storage) {
         Objects.requireNonNull(storage, "storage");
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment err = NativeLibrary.errorBuffer(arena);
-            int st = (int) lib.memoryCreate.invokeExact(dim, valueDim, valuesArePatterns ? 1 : 0, storage.code, out, err,
-                    NativeLibrary.errorCapacity());
-            NativeLibrary.check(st, err, "engram_memory_create");
+        return NativeCall.run("engram_memory_create", c -> {
+            MemorySegment out = c.arena().allocate(ValueLayout.ADDRESS);
+            c.check((int) lib.memoryCreate.invokeExact(dim, valueDim, valuesArePatterns ? 1 : 0, storage.code, out,
+                    c.err(), c.errCap()));
             return new NativeMemory(lib, dim, valueDim, valuesArePatterns, storage, out.get(ValueLayout.ADDRESS, 0));
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        });
     }
 
     public int dim() {
@@ -79,24 +76,19 @@ public final class NativeMemory implements AutoCloseable {
 
     /** Number of stored patterns M. */
     public synchronized long size() {
-        try {
-            return (long) lib.memorySize.invokeExact(live());
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        MemorySegment h = live();
+        return NativeCall.plain("engram_memory_size", () -> (long) lib.memorySize.invokeExact(h));
     }
 
     /** Device bytes held: patterns, values, norms and the retrieval workspace. */
     public synchronized long deviceBytes() {
-        try {
-            return (long) lib.memoryDeviceBytes.invokeExact(live());
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        MemorySegment h = live();
+        return NativeCall.plain("engram_memory_device_bytes", () -> (long) lib.memoryDeviceBytes.invokeExact(h));
+    }
+
+    /** Rows uploaded so far by {@link #append} and {@link #write} (each row counted once per upload). */
+    synchronized long rowsUploaded() {
+        return rowsUploaded;
     }
 
     /**
@@ -106,6 +98,63 @@ public final class NativeMemory implements AutoCloseable {
      * @param values   n×dv float32, or null when V = X
      */
     public synchronized void append(FloatMatrix patterns, FloatMatrix values) {
+        checkRows(patterns, values);
+        MemorySegment h = live();
+        NativeCall.run("engram_memory_append", c -> {
+            MemorySegment x = dense(patterns, c.arena());
+            MemorySegment v = values == null ? MemorySegment.NULL : dense(values, c.arena());
+            c.check((int) lib.memoryAppend.invokeExact(h, x, v, patterns.rows(), c.err(), c.errCap()));
+            return null;
+        });
+        rowsUploaded += patterns.rows();
+    }
+
+    /**
+     * Overwrites stored rows in place: row {@code rows[i]} gets pattern row i (and value row i; null when V = X),
+     * converted to the storage type, its norm recomputed. Ascending rows are cheapest (each run of consecutive rows
+     * is one copy).
+     *
+     * @param rows     n row indices in [0, M)
+     * @param patterns n×d float32
+     * @param values   n×dv float32, or null when V = X
+     */
+    public synchronized void write(long[] rows, FloatMatrix patterns, FloatMatrix values) {
+        Objects.requireNonNull(rows, "rows");
+        checkRows(patterns, values);
+        if (rows.length != patterns.rows()) {
+            throw new IllegalArgumentException("rows lists " + rows.length + " indices but patterns have "
+                    + patterns.rows() + " rows");
+        }
+        write(rows, patterns, values, false);
+    }
+
+    /**
+     * engram_memory_write of {@code rows}; their patterns are rows 0..n-1 of x and v, or with {@code gather} rows
+     * {@code rows[i]} of x and v (packed into the call's arena).
+     */
+    private void write(long[] rows, FloatMatrix x, FloatMatrix v, boolean gather) {
+        MemorySegment h = live();
+        NativeCall.run("engram_memory_write", c -> {
+            MemorySegment idx = c.arena().allocateFrom(JAVA_LONG, rows);
+            MemorySegment px = gather ? gathered(x, rows, c.arena()) : dense(x, c.arena());
+            MemorySegment pv = v == null ? MemorySegment.NULL : gather ? gathered(v, rows, c.arena()) : dense(v, c.arena());
+            c.check((int) lib.memoryWrite.invokeExact(h, idx, (long) rows.length, px, pv, c.err(), c.errCap()));
+            return null;
+        });
+        rowsUploaded += rows.length;
+    }
+
+    /** Rows {@code rows[i]} of m packed densely into arena. */
+    private static MemorySegment gathered(FloatMatrix m, long[] rows, Arena arena) {
+        long rowBytes = (long) m.cols() * Float.BYTES;
+        MemorySegment packed = arena.allocate(Math.max(1, rows.length * rowBytes), 64);
+        for (int i = 0; i < rows.length; i++) {
+            MemorySegment.copy(m.segment(), m.offset(rows[i], 0), packed, i * rowBytes, rowBytes);
+        }
+        return packed;
+    }
+
+    private void checkRows(FloatMatrix patterns, FloatMatrix values) {
         Objects.requireNonNull(patterns, "patterns");
         if (patterns.cols() != dim) {
             throw new IllegalArgumentException("patterns have d=" + patterns.cols() + " columns but this memory stores d=" + dim);
@@ -113,17 +162,6 @@ public final class NativeMemory implements AutoCloseable {
         if (values != null && (values.cols() != valueDim || values.rows() != patterns.rows())) {
             throw new IllegalArgumentException("values are " + values.rows() + "×" + values.cols() + " but "
                     + patterns.rows() + "×" + valueDim + " is needed");
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment err = NativeLibrary.errorBuffer(arena);
-            MemorySegment x = dense(patterns, arena);
-            MemorySegment v = values == null ? MemorySegment.NULL : dense(values, arena);
-            int st = (int) lib.memoryAppend.invokeExact(live(), x, v, patterns.rows(), err, NativeLibrary.errorCapacity());
-            NativeLibrary.check(st, err, "engram_memory_append");
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
     }
 
@@ -140,27 +178,45 @@ public final class NativeMemory implements AutoCloseable {
     }
 
     /**
-     * True when {@code memory} was edited in place ({@link PatternMemory#replace}) since this copy was synced: the
-     * copy must then be rebuilt, appends alone cannot bring it up to date.
+     * Brings this copy up to date with {@code memory}: rows replaced since the last sync are written in place
+     * ({@link PatternMemory#replacedSince}), rows appended since are appended. Every row is rewritten only when the
+     * memory's change log no longer reaches back to the last sync, or when more than half the rows changed (then one
+     * contiguous upload beats scattered ones).
      */
-    synchronized boolean staleFor(PatternMemory memory) {
-        return size() > 0 && rewritesSeen != memory.rewrites();
-    }
-
-    /** Uploads the rows of {@code memory} this device copy does not hold yet (appended since the last sync). */
     synchronized void syncWith(PatternMemory memory) {
-        long have = size();
         long want = memory.size();
-        if (have == 0) {
-            rewritesSeen = memory.rewrites();
-        }
-        if (have == want) {
+        if (versionSeen == memory.version()) {
             return;
         }
+        long have = size();
         if (have > want) {
             throw new IllegalStateException("device copy holds " + have + " patterns but the memory only " + want);
         }
-        append(memory.patterns().rows(have, want), memory.valuesArePatterns() ? null : memory.values().rows(have, want));
+        if (have > 0) {
+            PatternMemory.ReplacedRows changed = memory.replacedSince(versionSeen);
+            long[] rows = changed.rows();
+            int stale = 0;
+            while (stale < rows.length && rows[stale] < have) {
+                stale++;  // rows at or past `have` travel with the append below
+            }
+            if (!changed.complete() || stale > have / 2) {
+                long[] all = new long[(int) have];
+                for (int i = 0; i < all.length; i++) {
+                    all[i] = i;
+                }
+                write(all, memory.patterns().rows(0, have), valuesOf(memory, 0, have), false);
+            } else if (stale > 0) {
+                write(java.util.Arrays.copyOf(rows, stale), memory.patterns(), valuesOf(memory, 0, have), true);
+            }
+        }
+        if (want > have) {
+            append(memory.patterns().rows(have, want), valuesOf(memory, have, want));
+        }
+        versionSeen = memory.version();
+    }
+
+    private static FloatMatrix valuesOf(PatternMemory memory, long from, long to) {
+        return memory.valuesArePatterns() ? null : memory.values().rows(from, to);
     }
 
     /** Queries as the library wants them: their own native segment and row stride, or a dense copy. */
@@ -170,6 +226,26 @@ public final class NativeMemory implements AutoCloseable {
                 return new Queries(q.segment(), q.rows() <= 1 ? q.cols() : q.rowStride());
             }
             return new Queries(dense(q, arena), q.cols());
+        }
+    }
+
+    private static MemorySegment floats(Arena arena, long n) {
+        return arena.allocate(n * Float.BYTES, 64);
+    }
+
+    /** The top_index (B×k int64) and top_score (B×k float) outputs; NULL when k = 0. */
+    private record TopOut(MemorySegment index, MemorySegment score) {
+        static TopOut of(Arena arena, int b, int k) {
+            return k == 0 ? new TopOut(MemorySegment.NULL, MemorySegment.NULL)
+                    : new TopOut(arena.allocate((long) b * k * Long.BYTES, 64), floats(arena, (long) b * k));
+        }
+
+        long[] indices() {
+            return index.equals(MemorySegment.NULL) ? new long[0] : index.toArray(JAVA_LONG);
+        }
+
+        float[] scores() {
+            return score.equals(MemorySegment.NULL) ? new float[0] : score.toArray(JAVA_FLOAT);
         }
     }
 
@@ -190,25 +266,19 @@ public final class NativeMemory implements AutoCloseable {
                                                  LaunchShape shape) {
         int b = (int) queries.rows();
         int k = params.k();
-        try (Arena arena = Arena.ofConfined()) {
+        MemorySegment h = live();
+        return NativeCall.run("engram_retrieve", c -> {
+            Arena arena = c.arena();
             Queries q = Queries.of(queries, arena);
-            MemorySegment out = arena.allocate((long) b * valueDim * Float.BYTES, 64);
-            MemorySegment entropy = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment confidence = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment idx = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Long.BYTES, 64);
-            MemorySegment score = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Float.BYTES, 64);
-            MemorySegment err = NativeLibrary.errorBuffer(arena);
-            int st = (int) lib.retrieve.invokeExact(live(), q.segment(), (long) b, q.stride(), params.beta(), k, from, to,
-                    launch(shape, arena), out, entropy, confidence, idx, score, err, NativeLibrary.errorCapacity());
-            NativeLibrary.check(st, err, "engram_retrieve");
+            MemorySegment out = floats(arena, (long) b * valueDim);
+            MemorySegment entropy = floats(arena, b);
+            MemorySegment confidence = floats(arena, b);
+            TopOut top = TopOut.of(arena, b, k);
+            c.check((int) lib.retrieve.invokeExact(h, q.segment(), (long) b, q.stride(), params.beta(), k, from, to,
+                    launch(shape, arena), out, entropy, confidence, top.index, top.score, c.err(), c.errCap()));
             return new RetrievalResult(b, valueDim, k, out.toArray(JAVA_FLOAT), entropy.toArray(JAVA_FLOAT),
-                    confidence.toArray(JAVA_FLOAT), k == 0 ? new long[0] : idx.toArray(JAVA_LONG),
-                    k == 0 ? new float[0] : score.toArray(JAVA_FLOAT));
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+                    confidence.toArray(JAVA_FLOAT), top.indices(), top.scores());
+        });
     }
 
     /**
@@ -221,18 +291,19 @@ public final class NativeMemory implements AutoCloseable {
                                                          LaunchShape shape) {
         int b = (int) queries.rows();
         int k = params.k();
-        try (Arena arena = Arena.ofConfined()) {
+        MemorySegment h = live();
+        return NativeCall.run("engram_retrieve_partial", c -> {
+            Arena arena = c.arena();
             Queries q = Queries.of(queries, arena);
-            MemorySegment m = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment l = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment t = arena.allocate((long) b * Float.BYTES, 64);
-            MemorySegment o = arena.allocate((long) b * valueDim * Float.BYTES, 64);
-            MemorySegment idx = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Long.BYTES, 64);
-            MemorySegment score = k == 0 ? MemorySegment.NULL : arena.allocate((long) b * k * Float.BYTES, 64);
-            MemorySegment err = NativeLibrary.errorBuffer(arena);
-            int st = (int) lib.retrievePartial.invokeExact(live(), q.segment(), (long) b, q.stride(), params.beta(), k,
-                    from, to, launch(shape, arena), m, l, t, o, idx, score, err, NativeLibrary.errorCapacity());
-            NativeLibrary.check(st, err, "engram_retrieve_partial");
+            MemorySegment m = floats(arena, b);
+            MemorySegment l = floats(arena, b);
+            MemorySegment t = floats(arena, b);
+            MemorySegment o = floats(arena, (long) b * valueDim);
+            TopOut tops = TopOut.of(arena, b, k);
+            c.check((int) lib.retrievePartial.invokeExact(h, q.segment(), (long) b, q.stride(), params.beta(), k,
+                    from, to, launch(shape, arena), m, l, t, o, tops.index, tops.score, c.err(), c.errCap()));
+            long[] idx = tops.indices();
+            float[] score = tops.scores();
             double[] max = new double[b];
             double[] sum = new double[b];
             double[] shifted = new double[b];
@@ -244,9 +315,9 @@ public final class NativeMemory implements AutoCloseable {
                 shifted[i] = t.getAtIndex(JAVA_FLOAT, i);
                 top[i] = new TopK(k);
                 for (int j = 0; j < k; j++) {
-                    long index = idx.getAtIndex(JAVA_LONG, (long) i * k + j);
+                    long index = idx[i * k + j];
                     if (index >= 0) {
-                        top[i].offer(score.getAtIndex(JAVA_FLOAT, (long) i * k + j), index);
+                        top[i].offer(score[i * k + j], index);
                     }
                 }
             }
@@ -254,24 +325,19 @@ public final class NativeMemory implements AutoCloseable {
                 out[i] = o.getAtIndex(JAVA_FLOAT, i);
             }
             return new RetrievalPartial(b, valueDim, k, to - from, max, sum, shifted, out, top);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        });
     }
 
     /** Frees the device memory. Idempotent. */
     @Override
     public synchronized void close() {
         if (handle != null) {
-            try {
-                lib.memoryDestroy.invokeExact(handle);
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            } finally {
-                handle = null;
-            }
+            MemorySegment h = handle;
+            handle = null;
+            NativeCall.plain("engram_memory_destroy", () -> {
+                lib.memoryDestroy.invokeExact(h);
+                return null;
+            });
         }
     }
 

@@ -12,6 +12,7 @@ public enum NativeStorage {
     /** bfloat16 (8-bit exponent, 7-bit fraction), rounded to nearest even at upload. */
     BF16(2);
 
+    /** The engram_storage value (engram.h ENGRAM_STORAGE_*). */
     final int code;
 
     NativeStorage(int code) {

@@ -74,12 +74,30 @@ class NativeBadInputTest {
 
     @Test
     void kAboveTheNativeLimitNamesTheLimit() {
+        int maxK = lib("emu").limits.maxK();
         try (NativeBackend engine = backend("emu");
-             FloatMatrix x = RandomMatrices.uniform(300, 2, 3); PatternMemory mem = PatternMemory.of(x);
+             FloatMatrix x = RandomMatrices.uniform(maxK + 44, 2, 3); PatternMemory mem = PatternMemory.of(x);
              FloatMatrix q = RandomMatrices.uniform(1, 2, 4)) {
             assertMessage(assertThrows(IllegalArgumentException.class,
-                    () -> engine.retrieve(mem, q, new RetrievalParams(1f, 257))), "k=257", "256");
+                    () -> engine.retrieve(mem, q, new RetrievalParams(1f, maxK + 1))), "k=" + (maxK + 1), "" + maxK);
         }
+    }
+
+    @Test
+    void launchShapesBeyondTheLibrarysThreadLimitAreRejectedWhenTheEngineIsMade() {
+        NativeLibrary lib = lib("emu");
+        int over = lib.limits.maxBlockThreads() + 32;
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> NativeBackend.emulated(NativeStorage.F32, new LaunchShape(over, 32, 1))),
+                "blockThreads=" + over, "" + lib.limits.maxBlockThreads());
+    }
+
+    /** Runs one raw ABI call through the call helper (the status check is what these tests exercise). */
+    private static void raw(String what, NativeCall.Body<Integer> call) {
+        NativeCall.run(what, c -> {
+            c.check(call.run(c));
+            return null;
+        });
     }
 
     @ParameterizedTest
@@ -94,9 +112,8 @@ class NativeBadInputTest {
                 () -> NativeMemory.create(lib, 4, 5, true, NativeStorage.F32)), "value_dim=5", "dim=4");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment err = NativeLibrary.errorBuffer(arena);
-            int st = (int) lib.memoryCreate.invokeExact(4, 4, 1, 7, out, err, NativeLibrary.errorCapacity());
-            var e = assertThrows(IllegalArgumentException.class, () -> NativeLibrary.check(st, err, "create"));
+            var e = assertThrows(IllegalArgumentException.class, () -> raw("create",
+                    c -> (int) lib.memoryCreate.invokeExact(4, 4, 1, 7, out, c.err(), c.errCap())));
             assertMessage(e, "storage", "got 7");
             assertEquals(MemorySegment.NULL, out.get(ValueLayout.ADDRESS, 0), "no handle on failure");
         }
@@ -112,29 +129,25 @@ class NativeBadInputTest {
             assertMessage(assertThrows(IllegalArgumentException.class, () -> nm.retrieve(q, new RetrievalParams(1f, 5),
                     0, 2, LaunchShape.AUTO)), "k=5", "M=2");
             // raw calls with what the Java types cannot express: NaN beta, a row stride shorter than d, null output
-            MemorySegment err = NativeLibrary.errorBuffer(arena);
             MemorySegment o = arena.allocate(3 * 4 * 4);
             MemorySegment h = arena.allocate(12);
             MemorySegment c = arena.allocate(12);
             MemorySegment idx = arena.allocate(3 * 8);
             MemorySegment sc = arena.allocate(3 * 4);
             MemorySegment handle = handleOf(nm);
-            int st1 = (int) lib.retrieve.invokeExact(handle, q.segment(), 3L, 4L, Float.NaN, 1, 0L, 40L, MemorySegment.NULL,
-                    o, h, c, idx, sc, err, NativeLibrary.errorCapacity());
-            assertMessage(assertThrows(IllegalArgumentException.class, () -> NativeLibrary.check(st1, err, "retrieve")),
-                    "beta", "nan");
-            int st2 = (int) lib.retrieve.invokeExact(handle, q.segment(), 3L, 2L, 1f, 1, 0L, 40L, MemorySegment.NULL,
-                    o, h, c, idx, sc, err, NativeLibrary.errorCapacity());
-            assertMessage(assertThrows(IllegalArgumentException.class, () -> NativeLibrary.check(st2, err, "retrieve")),
-                    "query_stride", "got 2");
-            int st3 = (int) lib.retrieve.invokeExact(handle, q.segment(), 3L, 4L, 1f, 1, 0L, 40L, MemorySegment.NULL,
-                    o, h, c, MemorySegment.NULL, sc, err, NativeLibrary.errorCapacity());
-            assertMessage(assertThrows(IllegalArgumentException.class, () -> NativeLibrary.check(st3, err, "retrieve")),
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> raw("retrieve",
+                    k -> (int) lib.retrieve.invokeExact(handle, q.segment(), 3L, 4L, Float.NaN, 1, 0L, 40L,
+                            MemorySegment.NULL, o, h, c, idx, sc, k.err(), k.errCap()))), "beta", "nan");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> raw("retrieve",
+                    k -> (int) lib.retrieve.invokeExact(handle, q.segment(), 3L, 2L, 1f, 1, 0L, 40L,
+                            MemorySegment.NULL, o, h, c, idx, sc, k.err(), k.errCap()))), "query_stride", "got 2");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> raw("retrieve",
+                    k -> (int) lib.retrieve.invokeExact(handle, q.segment(), 3L, 4L, 1f, 1, 0L, 40L,
+                            MemorySegment.NULL, o, h, c, MemorySegment.NULL, sc, k.err(), k.errCap()))),
                     "top_index", "k=1");
-            int st4 = (int) lib.retrieve.invokeExact(MemorySegment.NULL, q.segment(), 3L, 4L, 1f, 1, 0L, 40L,
-                    MemorySegment.NULL, o, h, c, idx, sc, err, NativeLibrary.errorCapacity());
-            assertMessage(assertThrows(IllegalArgumentException.class, () -> NativeLibrary.check(st4, err, "retrieve")),
-                    "mem is NULL");
+            assertMessage(assertThrows(IllegalArgumentException.class, () -> raw("retrieve",
+                    k -> (int) lib.retrieve.invokeExact(MemorySegment.NULL, q.segment(), 3L, 4L, 1f, 1, 0L, 40L,
+                            MemorySegment.NULL, o, h, c, idx, sc, k.err(), k.errCap()))), "mem is NULL");
         }
     }
 
@@ -292,5 +305,9 @@ class NativeBadInputTest {
         assertEquals(NativeEngineException.Status.DEVICE, e.status());
         assertEquals(NativeEngineException.Status.UNKNOWN, NativeEngineException.Status.of(42));
         assertEquals(NativeEngineException.Status.OUT_OF_MEMORY, NativeEngineException.Status.of(2));
+        assertEquals(NativeEngineException.Status.UNSUPPORTED, NativeEngineException.Status.of(5));
+        for (NativeEngineException.Status s : NativeEngineException.Status.values()) {
+            assertEquals(s, NativeEngineException.Status.of(s.code), "code " + s.code + " maps back to " + s);
+        }
     }
 }

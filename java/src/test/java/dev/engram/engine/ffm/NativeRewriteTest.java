@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** A row replaced in place after the first retrieval is seen by the next one (the device copy is rebuilt). */
+/** A row replaced in place after the first retrieval is seen by the next one (the row is written in place on the device). */
 class NativeRewriteTest {
 
     @Test
