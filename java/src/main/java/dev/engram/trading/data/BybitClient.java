@@ -53,6 +53,23 @@ public final class BybitClient {
         this(DEFAULT_BASE_URL, HttpFetcher.Config.defaults());
     }
 
+    /** This client's klines of one category as a {@link BarSource} (cache key "bybit-CATEGORY"). */
+    public BarSource source(String category) {
+        checkCategory(category, false);
+        return new BarSource() {
+            @Override
+            public String cacheKey() {
+                return "bybit-" + category;
+            }
+
+            @Override
+            public BarSeries klines(String symbol, Interval interval, long fromMs, long toMs, FetchProgress progress)
+                    throws ExchangeException {
+                return BybitClient.this.klines(category, symbol, interval, fromMs, toMs, progress);
+            }
+        };
+    }
+
     /** Requests sent so far, retries included. */
     public int requests() {
         return http.requests();
