@@ -323,7 +323,7 @@ public final class BybitClient {
         try {
             return Long.parseLong(s.trim());
         } catch (NumberFormatException e) {
-            throw malformedStatic("Bybit", path, "row " + r + ": " + field + " '" + s + "' is not an integer");
+            throw malformedStatic(exchangeOf(path), path, "row " + r + ": " + field + " '" + s + "' is not an integer");
         }
     }
 
@@ -337,7 +337,11 @@ public final class BybitClient {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw malformedStatic("Bybit", path, "row " + r + ": " + field + " '" + s + "' is not a number");
+        throw malformedStatic(exchangeOf(path), path, "row " + r + ": " + field + " '" + s + "' is not a number");
+    }
+
+    private static String exchangeOf(String path) {
+        return path.startsWith("/v5/") ? "Bybit" : "Binance";
     }
 
     private static long longField(JsonNode row, String f, String path, int r) throws ExchangeException {
