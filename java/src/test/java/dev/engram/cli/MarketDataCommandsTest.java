@@ -129,6 +129,7 @@ class MarketDataCommandsTest {
 
             Run info = run("data", "info", file.toString());
             assertEquals(0, info.code(), info.err());
+            assertTrue(info.out().contains("symbol     BTCUSDT\n"), info.out());
             assertTrue(info.out().contains("rows       739"), info.out());
             assertTrue(info.out().contains("interval   60 (inferred)"), info.out());
             assertTrue(info.out().contains("range      2024-01-01T00:00:00Z .. 2024-01-31T23:00:00Z"), info.out());
@@ -201,7 +202,8 @@ class MarketDataCommandsTest {
         BarSeries eth = CsvBars.read(out.resolve("SYNETH-60.csv"));
         assertEquals(300, eth.size());
         Bar first = eth.bar(0);
-        assertEquals(2000, first.open(), 1e-9);
+        assertEquals(2000, first.open());
+        assertEquals("SYNETH", eth.symbol());
     }
 
     private static void assertOneLine(String err, String expected) {

@@ -69,7 +69,8 @@ public final class CsvBars {
     /**
      * Import options.
      *
-     * @param symbol   the series' symbol; null: the file name without extension
+     * @param symbol   the series' symbol; null: the file name without extension and without a trailing
+     *                 "-&lt;interval&gt;" ("BTCUSDT-60.csv" is BTCUSDT)
      * @param interval null: inferred from the most common step
      * @param prices   raw or adjusted (adjusted needs an adj close column)
      * @param zone     zone of date-times without one (and of plain dates)
@@ -250,9 +251,20 @@ public final class CsvBars {
         return semis > commas ? ';' : ',';
     }
 
-    private static String stem(String name) {
+    /** The file name without extension, and without a trailing "-&lt;interval&gt;" (BarCache's "BTCUSDT-60.csv"). */
+    static String stem(String name) {
         int dot = name.lastIndexOf('.');
-        return dot > 0 ? name.substring(0, dot) : name;
+        String s = dot > 0 ? name.substring(0, dot) : name;
+        int dash = s.lastIndexOf('-');
+        if (dash > 0) {
+            try {
+                Interval.parse(s.substring(dash + 1));
+                return s.substring(0, dash);
+            } catch (IllegalArgumentException e) {
+                return s;
+            }
+        }
+        return s;
     }
 
     private record Row(long line, long time, String timeText, double open, double high, double low, double close,

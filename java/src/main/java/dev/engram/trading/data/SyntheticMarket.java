@@ -129,7 +129,7 @@ public final class SyntheticMarket {
             regimes[t] = (byte) (trend ? 1 : 0);
             double sigma = Math.exp(logVol);
             double eps = rho * common.nextGaussian() + idio * own.nextGaussian();
-            double open = Math.exp(x);
+            double open = t == 0 ? sym.startPrice() : Math.exp(x);
             double xNext = trend ? x + drift + sigma * eps : x + p.reversionPerBar() * (mu - x) + sigma * eps;
             double close = Math.exp(xNext);
             double high = Math.max(open, close) * Math.exp(0.5 * sigma * Math.abs(own.nextGaussian()));

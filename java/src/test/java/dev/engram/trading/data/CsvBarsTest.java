@@ -177,6 +177,9 @@ class CsvBarsTest {
         Path f = dir.resolve("ETHUSDT.csv");
         Files.writeString(f, "timestamp,open,high,low,close,volume\n" + T0 + ",1,2,0.5,1,1\n" + (T0 + H) + ",1,2,0.5,1,1");
         assertEquals("ETHUSDT", CsvBars.read(f).symbol());
+        assertEquals("BTCUSDT", CsvBars.stem("BTCUSDT-60.csv"));
+        assertEquals("BTC-PERP", CsvBars.stem("BTC-PERP-D.csv"));
+        assertEquals("BTC-PERP", CsvBars.stem("BTC-PERP.csv"));
     }
 
     private List<String> listNames() throws Exception {
