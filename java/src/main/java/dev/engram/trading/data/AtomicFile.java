@@ -13,6 +13,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * CREATE_NEW, so two writers never share one), which is then moved over the target with ATOMIC_MOVE. Readers see the
  * old file or the new one, never a mix; a crash leaves the old file intact (and at worst a {@code .tmp-} file beside
  * it, which {@link #write} removes when it fails itself).
+ * <p>
+ * Unlike {@code dev.engram.tensor.AtomicFiles}, which falls back to a plain move where the file system refuses an
+ * atomic one, this fails instead: the cache's promise (the old file or the new one, never a mix) depends on it.
  */
 public final class AtomicFile {
     private AtomicFile() {
