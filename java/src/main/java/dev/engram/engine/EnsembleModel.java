@@ -43,11 +43,18 @@ public sealed interface EnsembleModel {
     /** The kind's name as model files store it: "hnn", "separable", "dissipative", "port", "baseline". */
     String kind();
 
-    /** Whether this kind integrates with {@code scheme} (see the table above). */
-    boolean supports(EnsembleSpec.Scheme scheme);
+    /**
+     * Whether this kind integrates with {@code scheme} (see the table above): RK4 only, unless the kind is a
+     * conservative Hamiltonian flow.
+     */
+    default boolean supports(EnsembleSpec.Scheme scheme) {
+        return scheme == EnsembleSpec.Scheme.RK4;
+    }
 
     /** The scheme {@link EnsembleSpec#of(EnsembleModel, float[], float[], int, float, int, float, float, float, long, int)} picks. */
-    EnsembleSpec.Scheme defaultScheme();
+    default EnsembleSpec.Scheme defaultScheme() {
+        return EnsembleSpec.Scheme.RK4;
+    }
 
     /** Whether the kind records an energy (all but {@link Derivative}). */
     default boolean hasEnergy() {
@@ -57,10 +64,7 @@ public sealed interface EnsembleModel {
     /** A general H(q, p): widths [2n, hidden…, 1]. */
     record Hamiltonian(MlpWeights h) implements EnsembleModel {
         public Hamiltonian {
-            requireEnergy("hamiltonian", h, -1);
-            if (h.inputWidth() % 2 != 0) {
-                throw new IllegalArgumentException("hamiltonian input width must be 2n (q then p), got " + h.inputWidth());
-            }
+            requireHamiltonian(h);
         }
 
         @Override
@@ -115,10 +119,7 @@ public sealed interface EnsembleModel {
     /** H [2n, hidden…, 1] with damping D = softplus(R), R [2n, hidden…, n]. */
     record Dissipative(MlpWeights h, MlpWeights damping) implements EnsembleModel {
         public Dissipative {
-            requireEnergy("hamiltonian", h, -1);
-            if (h.inputWidth() % 2 != 0) {
-                throw new IllegalArgumentException("hamiltonian input width must be 2n (q then p), got " + h.inputWidth());
-            }
+            requireHamiltonian(h);
             requireShape("damping", damping, h.inputWidth(), h.inputWidth() / 2, "2n", "n");
         }
 
@@ -132,15 +133,6 @@ public sealed interface EnsembleModel {
             return "dissipative";
         }
 
-        @Override
-        public boolean supports(EnsembleSpec.Scheme s) {
-            return s == EnsembleSpec.Scheme.RK4;
-        }
-
-        @Override
-        public EnsembleSpec.Scheme defaultScheme() {
-            return EnsembleSpec.Scheme.RK4;
-        }
     }
 
     /**
@@ -150,10 +142,7 @@ public sealed interface EnsembleModel {
     record PortHamiltonian(MlpWeights h, MlpWeights damping, MlpWeights inputMap, float[] inputs)
             implements EnsembleModel {
         public PortHamiltonian {
-            requireEnergy("hamiltonian", h, -1);
-            if (h.inputWidth() % 2 != 0) {
-                throw new IllegalArgumentException("hamiltonian input width must be 2n (q then p), got " + h.inputWidth());
-            }
+            requireHamiltonian(h);
             int n = h.inputWidth() / 2;
             requireShape("damping", damping, 2 * n, n, "2n", "n");
             Objects.requireNonNull(inputMap, "inputMap");
@@ -184,15 +173,6 @@ public sealed interface EnsembleModel {
             return "port";
         }
 
-        @Override
-        public boolean supports(EnsembleSpec.Scheme s) {
-            return s == EnsembleSpec.Scheme.RK4;
-        }
-
-        @Override
-        public EnsembleSpec.Scheme defaultScheme() {
-            return EnsembleSpec.Scheme.RK4;
-        }
 
         /** The same model driven by another input table (steps×m, or null for u = 0). */
         public PortHamiltonian withInputs(float[] table) {
@@ -237,15 +217,6 @@ public sealed interface EnsembleModel {
             return "baseline";
         }
 
-        @Override
-        public boolean supports(EnsembleSpec.Scheme s) {
-            return s == EnsembleSpec.Scheme.RK4;
-        }
-
-        @Override
-        public EnsembleSpec.Scheme defaultScheme() {
-            return EnsembleSpec.Scheme.RK4;
-        }
 
         @Override
         public boolean hasEnergy() {
@@ -270,6 +241,14 @@ public sealed interface EnsembleModel {
         }
         if (in >= 0 && w.inputWidth() != in) {
             throw new IllegalArgumentException(name + " input width must be n = " + in + ", got " + w.inputWidth());
+        }
+    }
+
+    /** A scalar H on (q, p): input width 2n. */
+    private static void requireHamiltonian(MlpWeights h) {
+        requireEnergy("hamiltonian", h, -1);
+        if (h.inputWidth() % 2 != 0) {
+            throw new IllegalArgumentException("hamiltonian input width must be 2n (q then p), got " + h.inputWidth());
         }
     }
 
