@@ -52,8 +52,9 @@ final class EnsembleBlock {
     private final float[] force;
     /** Tao: the copy (x, y) of the state (2n × width). */
     private final float[] copy;
-    /** Network outputs: the damping R (n × width), G(q) (n·m × width), the baseline's input (2n + m) × width. */
+    /** The damping network's output R (n × width), or the baseline's input (q, p, u) ((2n + m) × width). */
     private final float[] aux;
+    /** The input map's output G(q) (n·m × width). */
     private final float[] inputForce;
 
     /** One MLP's weights and its hidden activations over the block. */
