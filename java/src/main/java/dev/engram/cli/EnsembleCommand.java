@@ -8,12 +8,15 @@ import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.engine.Capability;
 import dev.engram.engine.EnsembleRecorder;
+import dev.engram.engine.EnsembleModel;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
 import dev.engram.hnn.AnalyticHamiltonians;
-import dev.engram.hnn.HamiltonianNetwork;
+import dev.engram.hnn.LearnedField;
 import dev.engram.hnn.ModelFile;
+import dev.engram.tensor.FloatMatrix;
+import dev.engram.tensor.Npy;
 import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FileErrors;
@@ -35,7 +38,9 @@ import java.util.concurrent.Callable;
 @Command(name = "ensemble", mixinStandardHelpOptions = true,
         description = {"Integrates N trajectories of an MLP Hamiltonian from a perturbed initial state (with optional",
                 "momentum noise) and writes ensemble.json, fan.png (quantiles of q_0 over time) and energy.png.",
-                "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2."})
+                "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2.",
+                "A model with inputs u(t) (port, baseline with m > 0) reads them from --inputs, one row per step,",
+                "held constant over the step; without --inputs u = 0."})
 final class EnsembleCommand implements Callable<Integer> {
     @Mixin
     final EngineOptions engineOptions = new EngineOptions();
@@ -46,8 +51,13 @@ final class EnsembleCommand implements Callable<Integer> {
     @Mixin
     final OutputOption output = new OutputOption("out/ensemble");
 
-    @Option(names = "--model", description = "a general HNN model file (.safetensors from `engram physics` or ModelFile.save)")
+    @Option(names = "--model", description = "a model file of any kind: hnn, separable, dissipative, port or baseline "
+            + "(.safetensors from `engram physics` or ModelFile.save)")
     Path model;
+
+    @Option(names = "--inputs", description = "u(t) for a model with inputs: a float .npy of shape steps×m (1-D when "
+            + "m = 1); row i applies on [i·dt, (i+1)·dt). Default: u = 0")
+    Path inputs;
 
     @Option(names = "--trajectories", defaultValue = "100000", description = "N (default: ${DEFAULT-VALUE})")
     int trajectories;
@@ -73,7 +83,8 @@ final class EnsembleCommand implements Callable<Integer> {
     @Option(names = "--noise", defaultValue = "0.1", description = "momentum noise σ per √time (default: ${DEFAULT-VALUE})")
     float noise;
 
-    @Option(names = "--scheme", defaultValue = "LEAPFROG", description = "LEAPFROG or RK4 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--scheme", description = "LEAPFROG, STORMER_VERLET, TAO or RK4 (default: the model kind's own: "
+            + "LEAPFROG for hnn, STORMER_VERLET for separable, RK4 for the others)")
     EnsembleSpec.Scheme scheme;
 
     @Option(names = "--samples", defaultValue = "60", description = "sample times for the quantiles (default: ${DEFAULT-VALUE})")
@@ -90,31 +101,58 @@ final class EnsembleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (model != null) {
-            HamiltonianNetwork net;
+            LearnedField net;
             try {
-                net = ModelFile.load(model, HamiltonianNetwork.class);
+                net = ModelFile.load(model);
             } catch (IOException e) {
                 throw FileErrors.reading(model, e);
             }
-            return run(net.hamiltonian().toWeights(), "HNN " + model.getFileName());
+            return run(net.toEnsembleModel(inputTable(net.kind(), net.inputCount())),
+                    net.kind() + " model " + model.getFileName());
         }
-        return run(AnalyticHamiltonians.quadraticMlp(0.05), "closed-form MLP of H = (q² + p²)/2");
+        inputTable("hnn", 0);
+        return run(new EnsembleModel.Hamiltonian(AnalyticHamiltonians.quadraticMlp(0.05)),
+                "closed-form MLP of H = (q² + p²)/2");
     }
 
-    int run(MlpWeights h, String source) throws Exception {
+    /** The --inputs table as steps×m floats, or null (u = 0) when none is given. */
+    private float[] inputTable(String kind, int m) throws java.io.IOException {
+        if (inputs == null) {
+            if (m > 0) {
+                System.out.printf("the %s model takes %d inputs; no --inputs given, so u = 0%n", kind, m);
+            }
+            return null;
+        }
+        if (m == 0) {
+            throw new IllegalArgumentException("--inputs " + inputs + ": the " + kind
+                    + " model takes no inputs; leave --inputs out");
+        }
+        try (FloatMatrix u = Npy.readFloat(inputs)) {
+            boolean oneD = m == 1 && u.rows() == 1 && u.cols() == steps;
+            if (!oneD && (u.rows() != steps || u.cols() != m)) {
+                throw new IllegalArgumentException("--inputs " + inputs + " has shape " + u.rows() + "×" + u.cols()
+                        + ", expected steps×m = " + steps + "×" + m + " (one row of u per integration step)");
+            }
+            return u.toArray();
+        }
+    }
+
+    int run(EnsembleModel m, String source) throws Exception {
         Path out = output.out;
-        EnsembleSpec spec = spec(h);
+        EnsembleSpec.Scheme s = scheme == null ? m.defaultScheme() : scheme;
+        EnsembleSpec spec = spec(m, s);
         Backend engine = engineOptions.select(Capability.INTEGRATION);
         OutputFolder.check("--out", out);
-        EnsembleStability stability = new EnsembleStability(h, spec.q0(), spec.p0(), dt, scheme);
-        if (!stability.stepStable()) {
+        MlpWeights h = hamiltonianOf(m);
+        EnsembleStability stability = h == null ? null : new EnsembleStability(h, spec.q0(), spec.p0(), dt, s);
+        if (stability != null && !stability.stepStable()) {
             System.err.printf("engram ensemble: warning: --dt %s is beyond the %s stability limit here: h·ρ = %.3g > %.3g "
                             + "(ρ = %.3g, the fastest rate of the linearised flow at the initial state); expect the "
-                            + "energy to grow without bound; use --dt %.2g or less%n", dt, scheme, stability.stepRho,
+                            + "energy to grow without bound; use --dt %.2g or less%n", dt, s, stability.stepRho,
                     stability.limit, stability.rho, 0.5 * stability.limit / stability.rho);
         }
         System.out.printf("integrating %d trajectories × %d steps (dt %s, %s) of %s on %s ...%n", trajectories, steps, dt,
-                scheme, source, engine.name());
+                s, source, engine.name());
         long t0 = System.nanoTime();
         long[] shown = {-1};
         java.util.function.LongConsumer progress = done -> {
@@ -129,8 +167,9 @@ final class EnsembleCommand implements Callable<Integer> {
         EnsembleResult r = engine.integrate(spec, progress);
         System.err.println();
         double sec = (System.nanoTime() - t0) / 1e9;
-        double noiseEnergy = stability.noiseEnergy(noise, (double) steps * dt);
-        boolean[] energyDiverged = EnsembleStability.energyDiverged(r, maxEnergyChange, noiseEnergy);
+        double noiseEnergy = stability == null ? 0 : stability.noiseEnergy(noise, (double) steps * dt);
+        boolean[] energyDiverged = m.hasEnergy() ? EnsembleStability.energyDiverged(r, maxEnergyChange, noiseEnergy)
+                : new boolean[trajectories];
         int energyCount = 0;
         for (boolean d : energyDiverged) {
             energyCount += d ? 1 : 0;
@@ -142,13 +181,13 @@ final class EnsembleCommand implements Callable<Integer> {
                             + "and count as diverged; lower --dt (or raise --max-energy-change if the change is real)%n",
                     energyCount, trajectories, EnsembleStability.rule(maxEnergyChange, noiseEnergy));
         }
-        write(r, source, sec, stability, energyDiverged, energyCount, noiseEnergy);
+        write(r, source, s, m.hasEnergy(), sec, stability, energyDiverged, energyCount, noiseEnergy);
         return 0;
     }
 
     /** The spec, after checking every option with its command-line name (the spec's own checks use API names). */
-    private EnsembleSpec spec(MlpWeights h) {
-        int n = h.inputWidth() / 2;
+    private EnsembleSpec spec(EnsembleModel m, EnsembleSpec.Scheme scheme) {
+        int n = m.dof();
         if (trajectories < 1) {
             throw new IllegalArgumentException("--trajectories must be >= 1, got " + trajectories);
         }
@@ -177,8 +216,8 @@ final class EnsembleCommand implements Callable<Integer> {
                             + "values, more than one array can hold (2^31); lower --trajectories or --samples",
                     trajectories, samples, sampleCount, trajectories, 2 * n + 1));
         }
-        EnsembleSpec spec = new EnsembleSpec(h, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
-                noise, seedOption.seed, sampleEvery, false, EnsembleSpec.FAN, scheme);
+        EnsembleSpec spec = new EnsembleSpec(m, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
+                noise, seedOption.seed, sampleEvery, false, EnsembleSpec.FAN, scheme, EnsembleSpec.DEFAULT_TAO_OMEGA);
         long need = EnsembleRecorder.requiredBytes(spec);
         long available = EnsembleRecorder.availableHeap();
         if (need > available) {
@@ -194,6 +233,16 @@ final class EnsembleCommand implements Callable<Integer> {
                     available / (double) (1L << 30), Runtime.getRuntime().maxMemory() / (double) (1L << 30)));
         }
         return spec;
+    }
+
+    /** The Hamiltonian MLP whose linearised flow bounds the step size, for the kinds that have one. */
+    private static MlpWeights hamiltonianOf(EnsembleModel m) {
+        return switch (m) {
+            case EnsembleModel.Hamiltonian h -> h.h();
+            case EnsembleModel.Dissipative d -> d.h();
+            case EnsembleModel.PortHamiltonian p -> p.h();
+            default -> null;
+        };
     }
 
     private static void requireNonNegative(String option, float v) {
@@ -222,20 +271,23 @@ final class EnsembleCommand implements Callable<Integer> {
         return a;
     }
 
-    private void write(EnsembleResult r, String source, double sec, EnsembleStability stability,
-                       boolean[] energyDiverged, int energyCount, double noiseEnergy) throws Exception {
+    private void write(EnsembleResult r, String source, EnsembleSpec.Scheme used, boolean hasEnergy, double sec,
+                       EnsembleStability stability, boolean[] energyDiverged, int energyCount, double noiseEnergy)
+            throws Exception {
         Path out = output.out;
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("model", source).put("trajectories", trajectories).put("steps", steps).put("dt", dt)
-                .put("scheme", scheme.name()).put("sigma_q", sigmaQ).put("sigma_p", sigmaP).put("noise", noise)
+                .put("scheme", used.name()).put("sigma_q", sigmaQ).put("sigma_p", sigmaP).put("noise", noise)
                 .put("seed", seedOption.seed).put("engine", engineOptions.select(Capability.INTEGRATION).name()).put("seconds", sec)
                 .put("diverged", r.divergedCount() + energyCount)
                 .put("diverged_non_finite", r.divergedCount()).put("diverged_energy", energyCount);
         root.putObject("energy_divergence").put("rule", EnsembleStability.rule(maxEnergyChange, noiseEnergy))
                 .put("max_energy_change", maxEnergyChange).put("noise_energy", noiseEnergy);
-        root.putObject("step_check").put("rho", stability.rho).put("h_rho", stability.stepRho)
-                .put("limit", stability.limit).put("stable", stability.stepStable());
+        if (stability != null) {
+            root.putObject("step_check").put("rho", stability.rho).put("h_rho", stability.stepRho)
+                    .put("limit", stability.limit).put("stable", stability.stepStable());
+        }
         ArrayNode levels = root.putArray("quantile_levels");
         for (double l : r.quantileLevels()) {
             levels.add(l);
@@ -266,7 +318,11 @@ final class EnsembleCommand implements Callable<Integer> {
                 finite++;
             }
         }
-        root.put("mean_relative_energy_change", finite == 0 ? Double.NaN : meanRel / finite);
+        if (hasEnergy && finite > 0) {
+            root.put("mean_relative_energy_change", meanRel / finite);
+        } else {
+            root.putNull("mean_relative_energy_change"); // the baseline has no energy; or nothing stayed finite
+        }
         AtomicFiles.writeString(out.resolve("ensemble.json"), json.writeValueAsString(root));
         double[] t = new double[s];
         for (int i = 0; i < s; i++) {
@@ -274,9 +330,11 @@ final class EnsembleCommand implements Callable<Integer> {
         }
         Charts.line(out.resolve("fan.png"), "Monte-Carlo fan of q_0 (" + trajectories + " trajectories)", "time", "q_0",
                 quantileSeries(r, 0, t));
-        Charts.line(out.resolve("energy.png"), "Energy H over time: quantiles across trajectories", "time", "H",
-                quantileSeries(r, 2 * n, t));
-        System.out.println("wrote " + out.resolve("ensemble.json") + ", fan.png, energy.png");
+        if (hasEnergy) {
+            Charts.line(out.resolve("energy.png"), "Energy H over time: quantiles across trajectories", "time", "H",
+                    quantileSeries(r, 2 * n, t));
+        }
+        System.out.println("wrote " + out.resolve("ensemble.json") + ", fan.png" + (hasEnergy ? ", energy.png" : ""));
     }
 
     private static Map<String, double[][]> quantileSeries(EnsembleResult r, int c, double[] t) {
