@@ -173,14 +173,14 @@ def peer_record(peer, computes, threads, version, blas):
 
 
 def announce(record):
-    """One line on stderr naming the peer's BLAS and threads (a reference BLAS is called out)."""
+    """One line on stderr naming the peer's BLAS (a reference BLAS is called out); threads are per case, in the JSON."""
     blas = record["blas"]
-    where = " (" + record["blas_library"] + ")" if record.get("blas_library") else ""
+    where = " (" + record["blas_library"] + ", found by " + record.get("blas_found_by", "?") + ")" \
+        if record.get("blas_library") else ""
     warn = ("  <- netlib reference BLAS: every matrix product is unoptimised; install an optimised one "
             "(Debian: apt-get install libopenblas0-pthread)") if blas == "reference" else ""
-    print("peer %s %s: BLAS %s%s, %s BLAS threads, %d threads; computes %s%s"
-          % (record["peer"], record["version"], blas, where, record.get("blas_threads"), record["threads"],
-             record["computes"], warn), file=sys.stderr, flush=True)
+    print("peer %s (%s): BLAS %s%s; computes %s%s"
+          % (record["peer"], record["version"], blas, where, record["computes"], warn), file=sys.stderr, flush=True)
 
 
 def emit(record, **measured):

@@ -92,15 +92,13 @@ record PeerResult(String peer, String computes, String version, String blas, Str
         }
     }
 
-    /** The peer's description (not the case's figures) for a results JSON. */
+    /**
+     * The peer's description for a results JSON: name, part computed, version and BLAS. Its threads are per case
+     * (each case is timed at its fastest configuration), beside the case's figures.
+     */
     void describeTo(ObjectNode n) {
         n.put("peer", peer).put("computes", computes).put("version", version).put("blas", blas)
-                .put("blas_library", blasLibrary).put("threads", threads);
-        if (blasThreads == null) {
-            n.putNull("blas_threads");
-        } else {
-            n.put("blas_threads", blasThreads);
-        }
-        n.put("blas_found_by", line.path("blas_found_by").asText("not reported"));
+                .put("blas_library", blasLibrary)
+                .put("blas_found_by", line.path("blas_found_by").asText("not reported"));
     }
 }

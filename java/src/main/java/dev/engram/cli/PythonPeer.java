@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs side-by-side peer scripts from {@code bench/peers/} with one Python and reads the one JSON object per line
  * each prints (see peerlib.py) as {@link PeerResult}s. Says once why, and returns nothing, when a peer cannot run
- * (its module missing, the script missing); prints each peer's BLAS the first time it is seen.
+ * (its module missing, the script missing). The peers print their BLAS on stderr, which goes to the console.
  */
 final class PythonPeer {
     private final String python;
@@ -52,10 +52,7 @@ final class PythonPeer {
             String line;
             while ((line = r.readLine()) != null) {
                 try {
-                    PeerResult result = PeerResult.parse(json.readTree(line));
-                    out.add(result);
-                    once(result.peer() + "|" + result.blas(), "peer " + result.peer() + " (" + result.version()
-                            + ", computes " + result.computes() + "): " + result.describeBlas());
+                    out.add(PeerResult.parse(json.readTree(line)));
                 } catch (JsonProcessingException e) {
                     System.out.println("peer " + script.getFileName() + ": ignored a line that is not JSON: " + line);
                 }

@@ -102,7 +102,10 @@ class PeerBenchTest {
         assertEquals("torch", torch.get("peer").asText());
         assertEquals("reference", torch.get("blas").asText());
         assertEquals(REFERENCE_LIB, torch.get("blas_library").asText());
-        assertEquals(1, torch.get("blas_threads").asInt());
+        JsonNode torchCase = root.get("cases").get(0).get("peers").get("torch");
+        assertEquals("reference", torchCase.get("blas").asText());
+        assertEquals(1, torchCase.get("blas_threads").asInt());
+        assertEquals(2, torchCase.get("threads").asInt());
         JsonNode faiss = root.get("cases").get(0).get("peers").get("faiss");
         assertEquals("openblas", faiss.get("blas").asText());
         assertEquals(2, faiss.get("threads").asInt());
