@@ -46,7 +46,9 @@ final class PythonPeer {
         }
         List<String> cmd = new ArrayList<>(List.of(python, script.toString()));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("PYTHONDONTWRITEBYTECODE", "1"); // no __pycache__ left in bench/peers
+        Process p = pb.start();
         ObjectMapper json = new ObjectMapper();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;

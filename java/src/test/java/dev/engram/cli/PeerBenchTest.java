@@ -145,6 +145,7 @@ class PeerBenchTest {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(peersDir().toFile())
                 .redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("PYTHONDONTWRITEBYTECODE", "1"); // no __pycache__ left in bench/peers
         pb.environment().putAll(env);
         Process p = pb.start();
         try (var in = p.getOutputStream()) {
