@@ -12,6 +12,7 @@ import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -36,6 +37,12 @@ import java.util.concurrent.Callable;
                 "PyTorch (bench/peers/torch_retrieval.py: obvious code, and scaled-dot-product attention for the",
                 "output) and FAISS IndexFlatIP for the top-k (bench/peers/faiss_topk.py). Writes JSON to --out."})
 final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    final OutputOption output = new OutputOption("bench/results");
+
+    @Mixin
+    final SeedOption seedOption = new SeedOption(42);
+
     @Option(names = "--cases", defaultValue = "1x1000000x32,64x1000000x32,256x200000x64", split = ",",
             description = "BxMxd cases (default: ${DEFAULT-VALUE})")
     List<String> cases;
@@ -60,11 +67,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "python with torch and faiss (default: ${DEFAULT-VALUE})")
     String python;
 
-    @Option(names = "--out", defaultValue = "bench/results", description = "folder for the JSON results")
-    Path out;
 
-    @Option(names = "--seed", defaultValue = "42")
-    long seed;
 
     @Override
     public Integer call() throws Exception {
@@ -97,8 +100,8 @@ final class BenchCommand implements Callable<Integer> {
             cn.put("B", b).put("M", m).put("d", d);
             ArrayNode en = cn.putArray("engines");
             Map<String, Double> ms = new LinkedHashMap<>();
-            try (FloatMatrix x = RandomMatrices.uniform(m, d, seed);
-                 FloatMatrix q = RandomMatrices.uniform(b, d, seed + 1);
+            try (FloatMatrix x = RandomMatrices.uniform(m, d, seedOption.seed);
+                 FloatMatrix q = RandomMatrices.uniform(b, d, seedOption.seed + 1);
                  PatternMemory mem = PatternMemory.wrap(x, null)) {
                 RetrievalParams params = new RetrievalParams(beta, k);
                 for (String name : engines) {
@@ -163,9 +166,9 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        Path file = out.resolve("retrieval-" + stamp + ".json");
+        Path file = output.out.resolve("retrieval-" + stamp + ".json");
         AtomicFiles.writeString(file, json.writeValueAsString(root));
-        AtomicFiles.writeString(out.resolve("retrieval-latest.json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(output.out.resolve("retrieval-latest.json"), json.writeValueAsString(root));
         System.out.println("wrote " + file);
         return 0;
     }

@@ -11,6 +11,7 @@ import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
 import dev.engram.tensor.AtomicFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -32,6 +33,9 @@ import java.util.concurrent.Callable;
         description = {"Times batched HNN leapfrog ensembles per engine and against the PyTorch autograd peer",
                 "(bench/peers/torch_leapfrog.py), case by case in the same run. Writes JSON to --out."})
 final class EnsembleBenchCommand implements Callable<Integer> {
+    @Mixin
+    final OutputOption output = new OutputOption("bench/results");
+
     @Option(names = "--cases", defaultValue = "10000x100,100000x20", split = ",",
             description = "NxSTEPS cases (default: ${DEFAULT-VALUE})")
     List<String> cases;
@@ -62,8 +66,6 @@ final class EnsembleBenchCommand implements Callable<Integer> {
     @Option(names = "--python", defaultValue = "/usr/bin/python3")
     String python;
 
-    @Option(names = "--out", defaultValue = "bench/results")
-    Path out;
 
     @Override
     public Integer call() throws Exception {
@@ -157,9 +159,9 @@ final class EnsembleBenchCommand implements Callable<Integer> {
             }
         }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        AtomicFiles.writeString(out.resolve("ensemble-" + stamp + ".json"), json.writeValueAsString(root));
-        AtomicFiles.writeString(out.resolve("ensemble-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + out.resolve("ensemble-" + stamp + ".json"));
+        AtomicFiles.writeString(output.out.resolve("ensemble-" + stamp + ".json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(output.out.resolve("ensemble-latest.json"), json.writeValueAsString(root));
+        System.out.println("wrote " + output.out.resolve("ensemble-" + stamp + ".json"));
         return 0;
     }
 
