@@ -257,7 +257,8 @@ final class EnsembleBlock {
             }
             MicroKernels.gemm(w[l], 0, widths[l], 1, rows, widths[l], in, 0, width, out, 0, width, width, true);
             for (int i = 0; i < rows * width; i += L) {
-                FloatVector.fromArray(S, out, i).lanewise(VectorOperators.TANH).intoArray(out, i);
+                // not lanewise(TANH): its bits would depend on the JIT tier
+                ReproducibleMath.tanh(FloatVector.fromArray(S, out, i)).intoArray(out, i);
             }
             in = out;
         }
