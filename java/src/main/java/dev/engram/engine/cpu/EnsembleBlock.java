@@ -256,10 +256,8 @@ final class EnsembleBlock {
                 java.util.Arrays.fill(out, i * width, (i + 1) * width, b[l][i]);
             }
             MicroKernels.gemm(w[l], 0, widths[l], 1, rows, widths[l], in, 0, width, out, 0, width, width, true);
-            for (int i = 0; i < rows * width; i += L) {
-                // not lanewise(TANH): its bits would depend on the JIT tier
-                ReproducibleMath.tanh(FloatVector.fromArray(S, out, i)).intoArray(out, i);
-            }
+            // not lanewise(TANH): its bits would depend on the JIT tier
+            ReproducibleMath.tanh(out, 0, rows * width);
             in = out;
         }
     }

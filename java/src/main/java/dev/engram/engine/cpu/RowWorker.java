@@ -40,12 +40,11 @@ final class RowWorker extends RangeWorker {
 
     private final float[] s;
     private final float[] ts;
+    /** 16 virtual-lane partial sums per pattern of the chunk, reduced by {@link ReproducibleMath#sum16Rows}. */
+    private final float[] lanes;
     private final float[] xInv;
-    /** Masks of the last, partial virtual block of d for the (up to four) accumulators; null when empty. */
-    private final VectorMask<Float> dTail0;
-    private final VectorMask<Float> dTail1;
-    private final VectorMask<Float> dTail2;
-    private final VectorMask<Float> dTail3;
+    /** Masks of the last, partial virtual block of d for each of the 16/L accumulators; null when empty. */
+    private final VectorMask<Float>[] dTail;
     private final VectorMask<Float> dvTail;
     private final boolean halfX;
     private final boolean halfV;
@@ -77,12 +76,15 @@ final class RowWorker extends RangeWorker {
         }
         s = new float[chunk];
         ts = new float[chunk];
+        lanes = new float[chunk * V];
         xInv = new float[chunk];
         int full = d / V * V;
-        dTail0 = tailMask(full, d);
-        dTail1 = L < 16 ? tailMask(full + L, d) : null;
-        dTail2 = L < 8 ? tailMask(full + 2 * L, d) : null;
-        dTail3 = L < 8 ? tailMask(full + 3 * L, d) : null;
+        @SuppressWarnings("unchecked")
+        VectorMask<Float>[] tails = new VectorMask[V / L];
+        for (int r = 0; r < V / L; r++) {
+            tails[r] = tailMask(full + r * L, d);
+        }
+        dTail = tails;
         dvTail = S.indexInRange(0, dv % L);
     }
 
@@ -132,45 +134,24 @@ final class RowWorker extends RangeWorker {
         long base = c0 * rowBytes;
         FloatVector zero = FloatVector.zero(S);
         for (int c = 0; c < n; c++, base += rowBytes) {
-            // element j goes to virtual lane j mod 16: accumulator a_(j mod 16)/L
-            FloatVector a0 = zero;
-            FloatVector a1 = zero;
-            FloatVector a2 = zero;
-            FloatVector a3 = zero;
-            for (int j = 0; j < full; j += V) {
-                a0 = dot(base, qo, j, a0);
-                if (L < 16) {
-                    a1 = dot(base, qo, j + L, a1);
+            // element j goes to virtual lane j mod 16, i.e. to lane (j mod 16) mod L of accumulator r = (j mod 16) / L;
+            // one accumulator at a time keeps this loop small enough for the JIT to compile it well at any L
+            for (int r = 0; r < V; r += L) {
+                FloatVector acc = zero;
+                for (int j = r; j < full; j += V) {
+                    acc = FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE)
+                            .fma(FloatVector.fromArray(S, q.rows, qo + j), acc);
                 }
-                if (L < 8) {
-                    a2 = dot(base, qo, j + 2 * L, a2);
-                    a3 = dot(base, qo, j + 3 * L, a3);
+                VectorMask<Float> m = dTail[r / L];
+                if (m != null) {
+                    int j = full + r;
+                    acc = FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE, m)
+                            .fma(FloatVector.fromArray(S, q.rows, qo + j, m), acc);
                 }
+                acc.intoArray(lanes, c * V + r);
             }
-            if (full != d) {
-                a0 = dot(base, qo, full, a0, dTail0);
-                if (dTail1 != null) {
-                    a1 = dot(base, qo, full + L, a1, dTail1);
-                }
-                if (dTail2 != null) {
-                    a2 = dot(base, qo, full + 2 * L, a2, dTail2);
-                }
-                if (dTail3 != null) {
-                    a3 = dot(base, qo, full + 3 * L, a3, dTail3);
-                }
-            }
-            s[c] = ReproducibleMath.sum16(a0, a1, a2, a3);
         }
-    }
-
-    private FloatVector dot(long base, int qo, int j, FloatVector acc) {
-        return FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE)
-                .fma(FloatVector.fromArray(S, q.rows, qo + j), acc);
-    }
-
-    private FloatVector dot(long base, int qo, int j, FloatVector acc, VectorMask<Float> m) {
-        return FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE, m)
-                .fma(FloatVector.fromArray(S, q.rows, qo + j, m), acc);
+        ReproducibleMath.sum16Rows(lanes, n, s, 0);
     }
 
     /**
@@ -187,35 +168,27 @@ final class RowWorker extends RangeWorker {
         int qb = b * blocks * V;
         FloatVector zero = FloatVector.zero(S);
         for (int c = 0; c < n; c++, base += rowBytes) {
-            FloatVector a0 = zero;
-            FloatVector a1 = zero;
-            FloatVector a2 = zero;
-            FloatVector a3 = zero;
-            for (int blk = 0; blk < blocks; blk++) {
-                long at = base + (long) blk * 2 * V * Short.BYTES;
-                int qi = qb + blk * V;
-                a0 = dotHalf(at, qi, a0);
-                if (L < 16) {
-                    a1 = dotHalf(at + 2L * L * Short.BYTES, qi + L, a1);
+            for (int r = 0; r < V; r += L) {
+                FloatVector acc = zero;
+                for (int blk = 0; blk < blocks; blk++) {
+                    int qi = qb + blk * V + r;
+                    IntVector w = IntVector.fromMemorySegment(INT, xs, base + (long) (blk * 2 * V + 2 * r) * Short.BYTES, LE);
+                    acc = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, qEven, qi), acc);
+                    acc = w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(S, qOdd, qi), acc);
                 }
-                if (L < 8) {
-                    a2 = dotHalf(at + 4L * L * Short.BYTES, qi + 2 * L, a2);
-                    a3 = dotHalf(at + 6L * L * Short.BYTES, qi + 3 * L, a3);
-                }
+                acc.intoArray(lanes, c * V + r);
             }
-            float sum = ReproducibleMath.sum16(a0, a1, a2, a3);
+        }
+        ReproducibleMath.sum16Rows(lanes, n, s, 0);
+        // then the elements past the last whole block of 32, in order
+        base = c0 * rowBytes;
+        for (int c = 0; c < n && done < d; c++, base += rowBytes) {
+            float sum = s[c];
             for (int j = done; j < d; j++) {
                 sum += Bf16Patterns.widen(xs.get(HALF, base + (long) j * Short.BYTES)) * q.rows[b * d + j];
             }
             s[c] = sum;
         }
-    }
-
-    /** acc + the products of 2L bfloat16 pattern elements at {@code at} with the queries' even/odd parts at qi. */
-    private FloatVector dotHalf(long at, int qi, FloatVector acc) {
-        IntVector w = IntVector.fromMemorySegment(INT, xs, at, LE);
-        acc = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, qEven, qi), acc);
-        return w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(S, qOdd, qi), acc);
     }
 
     /** Moves query b's group state from max mOld to mNew: ×α = e^(mOld − mNew); α = 0 empties it (no ∞·0). */
@@ -248,16 +221,18 @@ final class RowWorker extends RangeWorker {
         int c = 0;
         for (; c + L <= n; c += L) {
             FloatVector sh = FloatVector.fromArray(S, s, c).mul(betaV).sub(mV).max(SHIFT_MIN);
-            FloatVector p = ReproducibleMath.exp(sh);
-            p.intoArray(s, c);
-            p.mul(sh).intoArray(ts, c);
+            sh.intoArray(s, c);
+            sh.intoArray(ts, c);
         }
-        if (c < n) {
-            VectorMask<Float> in = S.indexInRange(c, n);
-            FloatVector sh = FloatVector.fromArray(S, s, c, in).mul(betaV).sub(mV).max(SHIFT_MIN);
-            FloatVector p = ReproducibleMath.exp(sh);
-            p.intoArray(s, c, in);
-            p.mul(sh).intoArray(ts, c, in);
+        for (; c < n; c++) {
+            s[c] = ts[c] = Math.max(s[c] * beta - m, SHIFT_MIN);
+        }
+        ReproducibleMath.exp(s, 0, n);
+        for (c = 0; c + L <= n; c += L) {
+            FloatVector.fromArray(S, s, c).mul(FloatVector.fromArray(S, ts, c)).intoArray(ts, c);
+        }
+        for (; c < n; c++) {
+            ts[c] = s[c] * ts[c];
         }
         lF[b] += ReproducibleMath.sum(s, 0, n);
         tF[b] += ReproducibleMath.sum(ts, 0, n);

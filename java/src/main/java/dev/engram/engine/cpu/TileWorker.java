@@ -32,6 +32,9 @@ final class TileWorker extends RangeWorker {
     private final float[] vc;
     private final float[] xInv;
     private final float[] s;
+    /** z − m of the current tile, beside its e^(z − m) in {@link #s}. */
+    private final float[] shifted;
+    private final float[] alphas = new float[L];
 
     private final boolean halfX;
     /** Where e^x is 0 in float32 by far (see processTile). */
@@ -49,6 +52,7 @@ final class TileWorker extends RangeWorker {
         vc = valuesArePatterns ? xc : new float[chunk * dv];
         xInv = new float[chunk];
         s = new float[chunk * Math.min(tile, padded)];
+        shifted = new float[s.length];
     }
 
     @Override
@@ -99,15 +103,22 @@ final class TileWorker extends RangeWorker {
             if (mNew.compare(VectorOperators.GT, mOld).anyTrue()) {
                 rescale(bq, mOld, mNew);
             }
-            FloatVector lAcc = FloatVector.zero(S);
-            FloatVector tAcc = FloatVector.zero(S);
             for (int c = 0, i = w; c < n; c++, i += width) {
                 // z − m ≤ 0, clamped where e^x is 0 by far so that p·(z − m) is 0, never 0·∞
                 FloatVector sh = FloatVector.fromArray(S, s, i).mul(betaV).sub(mNew).max(SHIFT_MIN);
-                FloatVector p = ReproducibleMath.exp(sh);
-                p.intoArray(s, i);
+                sh.intoArray(s, i);
+                sh.intoArray(shifted, i);
+            }
+        }
+        ReproducibleMath.exp(s, 0, n * width);
+        for (int w = 0; w < width; w += L) {
+            int bq = b0 + w;
+            FloatVector lAcc = FloatVector.zero(S);
+            FloatVector tAcc = FloatVector.zero(S);
+            for (int c = 0, i = w; c < n; c++, i += width) {
+                FloatVector p = FloatVector.fromArray(S, s, i);
                 lAcc = lAcc.add(p);
-                tAcc = p.fma(sh, tAcc);
+                tAcc = p.fma(FloatVector.fromArray(S, shifted, i), tAcc);
             }
             FloatVector.fromArray(S, lF, bq).add(lAcc).intoArray(lF, bq);
             FloatVector.fromArray(S, tF, bq).add(tAcc).intoArray(tF, bq);
@@ -133,7 +144,9 @@ final class TileWorker extends RangeWorker {
      */
     private void rescale(int bq, FloatVector mOld, FloatVector mNew) {
         FloatVector delta = mOld.sub(mNew);
-        FloatVector alpha = ReproducibleMath.exp(delta);
+        delta.intoArray(alphas, 0);
+        ReproducibleMath.exp(alphas, 0, L);
+        FloatVector alpha = FloatVector.fromArray(S, alphas, 0);
         FloatVector l = FloatVector.fromArray(S, lF, bq);
         FloatVector t = FloatVector.fromArray(S, tF, bq);
         // t relative to the new max: α·(t + (m_old − m_new)·l)
