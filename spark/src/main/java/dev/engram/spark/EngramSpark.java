@@ -104,7 +104,7 @@ public final class EngramSpark implements Runnable {
 
     @Command(name = "retrieve", mixinStandardHelpOptions = true,
             description = "Retrieves a batch of queries from a sharded memory; writes output.npy, entropy.npy, "
-                    + "confidence.npy, top_indices.npy, top_scores.npy and summary.json into --out.")
+                    + "confidence.npy, topk_indices.npy, topk_scores.npy and summary.json into --out.")
     static final class Retrieve implements Callable<Integer> {
         @Option(names = "--memory", required = true, description = "folder of shard-NNNNN.npy files")
         Path memory;
@@ -138,8 +138,8 @@ public final class EngramSpark implements Runnable {
                     set.write("output.npy", tmp -> Npy.write(tmp, r.output(), b, r.valueDim()));
                     set.write("entropy.npy", tmp -> Npy.write(tmp, r.entropy(), b));
                     set.write("confidence.npy", tmp -> Npy.write(tmp, r.confidence(), b));
-                    set.write("top_indices.npy", tmp -> Npy.write(tmp, r.topIndices(), b, r.k()));
-                    set.write("top_scores.npy", tmp -> Npy.write(tmp, r.topScores(), b, r.k()));
+                    set.write("topk_indices.npy", tmp -> Npy.write(tmp, r.topIndices(), b, r.k()));
+                    set.write("topk_scores.npy", tmp -> Npy.write(tmp, r.topScores(), b, r.k()));
                     set.write("summary.json", tmp -> Files.writeString(tmp, String.format(Locale.ROOT,
                             "{\"memory\": \"%s\", \"patterns\": %d, \"queries\": %d, \"k\": %d, \"beta\": %s, "
                                     + "\"partitions\": %d, \"master\": \"%s\", \"seconds\": %.3f, \"partial_bytes\": %d, "

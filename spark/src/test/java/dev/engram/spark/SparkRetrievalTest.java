@@ -232,7 +232,7 @@ class SparkRetrievalTest {
                 "--partitions", "3", "--engine", "reference");
         assertEquals(0, rc);
         RetrievalResult r = reference(false);
-        assertArrayEquals(r.topIndices(), Npy.readLong(out.resolve("top_indices.npy")));
+        assertArrayEquals(r.topIndices(), Npy.readLong(out.resolve("topk_indices.npy")));
         try (FloatMatrix o = Npy.readFloat(out.resolve("output.npy"))) {
             float[] got = o.toArray();
             for (int i = 0; i < got.length; i++) {
