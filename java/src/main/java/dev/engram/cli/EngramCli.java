@@ -14,7 +14,8 @@ import java.util.logging.SimpleFormatter;
 @Command(name = "engram", mixinStandardHelpOptions = true, version = "engram 0.1.0",
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
         subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
-                EnsembleCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class, CommandLine.HelpCommand.class})
+                EnsembleCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class, CommandLine.HelpCommand.class,
+                FetchCommand.class, DataCommand.class})
 public final class EngramCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
