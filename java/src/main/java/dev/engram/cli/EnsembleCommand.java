@@ -6,12 +6,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
+import dev.engram.engine.EnsembleModel;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
-import dev.engram.engine.MlpWeights;
 import dev.engram.hnn.AnalyticHamiltonians;
-import dev.engram.hnn.HamiltonianNetwork;
+import dev.engram.hnn.LearnedField;
 import dev.engram.hnn.ModelFile;
+import dev.engram.tensor.FloatMatrix;
+import dev.engram.tensor.Npy;
 import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
 import picocli.CommandLine.Command;
@@ -30,10 +32,17 @@ import java.util.concurrent.Callable;
 @Command(name = "ensemble", mixinStandardHelpOptions = true,
         description = {"Integrates N trajectories of an MLP Hamiltonian from a perturbed initial state (with optional",
                 "momentum noise) and writes ensemble.json, fan.png (quantiles of q_0 over time) and energy.png.",
-                "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2."})
+                "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2.",
+                "A model with inputs u(t) (port, baseline with m > 0) reads them from --inputs, one row per step,",
+                "held constant over the step; without --inputs u = 0."})
 final class EnsembleCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "a general HNN model file (.safetensors from `engram physics` or ModelFile.save)")
+    @Option(names = "--model", description = "a model file of any kind: hnn, separable, dissipative, port or baseline "
+            + "(.safetensors from `engram physics` or ModelFile.save)")
     Path model;
+
+    @Option(names = "--inputs", description = "u(t) for a model with inputs: a float .npy of shape steps×m (1-D when "
+            + "m = 1); row i applies on [i·dt, (i+1)·dt). Default: u = 0")
+    Path inputs;
 
     @Option(names = "--trajectories", defaultValue = "100000", description = "N (default: ${DEFAULT-VALUE})")
     int trajectories;
@@ -59,7 +68,8 @@ final class EnsembleCommand implements Callable<Integer> {
     @Option(names = "--noise", defaultValue = "0.1", description = "momentum noise σ per √time (default: ${DEFAULT-VALUE})")
     float noise;
 
-    @Option(names = "--scheme", defaultValue = "LEAPFROG", description = "LEAPFROG or RK4 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--scheme", description = "LEAPFROG, STORMER_VERLET, TAO or RK4 (default: the model kind's own: "
+            + "LEAPFROG for hnn, STORMER_VERLET for separable, RK4 for the others)")
     EnsembleSpec.Scheme scheme;
 
     @Option(names = "--samples", defaultValue = "60", description = "sample times for the quantiles (default: ${DEFAULT-VALUE})")
@@ -77,18 +87,45 @@ final class EnsembleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (model != null) {
-            HamiltonianNetwork net = ModelFile.load(model, HamiltonianNetwork.class);
-            return run(net.hamiltonian().toWeights(), "HNN " + model.getFileName());
+            LearnedField net = ModelFile.load(model);
+            return run(net.toEnsembleModel(inputTable(net.kind(), net.inputCount())),
+                    net.kind() + " model " + model.getFileName());
         }
-        return run(AnalyticHamiltonians.quadraticMlp(0.05), "closed-form MLP of H = (q² + p²)/2");
+        inputTable("hnn", 0);
+        return run(new EnsembleModel.Hamiltonian(AnalyticHamiltonians.quadraticMlp(0.05)),
+                "closed-form MLP of H = (q² + p²)/2");
     }
 
-    int run(MlpWeights h, String source) throws Exception {
+    /** The --inputs table as steps×m floats, or null (u = 0) when none is given. */
+    private float[] inputTable(String kind, int m) throws java.io.IOException {
+        if (inputs == null) {
+            if (m > 0) {
+                System.out.printf("the %s model takes %d inputs; no --inputs given, so u = 0%n", kind, m);
+            }
+            return null;
+        }
+        if (m == 0) {
+            throw new IllegalArgumentException("--inputs " + inputs + ": the " + kind
+                    + " model takes no inputs; leave --inputs out");
+        }
+        try (FloatMatrix u = Npy.readFloat(inputs)) {
+            boolean oneD = m == 1 && u.rows() == 1 && u.cols() == steps;
+            if (!oneD && (u.rows() != steps || u.cols() != m)) {
+                throw new IllegalArgumentException("--inputs " + inputs + " has shape " + u.rows() + "×" + u.cols()
+                        + ", expected steps×m = " + steps + "×" + m + " (one row of u per integration step)");
+            }
+            return u.toArray();
+        }
+    }
+
+    int run(EnsembleModel m, String source) throws Exception {
         Backend engine = Backends.select(backend);
-        EnsembleSpec spec = new EnsembleSpec(h, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
-                noise, seed, Math.max(1, steps / Math.max(1, samples)), false, EnsembleSpec.FAN, scheme);
+        EnsembleSpec.Scheme s = scheme == null ? m.defaultScheme() : scheme;
+        EnsembleSpec spec = new EnsembleSpec(m, toArray(q0), toArray(p0), null, trajectories, dt, steps, sigmaQ, sigmaP,
+                noise, seed, Math.max(1, steps / Math.max(1, samples)), false, EnsembleSpec.FAN, s,
+                EnsembleSpec.DEFAULT_TAO_OMEGA);
         System.out.printf("integrating %d trajectories × %d steps (dt %s, %s) of %s on %s ...%n", trajectories, steps, dt,
-                scheme, source, engine.name());
+                s, source, engine.name());
         long t0 = System.nanoTime();
         long[] shown = {-1};
         EnsembleResult r = engine.integrate(spec, done -> {
@@ -104,7 +141,7 @@ final class EnsembleCommand implements Callable<Integer> {
         double sec = (System.nanoTime() - t0) / 1e9;
         System.out.printf("done in %.2f s (%.2f M trajectory-steps/s); %d diverged%n", sec,
                 (double) trajectories * steps / sec / 1e6, r.divergedCount());
-        write(r, source, sec);
+        write(r, source, s, m.hasEnergy(), sec);
         return 0;
     }
 
@@ -116,11 +153,12 @@ final class EnsembleCommand implements Callable<Integer> {
         return a;
     }
 
-    private void write(EnsembleResult r, String source, double sec) throws Exception {
+    private void write(EnsembleResult r, String source, EnsembleSpec.Scheme used, boolean hasEnergy, double sec)
+            throws Exception {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.put("model", source).put("trajectories", trajectories).put("steps", steps).put("dt", dt)
-                .put("scheme", scheme.name()).put("sigma_q", sigmaQ).put("sigma_p", sigmaP).put("noise", noise)
+                .put("scheme", used.name()).put("sigma_q", sigmaQ).put("sigma_p", sigmaP).put("noise", noise)
                 .put("seed", seed).put("engine", backend).put("seconds", sec).put("diverged", r.divergedCount());
         ArrayNode levels = root.putArray("quantile_levels");
         for (double l : r.quantileLevels()) {
@@ -152,7 +190,11 @@ final class EnsembleCommand implements Callable<Integer> {
                 finite++;
             }
         }
-        root.put("mean_relative_energy_change", finite == 0 ? Double.NaN : meanRel / finite);
+        if (hasEnergy && finite > 0) {
+            root.put("mean_relative_energy_change", meanRel / finite);
+        } else {
+            root.putNull("mean_relative_energy_change"); // the baseline has no energy; or nothing stayed finite
+        }
         AtomicFiles.writeString(out.resolve("ensemble.json"), json.writeValueAsString(root));
         double[] t = new double[s];
         for (int i = 0; i < s; i++) {
@@ -160,9 +202,11 @@ final class EnsembleCommand implements Callable<Integer> {
         }
         Charts.line(out.resolve("fan.png"), "Monte-Carlo fan of q_0 (" + trajectories + " trajectories)", "time", "q_0",
                 quantileSeries(r, 0, t));
-        Charts.line(out.resolve("energy.png"), "Energy H over time: quantiles across trajectories", "time", "H",
-                quantileSeries(r, 2 * n, t));
-        System.out.println("wrote " + out.resolve("ensemble.json") + ", fan.png, energy.png");
+        if (hasEnergy) {
+            Charts.line(out.resolve("energy.png"), "Energy H over time: quantiles across trajectories", "time", "H",
+                    quantileSeries(r, 2 * n, t));
+        }
+        System.out.println("wrote " + out.resolve("ensemble.json") + ", fan.png" + (hasEnergy ? ", energy.png" : ""));
     }
 
     private static Map<String, double[][]> quantileSeries(EnsembleResult r, int c, double[] t) {

@@ -1,5 +1,6 @@
 package dev.engram.cli;
 
+import dev.engram.tensor.RandomSampling;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -115,7 +116,7 @@ final class RunCommand implements Callable<Integer> {
             source[b] = rnd.nextLong(x.rows());
             noise[b] = NOISE[b % NOISE.length];
             for (int j = 0; j < dim; j++) {
-                double g = Math.sqrt(-2 * Math.log(1 - rnd.nextDouble())) * Math.cos(2 * Math.PI * rnd.nextDouble());
+                double g = RandomSampling.gaussian(rnd);
                 q.set(b, j, (float) (x.get(source[b], j) + noise[b] * g / Math.sqrt(dim)));
             }
         }

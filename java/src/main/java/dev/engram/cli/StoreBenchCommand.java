@@ -1,5 +1,6 @@
 package dev.engram.cli;
 
+import dev.engram.tensor.RandomSampling;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -282,8 +283,7 @@ final class StoreBenchCommand implements Callable<Integer> {
     private float[] randomVector(SplittableRandom rnd) {
         float[] v = new float[dim];
         for (int j = 0; j < dim; j++) {
-            double u = 1.0 - rnd.nextDouble();
-            v[j] = (float) (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd.nextDouble()));
+            v[j] = (float) RandomSampling.gaussian(rnd);
         }
         return v;
     }

@@ -1,5 +1,7 @@
 package dev.engram.engine;
 
+import dev.engram.tensor.RandomSampling;
+
 /**
  * Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a counter-based generator.
  * The random numbers for (trajectory, step, draw) are a pure function of the seed and those counters, so results do
@@ -11,7 +13,6 @@ public final class Philox {
     private static final int M1 = 0xCD9E8D57;
     private static final int W0 = 0x9E3779B9;
     private static final int W1 = 0xBB67AE85;
-    private static final double TWO_PI = 2 * Math.PI;
     private static final double INV_2_32 = 1.0 / 4294967296.0;
 
     private Philox() {
@@ -52,11 +53,8 @@ public final class Philox {
         int[] b = new int[4];
         block((int) stream, (int) (stream >>> 32), step, group, (int) seed, (int) (seed >>> 32), b);
         for (int i = 0; i < 4; i += 2) {
-            double u1 = ((b[i] & 0xffffffffL) + 0.5) * INV_2_32;
-            double u2 = ((b[i + 1] & 0xffffffffL) + 0.5) * INV_2_32;
-            double r = Math.sqrt(-2 * Math.log(u1));
-            out[i] = r * Math.cos(TWO_PI * u2);
-            out[i + 1] = r * Math.sin(TWO_PI * u2);
+            RandomSampling.gaussianPair(((b[i] & 0xffffffffL) + 0.5) * INV_2_32, ((b[i + 1] & 0xffffffffL) + 0.5) * INV_2_32,
+                    out, i);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -36,6 +38,11 @@ public final class DerivativeNetwork extends NetworkField {
         DerivativeNetwork model = new DerivativeNetwork(dof, inputs, Map.of("F", w), new double[Networks.count(w)]);
         Networks.init(model.nets, seed);
         return model;
+    }
+
+    @Override
+    EnsembleModel ensembleModel(float[] inputs) {
+        return new EnsembleModel.Derivative(f.toWeights(), inputs);
     }
 
     private double[][] input(double[][] q, double[][] p, double[][] u) {

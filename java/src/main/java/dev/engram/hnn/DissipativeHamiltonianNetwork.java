@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -13,9 +15,8 @@ import java.util.Map;
  * (first-order backprop through R). Networks "H" [2n, hidden…, 1] then "D" [2n, dampingHidden…, n].
  * {@link #energy}/{@link #gradient} give the learned H (not conserved by this flow).
  */
-public final class DissipativeHamiltonianNetwork extends NetworkField implements HamiltonianGradient {
+public final class DissipativeHamiltonianNetwork extends HamiltonianMlpField {
     public static final String KIND = "dissipative";
-    private final Mlp h;
     private final Mlp damping;
 
     DissipativeHamiltonianNetwork(int dof, Map<String, int[]> widths, double[] theta) {
@@ -25,7 +26,6 @@ public final class DissipativeHamiltonianNetwork extends NetworkField implements
         Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
         Networks.requireWidths(KIND, "D", wd, 2 * dof, dof, "2n", "n");
         super(dof, 0, theta, Networks.layout(theta, new String[] {"H", "D"}, new int[][] {wh, wd}), KIND);
-        this.h = nets.get("H");
         this.damping = nets.get("D");
     }
 
@@ -44,13 +44,8 @@ public final class DissipativeHamiltonianNetwork extends NetworkField implements
     }
 
     @Override
-    public double energy(double[] q, double[] p) {
-        return Networks.energy(h, q, p);
-    }
-
-    @Override
-    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
-        Networks.gradient(h, n, q, p, dHdq, dHdp);
+    EnsembleModel ensembleModel(float[] inputs) {
+        return new EnsembleModel.Dissipative(h.toWeights(), damping.toWeights());
     }
 
     /** Writes D(q, p) ≥ 0 (length n) into {@code d}. */

@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -11,9 +13,8 @@ import java.util.Map;
  * ∇H comes from {@link Mlp#valueAndInputGradient}; the training gradient from the double backpropagation
  * {@link Mlp#backpropInputGradient} with ḡ = (∂H/∂q)̄, (∂H/∂p)̄ = (−dp̄, dq̄). Network: "H", widths [2n, hidden…, 1].
  */
-public final class HamiltonianNetwork extends NetworkField implements HamiltonianGradient {
+public final class HamiltonianNetwork extends HamiltonianMlpField {
     public static final String KIND = "hnn";
-    private final Mlp h;
 
     /** Loading constructor: networks {@code {"H": widths}} over θ. */
     HamiltonianNetwork(int dof, Map<String, int[]> widths, double[] theta) {
@@ -21,7 +22,6 @@ public final class HamiltonianNetwork extends NetworkField implements Hamiltonia
         int[] wh = widths.get("H");
         Networks.requireWidths(KIND, "H", wh, 2 * dof, 1, "2n", "1");
         super(dof, 0, theta, Networks.layout(theta, new String[] {"H"}, new int[][] {wh}), KIND);
-        this.h = nets.get("H");
     }
 
     /**
@@ -45,13 +45,8 @@ public final class HamiltonianNetwork extends NetworkField implements Hamiltonia
     }
 
     @Override
-    public double energy(double[] q, double[] p) {
-        return Networks.energy(h, q, p);
-    }
-
-    @Override
-    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
-        Networks.gradient(h, n, q, p, dHdq, dHdp);
+    EnsembleModel ensembleModel(float[] inputs) {
+        return new EnsembleModel.Hamiltonian(h.toWeights());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -98,6 +100,20 @@ public sealed interface LearnedField permits NetworkField {
         backprop(q, p, u, dq, dp, grad);
         return sum * scale;
     }
+
+    /** The model for the batched ensemble engines ({@link EnsembleModel}: plain float32 weights), with u = 0. */
+    default EnsembleModel toEnsembleModel() {
+        return toEnsembleModel(null);
+    }
+
+    /**
+     * The model for the batched ensemble engines, driven by a table of inputs.
+     *
+     * @param inputs steps×m row-major u(t) on the integration grid, row i applying on [t_i, t_{i+1})
+     *               (see {@link EnsembleModel}); null for u = 0; must be null when m = 0
+     * @throws IllegalArgumentException if a parameter is not finite or the table does not fit m
+     */
+    EnsembleModel toEnsembleModel(float[] inputs);
 
     /**
      * The model as a field for integrators, with u = 0 for models that take inputs

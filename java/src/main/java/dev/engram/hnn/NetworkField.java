@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -7,8 +9,7 @@ import java.util.Map;
  * over slices of it.
  */
 abstract sealed class NetworkField implements LearnedField
-        permits HamiltonianNetwork, SeparableHamiltonianNetwork, DissipativeHamiltonianNetwork, PortHamiltonianNetwork,
-        DerivativeNetwork {
+        permits HamiltonianMlpField, SeparableHamiltonianNetwork, DerivativeNetwork {
     final int n;
     final int m;
     final double[] theta;
@@ -47,4 +48,15 @@ abstract sealed class NetworkField implements LearnedField
     public final Map<String, Mlp> networks() {
         return nets;
     }
+
+    @Override
+    public final EnsembleModel toEnsembleModel(float[] inputs) {
+        if (inputs != null && m == 0) {
+            throw new IllegalArgumentException("a '" + kind + "' model takes no inputs (m = 0); pass no input table");
+        }
+        return ensembleModel(inputs);
+    }
+
+    /** The networks' weights in float32 as the engines' description of this kind; inputs null or steps×m. */
+    abstract EnsembleModel ensembleModel(float[] inputs);
 }

@@ -133,22 +133,4 @@ final class Networks {
     static double sigmoid(double r) {
         return r >= 0 ? 1 / (1 + Math.exp(-r)) : Math.exp(r) / (1 + Math.exp(r));
     }
-
-    /** H(q, p) of a scalar MLP on the concatenated state. */
-    static double energy(Mlp h, double[] q, double[] p) {
-        double[] y = new double[1];
-        h.forward(concat(q, p), y);
-        return y[0];
-    }
-
-    /** ∂H/∂q and ∂H/∂p (n each) of a scalar MLP on (q, p); the state is checked first. */
-    static void gradient(Mlp h, int n, double[] q, double[] p, double[] dHdq, double[] dHdp) {
-        checkState(n, q, p, dHdq, dHdp);
-        checkFinite("q", q, 0);
-        checkFinite("p", p, 0);
-        double[] g = new double[2 * n];
-        h.valueAndInputGradient(concat(q, p), g);
-        System.arraycopy(g, 0, dHdq, 0, n);
-        System.arraycopy(g, n, dHdp, 0, n);
-    }
 }

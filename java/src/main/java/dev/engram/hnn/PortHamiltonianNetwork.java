@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -13,9 +15,8 @@ import java.util.Map;
  * {@link DissipativeHamiltonianNetwork} for H and R, and Ḡ_ij = dp̄_i·u_j backpropagated through G.
  * Networks "H" [2n, hidden…, 1], "D" [2n, dampingHidden…, n], "G" [n, inputHidden…, n·m], in that order in θ.
  */
-public final class PortHamiltonianNetwork extends NetworkField implements HamiltonianGradient {
+public final class PortHamiltonianNetwork extends HamiltonianMlpField {
     public static final String KIND = "port";
-    private final Mlp h;
     private final Mlp damping;
     private final Mlp inputMap;
 
@@ -31,7 +32,6 @@ public final class PortHamiltonianNetwork extends NetworkField implements Hamilt
         Networks.requireWidths(KIND, "D", wd, 2 * dof, dof, "2n", "n");
         Networks.requireWidths(KIND, "G", wg, dof, dof * inputs, "n", "n·m");
         super(dof, inputs, theta, Networks.layout(theta, new String[] {"H", "D", "G"}, new int[][] {wh, wd, wg}), KIND);
-        this.h = nets.get("H");
         this.damping = nets.get("D");
         this.inputMap = nets.get("G");
     }
@@ -56,13 +56,8 @@ public final class PortHamiltonianNetwork extends NetworkField implements Hamilt
     }
 
     @Override
-    public double energy(double[] q, double[] p) {
-        return Networks.energy(h, q, p);
-    }
-
-    @Override
-    public void gradient(double[] q, double[] p, double[] dHdq, double[] dHdp) {
-        Networks.gradient(h, n, q, p, dHdq, dHdp);
+    EnsembleModel ensembleModel(float[] inputs) {
+        return new EnsembleModel.PortHamiltonian(h.toWeights(), damping.toWeights(), inputMap.toWeights(), inputs);
     }
 
     /** Writes G(q) (n×m row-major, length n·m) into {@code g}. */

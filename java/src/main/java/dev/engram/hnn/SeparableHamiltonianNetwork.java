@@ -1,5 +1,7 @@
 package dev.engram.hnn;
 
+import dev.engram.engine.EnsembleModel;
+
 import java.util.Map;
 
 /**
@@ -53,6 +55,21 @@ public final class SeparableHamiltonianNetwork extends NetworkField implements H
         Networks.checkFinite("p", p, 0);
         potential.valueAndInputGradient(q, dHdq);
         kinetic.valueAndInputGradient(p, dHdp);
+    }
+
+    /** ∇V(q) (length n) into {@code out}: what Störmer–Verlet evaluates once per step. */
+    public void potentialGradient(double[] q, double[] out) {
+        potential.valueAndInputGradient(q, out);
+    }
+
+    /** ∇T(p) (length n) into {@code out}. */
+    public void kineticGradient(double[] p, double[] out) {
+        kinetic.valueAndInputGradient(p, out);
+    }
+
+    @Override
+    EnsembleModel ensembleModel(float[] inputs) {
+        return new EnsembleModel.Separable(kinetic.toWeights(), potential.toWeights());
     }
 
     @Override

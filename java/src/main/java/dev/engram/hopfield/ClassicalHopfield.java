@@ -1,5 +1,7 @@
 package dev.engram.hopfield;
 
+import dev.engram.tensor.RandomSampling;
+
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
@@ -150,12 +152,7 @@ public final class ClassicalHopfield {
         int[] order = new int[n];
         Arrays.setAll(order, i -> i);
         for (int sweep = 1; sweep <= maxSweeps; sweep++) {
-            for (int i = n - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
+            RandomSampling.shuffle(order, random);
             boolean changed = false;
             for (int i : order) {
                 changed |= updateUnchecked(s, i);

@@ -1,5 +1,6 @@
 package dev.engram.hopfield;
 
+import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
 import dev.engram.optim.LearningRateSchedule;
 import dev.engram.engine.Backend;
@@ -190,12 +191,7 @@ public final class DenseAssociativeMemory implements AutoCloseable {
     }
 
     private static double[] gaussian(SplittableRandom rnd, int n, double sigma) {
-        double[] a = new double[n];
-        for (int i = 0; i < n; i++) {
-            double u = 1.0 - rnd.nextDouble();
-            a[i] = sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd.nextDouble());
-        }
-        return a;
+        return RandomSampling.gaussians(rnd, n, sigma);
     }
 
     public Config config() {
@@ -618,12 +614,7 @@ public final class DenseAssociativeMemory implements AutoCloseable {
             for (int step = 0; step < tc.steps(); step++) {
                 for (int k = 0; k < bs; k++) {
                     if (cursor == n) {
-                        for (int i = n - 1; i > 0; i--) {
-                            int j = rnd.nextInt(i + 1);
-                            int t = order[i];
-                            order[i] = order[j];
-                            order[j] = t;
-                        }
+                        RandomSampling.shuffle(order, rnd);
                         cursor = 0;
                     }
                     bf[k] = features[order[cursor]];

@@ -1,5 +1,6 @@
 package dev.engram.hopfield;
 
+import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
 import dev.engram.engine.Backend;
 import dev.engram.engine.PatternMemory;
@@ -82,12 +83,7 @@ public final class HopfieldPooling {
     }
 
     private static double[] gaussian(SplittableRandom rnd, int n, double sigma) {
-        double[] a = new double[n];
-        for (int i = 0; i < n; i++) {
-            double u = 1.0 - rnd.nextDouble();
-            a[i] = sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd.nextDouble());
-        }
-        return a;
+        return RandomSampling.gaussians(rnd, n, sigma);
     }
 
     public Config config() {

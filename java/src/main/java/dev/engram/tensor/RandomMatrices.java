@@ -30,16 +30,10 @@ public final class RandomMatrices {
             long start = (long) blk * BLOCK_ROWS * cols;
             long end = Math.min(rows, (long) (blk + 1) * BLOCK_ROWS) * cols;
             for (long i = start; i < end; i++) {
-                float v = gaussian ? (float) gauss(rnd) : (float) (rnd.nextDouble() * 2 - 1);
+                float v = gaussian ? (float) RandomSampling.gaussian(rnd) : (float) (rnd.nextDouble() * 2 - 1);
                 seg.setAtIndex(FloatMatrix.FLOAT, i, v);
             }
         });
         return m;
-    }
-
-    private static double gauss(SplittableRandom rnd) {
-        // Box–Muller; one of the pair is enough here.
-        double u = 1.0 - rnd.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd.nextDouble());
     }
 }

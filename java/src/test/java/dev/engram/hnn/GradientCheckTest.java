@@ -1,5 +1,6 @@
 package dev.engram.hnn;
 
+import dev.engram.tensor.RandomSampling;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,11 +22,7 @@ class GradientCheckTest {
     static final double TOL = 1e-7;
 
     static double[] gaussian(SplittableRandom r, int n, double s) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = s * Math.sqrt(-2 * Math.log(1 - r.nextDouble())) * Math.cos(2 * Math.PI * r.nextDouble());
-        }
-        return v;
+        return RandomSampling.gaussians(r, n, s);
     }
 
     /** Central differences of f over every component of v (restored afterwards). */

@@ -44,6 +44,7 @@ class ModelFileTest {
         assertEquals(model.dof(), back.dof());
         assertEquals(model.inputCount(), back.inputCount());
         assertArrayEquals(model.parameters(), back.parameters(), "F64 is exact");
+        assertEquals(model.kind(), back.toEnsembleModel().kind(), "the engines' description keeps the kind");
         for (String net : model.networks().keySet()) {
             assertArrayEquals(model.networks().get(net).widths(), back.networks().get(net).widths());
         }

@@ -1,5 +1,6 @@
 package dev.engram.hopfield;
 
+import dev.engram.tensor.RandomSampling;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.engine.PatternMemory;
@@ -106,8 +107,7 @@ class BetaCalibrationTest {
     static float[] gaussian(SplittableRandom rnd, int d, double sigma) {
         float[] v = new float[d];
         for (int i = 0; i < d; i++) {
-            double u = 1.0 - rnd.nextDouble();
-            v[i] = (float) (sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd.nextDouble()));
+            v[i] = (float) RandomSampling.gaussian(rnd, sigma);
         }
         return v;
     }

@@ -1,5 +1,6 @@
 package dev.engram.hnn.train;
 
+import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
 import dev.engram.optim.LearningRateSchedule;
 import dev.engram.hnn.LearnedField;
@@ -55,7 +56,7 @@ public final class Trainer {
         int[] order = IntStream.range(0, total).toArray();
         int nVal = 0;
         if (config.validationFraction() > 0) {
-            shuffle(order, rnd);
+            RandomSampling.shuffle(order, rnd);
             nVal = (int) Math.round(config.validationFraction() * total);
             if (nVal < 1 || nVal >= total) {
                 throw new IllegalArgumentException("validationFraction " + config.validationFraction() + " of "
@@ -90,7 +91,7 @@ public final class Trainer {
             double lr = schedule.rate(0);
             for (; epoch < config.epochs(); epoch++) {
                 if (batch < train.length) {
-                    shuffle(train, rnd);
+                    RandomSampling.shuffle(train, rnd);
                 }
                 double sum = 0;
                 for (int from = 0; from < train.length; from += batch) {
@@ -159,15 +160,6 @@ public final class Trainer {
             for (int i = 0; i < grad.length; i++) {
                 grad[i] *= f;
             }
-        }
-    }
-
-    private static void shuffle(int[] a, SplittableRandom rnd) {
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            int t = a[i];
-            a[i] = a[j];
-            a[j] = t;
         }
     }
 
