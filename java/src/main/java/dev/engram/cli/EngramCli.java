@@ -15,7 +15,7 @@ import java.util.logging.SimpleFormatter;
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
         subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
                 EnsembleCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class, CommandLine.HelpCommand.class,
-                FetchCommand.class, DataCommand.class})
+                FetchCommand.class, DataCommand.class, BacktestCommand.class})
 public final class EngramCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
