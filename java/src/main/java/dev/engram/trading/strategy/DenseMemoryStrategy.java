@@ -45,9 +45,9 @@ public final class DenseMemoryStrategy implements Strategy {
             }
         }
 
-        /** M ≤ 1024, rounds of 50 steps, at most 6, patience 2. */
+        /** M ≤ 512, rounds of 40 steps, at most 4, patience 2 (sized for refitting every window on two cores). */
         public static Config defaults(MemoryStrategy.Config memory, long seed) {
-            return new Config(memory, 1024, 50, 6, 2, seed);
+            return new Config(memory, 512, 40, 4, 2, seed);
         }
     }
 
