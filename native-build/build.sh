@@ -58,7 +58,7 @@ cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
 ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread
 
 mkdir -p "$dest"
-for lib in libengram_emu.so libengram_cuda.so; do
+for lib in libengram_emu.so libengram_cuda.so engram_retrieve_partial.fatbin engram_retrieve_merge.fatbin; do
   if [ -f "$build/$lib" ]; then
     cmp -s "$build/$lib" "$dest/$lib" 2>/dev/null || cp "$build/$lib" "$dest/$lib"
   fi
