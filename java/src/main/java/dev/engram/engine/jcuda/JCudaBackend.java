@@ -90,6 +90,11 @@ public final class JCudaBackend implements Backend, AutoCloseable {
         return "jcuda";
     }
 
+    /** The context, stream and kernels this engine runs on. */
+    JCudaDevice device() {
+        return device;
+    }
+
     /** One line for logs: device, context, storage, launch. */
     public String describe() {
         return device + ", storage " + storage + ", launch " + launch;
