@@ -23,6 +23,8 @@
 // Build (emulated): CMake target harness_retrieve_emu (see CMakeLists.txt); validation only, on the host.
 #include "harness.h"
 
+#include <type_traits>
+
 using engram::half_bits::bf16_of;
 using engram::half_bits::bf16_value;
 using engram::half_bits::f16_of;
@@ -301,6 +303,54 @@ std::string check(const Problem& p, const Result& want, const Shape& s, int fini
     return "";
 }
 
+#if !defined(ENGRAM_EMULATION_BUILD)
+/** x[i] uniform in [-1, 1) from a counter hash (splitmix64 of seed + i), rounded to T. */
+template <typename T>
+__global__ void fill_uniform(T* x, long long n, unsigned long long seed) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        unsigned long long z = seed + (unsigned long long) i * 0x9e3779b97f4a7c15ULL;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        const float f = (float) ((z >> 40) * (1.0 / (1 << 23)) - 1.0);
+        if constexpr (sizeof(T) == 4) x[i] = f;
+        else if constexpr (std::is_same<T, __half>::value) x[i] = __float2half_rn(f);
+        else x[i] = __float2bfloat16_rn(f);
+    }
+}
+
+/** norms[r] = ‖x_r‖ of the stored (rounded) rows, one thread per row. */
+template <typename T>
+__global__ void row_norms(const T* x, float* norms, long long m, int d) {
+    const long long r = blockIdx.x * (long long) blockDim.x + threadIdx.x;
+    if (r >= m) return;
+    float s = 0.f;
+    for (int j = 0; j < d; j++) {
+        float f;
+        if constexpr (sizeof(T) == 4) f = x[r * d + j];
+        else if constexpr (std::is_same<T, __half>::value) f = __half2float(x[r * d + j]);
+        else f = __bfloat162float(x[r * d + j]);
+        s += f * f;
+    }
+    norms[r] = sqrtf(s);
+}
+
+template <typename T>
+void fill_typed(void* x, float* norms, long long m, int d, uint64_t seed) {
+    fill_uniform<T><<<4096, 256>>>(static_cast<T*>(x), m * d, (unsigned long long) seed);
+    CUDA_CHECK(cudaGetLastError());
+    row_norms<T><<<(unsigned) ((m + 255) / 256), 256>>>(static_cast<const T*>(x), norms, m, d);
+    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+void fill_device(void* x, float* norms, long long m, int d, int storage, uint64_t seed) {
+    if (storage == F16) fill_typed<__half>(x, norms, m, d, seed);
+    else if (storage == BF16) fill_typed<__nv_bfloat16>(x, norms, m, d, seed);
+    else fill_typed<float>(x, norms, m, d, seed);
+}
+#endif
+
 struct ValidationCase {
     long long m;
     int d, dv;
@@ -422,26 +472,16 @@ int main(int argc, char** argv) {
                 harness::emit(j, json);
                 continue;
             }
-            // random data straight on the device is not needed for timing: a host problem of this size is too slow
-            // to generate, so X is filled with a pattern and the queries are random
-            Problem* p = nullptr;
-            {
-                harness::Rng rng(seed);
-                p = new Problem(1, (int) c.d, (int) c.d, true, (int) c.b, 1, beta, st, seed);  // small, then replaced
-                cudaFree(p->dx);
-                cudaFree(p->dnorms);
-                p->m = c.m;
-                p->k = k;
-                CUDA_CHECK(cudaMalloc(&p->dx, (size_t) bytes));
-                CUDA_CHECK(cudaMemset(p->dx, 0x3c, (size_t) bytes));  // 0x3c3c...: ~0.0115 (f32), ~1.06 (f16), ~0.0115 (bf16)
-                CUDA_CHECK(cudaMalloc((void**) &p->dnorms, (size_t) c.m * 4));
-                std::vector<float> n((size_t) std::min<long long>(c.m, 1 << 20), 1.f);
-                for (long long r = 0; r < c.m; r += (long long) n.size()) {
-                    const size_t cnt = (size_t) std::min<long long>((long long) n.size(), c.m - r);
-                    CUDA_CHECK(cudaMemcpy(p->dnorms + r, n.data(), cnt * 4, cudaMemcpyHostToDevice));
-                }
-                (void) rng;
-            }
+            // X uniform in [-1, 1) generated on the device (a host problem of this size would take minutes), norms
+            // computed there too; the queries are a small host problem
+            Problem* p = new Problem(1, (int) c.d, (int) c.d, true, (int) c.b, 1, beta, st, seed);
+            cudaFree(p->dx);
+            cudaFree(p->dnorms);
+            p->m = c.m;
+            p->k = k;
+            CUDA_CHECK(cudaMalloc(&p->dx, (size_t) bytes));
+            CUDA_CHECK(cudaMalloc((void**) &p->dnorms, (size_t) c.m * 4));
+            fill_device(p->dx, p->dnorms, c.m, (int) c.d, st, seed);
             Buffers buf(*p, s);
             const double ms = harness::time_ms(3, reps, [&] { launch(*p, s, buf, 1); });
             j.num("ms", ms).num("GBps_X", bytes / (ms * 1e-3) / 1e9).integer("reps", reps);

@@ -11,18 +11,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Loads JCuda's JNI libraries (the driver API binding, JCublas2) once per process and says, in one line, why one
+ * Loads JCuda's JNI library (the driver API binding) once per process and says, in one line, why one
  * cannot load. JCuda's own loader copies the library out of its jar into {@code java.io.tmpdir} under a fixed name
  * and leaves it there; here it copies into a fresh folder instead, and the folder is deleted as soon as the library is
  * loaded (a loaded library stays mapped after its file is unlinked), so nothing is left behind.
  *
- * <p>Where {@code libcuda.so.1} (the driver) or {@code libcublas.so.12} (JCublas 12.6 needs CUDA 12's cuBLAS) is
- * missing, the load fails with an {@link UnsatisfiedLinkError}; it is caught and its cause becomes the reason.
+ * <p>Where {@code libcuda.so.1} (the driver) is missing, the load fails with an {@link UnsatisfiedLinkError}; it is
+ * caught and its cause becomes the reason.
  */
 final class JCudaNatives {
-    /** The binding classes whose static initialisers load the JNI libraries. */
+    /** The binding class whose static initialiser loads the JNI library. */
     static final String DRIVER = "jcuda.driver.JCudaDriver";
-    static final String CUBLAS = "jcuda.jcublas.JCublas2";
 
     private static final Object TMPDIR_LOCK = new Object();
     /** Class name → "" when loaded, else the reason it is not. */
@@ -32,7 +31,7 @@ final class JCudaNatives {
     private JCudaNatives() {
     }
 
-    /** Null when the binding class {@code className} (DRIVER or CUBLAS) and its natives are loaded, else why not. */
+    /** Null when the binding class {@code className} (e.g. DRIVER) and its natives are loaded, else why not. */
     static String unavailableReason(String className) {
         String s = STATE.computeIfAbsent(className, JCudaNatives::load);
         return s.isEmpty() ? null : s;
@@ -56,8 +55,7 @@ final class JCudaNatives {
                 Class.forName(className, true, JCudaNatives.class.getClassLoader());
                 return "";
             } catch (ClassNotFoundException e) {
-                return className + " is not on the class path (add org.jcuda:jcuda" + (className.equals(CUBLAS)
-                        ? " and org.jcuda:jcublas" : "") + " 12.6.0 with their linux-x86_64 natives)";
+                return className + " is not on the class path (add org.jcuda:jcuda 12.6.0 with its linux-x86_64 natives)";
             } catch (LinkageError e) {
                 return reason(e);
             } catch (IOException e) {
@@ -81,9 +79,7 @@ final class JCudaNatives {
             Matcher m = SHARED_OBJECT.matcher(msg);
             if (m.find()) {
                 String lib = m.group(1);
-                String hint = lib.startsWith("libcuda.so") ? " (no NVIDIA driver on this machine)"
-                        : lib.startsWith("libcublas") ? " (JCublas 12.6 needs CUDA 12's cuBLAS; CUDA 13 ships libcublas.so.13)"
-                        : "";
+                String hint = lib.startsWith("libcuda.so") ? " (no NVIDIA driver on this machine)" : "";
                 return "JCuda natives cannot load: " + m.group(0).strip() + hint;
             }
         }
