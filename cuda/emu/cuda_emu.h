@@ -43,6 +43,7 @@
 #define __noinline__
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+#define __grid_constant__
 #define __align__(n) alignas(n)
 
 struct dim3 {
@@ -79,7 +80,10 @@ inline float __half2float(__half h) { return engram::half_bits::f16_value(h.x); 
 inline float __bfloat162float(__nv_bfloat16 h) { return engram::half_bits::bf16_value(h.x); }
 
 // ---- device math the kernels use ----
-// expf, logf, sqrtf, fmaxf, fminf come from <cmath> (the C library's float functions)
+// expf, logf, sqrtf, fmaxf, fminf, tanhf, fmaf come from <cmath> (the C library's float functions); the
+// classification functions are global in CUDA device code, std:: here
+using std::isfinite;
+using std::isnan;
 inline float __expf(float x) { return std::exp(x); }
 inline int __ffs(unsigned v) { return v == 0 ? 0 : __builtin_ctz(v) + 1; }
 inline int __popc(unsigned v) { return __builtin_popcount(v); }
