@@ -865,20 +865,59 @@ extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int
     int sms = 0;
     st = device_sm_count(&sms, err, err_cap);
     if (st != ENGRAM_OK) return st;
-    const int threads = threads_asked != 0 ? threads_asked : 128;
-    long long blocks = (count + threads - 1) / threads;
-    // Enough threads to fill every SM (2048 resident threads each), no more: the workspace grows with the grid.
-    blocks = std::min<long long>(blocks, (long long) sms * (2048 / threads));
-    const long long ws_budget = 1LL << 30;  // bytes of workspace at most
-    blocks = std::min<long long>(blocks, std::max<long long>(1, ws_budget / ((long long) sc.floats * 4 * threads)));
+    // The kernel and its grid. FP32: one thread per trajectory, enough threads to fill every SM (2048 resident
+    // each), no more (the workspace grows with the grid). Tensor: warps of `tile` trajectories, at most 128 threads.
+    const bool tensor = kernel == ENGRAM_KERNEL_TENSOR_BF16;
+    int tile = launch != nullptr ? launch->tile : 0;
+    int threads = threads_asked != 0 ? threads_asked : 128;
+    long long blocks = 0;
+    std::vector<unsigned char> packed;
+    if (tensor) {
+        char why[200];
+        if (!engram::tensor_kernel_supports(a, why, (int) sizeof why))
+            return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap, "%s", why);
+        if (tile == 0) tile = 16;
+        if (tile != 16 && tile != 32)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "launch.tile must be 0, 16 or 32, got %d", tile);
+        if (tile == 32 && e->nets[0].widths[1] > 32)
+            return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                        "launch.tile = 32 needs a hidden width h <= 32 (registers), got h = %d; use tile 16",
+                        e->nets[0].widths[1]);
+        if (threads > 128)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                        "launch.block_threads must be at most 128 for the tensor-core kernel, got %d", threads);
+        const long long tiles = (count + tile - 1) / tile;
+        const int warps = threads / 32;
+        blocks = std::min<long long>((tiles + warps - 1) / warps, (long long) sms * 16);
+        try {
+            packed.resize((size_t) engram::tensor_kernel_weight_bytes(a));
+        } catch (const std::bad_alloc&) {
+            return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory packing the weights");
+        }
+        engram::pack_tensor_weights(a, params.data(), packed.data());
+    } else {
+        if (launch != nullptr && launch->tile != 0)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                        "launch.tile applies to the tensor-core kernel only; pass 0 for the FP32 kernel, got %d",
+                        launch->tile);
+        blocks = (count + threads - 1) / threads;
+        blocks = std::min<long long>(blocks, (long long) sms * (2048 / threads));
+        const long long ws_budget = 1LL << 30;  // bytes of workspace at most
+        blocks = std::min<long long>(blocks, std::max<long long>(1, ws_budget / ((long long) sc.floats * 4 * threads)));
+    }
     if (max_blocks > 0) blocks = std::min<long long>(blocks, max_blocks);
     blocks = std::max<long long>(blocks, 1);
 
     DeviceBuffers dev;
     void *dparams, *dinputs = nullptr, *dinit = nullptr, *dq0 = nullptr, *dp0 = nullptr, *dsamples, *dfinals, *ddiv,
-                   *dws;
+                   *dws = nullptr, *dpacked = nullptr;
     CUDA_TRY(dev.alloc(&dparams, params.size() * 4), "allocating the model's parameters");
     CUDA_TRY(cudaMemcpy(dparams, params.data(), params.size() * 4, cudaMemcpyHostToDevice), "uploading the model");
+    if (tensor) {
+        CUDA_TRY(dev.alloc(&dpacked, packed.size()), "allocating the packed bf16 weights");
+        CUDA_TRY(cudaMemcpy(dpacked, packed.data(), packed.size(), cudaMemcpyHostToDevice),
+                 "uploading the packed bf16 weights");
+    }
     if (e->inputs != nullptr) {
         CUDA_TRY(dev.alloc(&dinputs, (size_t) e->steps * m * 4), "allocating the input table");
         CUDA_TRY(cudaMemcpy(dinputs, e->inputs, (size_t) e->steps * m * 4, cudaMemcpyHostToDevice),
@@ -897,7 +936,8 @@ extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int
     CUDA_TRY(dev.alloc(&dsamples, (size_t) sample_floats * 4), "allocating the samples");
     CUDA_TRY(dev.alloc(&dfinals, (size_t) count * dim * 4), "allocating the final states");
     CUDA_TRY(dev.alloc(&ddiv, (size_t) count * 4), "allocating the divergence flags");
-    CUDA_TRY(dev.alloc(&dws, (size_t) blocks * threads * sc.floats * 4), "allocating the integration workspace");
+    if (!tensor)
+        CUDA_TRY(dev.alloc(&dws, (size_t) blocks * threads * sc.floats * 4), "allocating the integration workspace");
     a.params = static_cast<const float*>(dparams);
     a.inputs = static_cast<const float*>(dinputs);
     a.init = static_cast<const float*>(dinit);
@@ -907,10 +947,14 @@ extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int
     a.finals = static_cast<float*>(dfinals);
     a.diverged = static_cast<int*>(ddiv);
     a.ws = static_cast<float*>(dws);
-    if (kernel == ENGRAM_KERNEL_TENSOR_BF16)
-        return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap, "the tensor-core integration kernel is not in this build");
-    CUDA_TRY(engram::launch_integrate_fp32(a, (int) blocks, threads), "launching integrate_fp32_kernel");
-    CUDA_TRY(cudaDeviceSynchronize(), "running integrate_fp32_kernel");
+    if (tensor) {
+        CUDA_TRY(engram::launch_integrate_tensor(a, dpacked, (int) blocks, threads / 32, tile),
+                 "launching integrate_tc_kernel");
+        CUDA_TRY(cudaDeviceSynchronize(), "running integrate_tc_kernel");
+    } else {
+        CUDA_TRY(engram::launch_integrate_fp32(a, (int) blocks, threads), "launching integrate_fp32_kernel");
+        CUDA_TRY(cudaDeviceSynchronize(), "running integrate_fp32_kernel");
+    }
     CUDA_TRY(cudaMemcpy(samples, dsamples, (size_t) sample_floats * 4, cudaMemcpyDeviceToHost), "downloading samples");
     CUDA_TRY(cudaMemcpy(final_states, dfinals, (size_t) count * dim * 4, cudaMemcpyDeviceToHost),
              "downloading final states");

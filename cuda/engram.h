@@ -216,8 +216,8 @@ typedef struct engram_ensemble {
 /** Launch shape of an integration; 0 lets the library choose. Results do not depend on it. */
 typedef struct engram_integrate_launch {
     int32_t kernel;        /* engram_integrate_kernel */
-    int32_t block_threads; /* a multiple of 32 in [32, 256] */
-    int32_t tile;          /* tensor kernel: trajectories per warp tile, 16 or 32 */
+    int32_t block_threads; /* a multiple of 32 in [32, 256] (tensor kernel: at most 128) */
+    int32_t tile;          /* tensor kernel: trajectories per warp tile, 16 or 32 (32: h <= 32 only) */
     int32_t max_blocks;    /* cap on the grid (blocks then loop over trajectories); >= 1 */
 } engram_integrate_launch;
 

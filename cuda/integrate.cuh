@@ -95,6 +95,22 @@ __host__ __device__ inline void philox_gaussians(unsigned long long seed, long l
     }
 }
 
+/**
+ * Element e (0..3) of philox_gaussians(seed, stream, step, group), computing only its Box–Muller pair; the counter
+ * words are chosen by selects, not by a run-time array index (which would put them in local memory on the device).
+ */
+__host__ __device__ inline double philox_gaussian(unsigned long long seed, long long stream, int step, int group,
+                                                  int e) {
+    uint32_t c[4] = {(uint32_t) stream, (uint32_t) ((unsigned long long) stream >> 32), (uint32_t) step,
+                     (uint32_t) group};
+    philox4x32_10(c, (uint32_t) seed, (uint32_t) (seed >> 32));
+    const uint32_t b1 = e < 2 ? c[0] : c[2], b2 = e < 2 ? c[1] : c[3];
+    const double inv = 1.0 / 4294967296.0;
+    const double u1 = ((double) b1 + 0.5) * inv, u2 = ((double) b2 + 0.5) * inv;
+    const double r = sqrt(-2 * log(u1));
+    return (e & 1) ? r * sin(2 * 3.141592653589793 * u2) : r * cos(2 * 3.141592653589793 * u2);
+}
+
 /** The FP32 kernel (integrate.cu): `threads` per block, `blocks` blocks looping over the range's trajectories. */
 cudaError_t launch_integrate_fp32(const IntegrateArgs& a, int blocks, int threads);
 

@@ -59,6 +59,9 @@ struct alignas(16) float4 {
 struct alignas(8) uint2 {
     unsigned x, y;
 };
+struct alignas(16) uint4 {
+    unsigned x, y, z, w;
+};
 
 inline thread_local uint3 threadIdx;
 inline thread_local uint3 blockIdx;

@@ -7,7 +7,7 @@ package dev.engram.engine.ffm;
  *
  * @param kernel       {@link Kernel#FP32} (the default) or {@link Kernel#TENSOR_BF16}
  * @param blockThreads threads per block: 0 or a multiple of 32 in [32, 256]
- * @param tile         tensor kernel only: trajectories per warp tile, 0 (library's choice), 16 or 32
+ * @param tile         tensor kernel only: trajectories per warp tile, 0 (library's choice: 16), 16 or 32 (h ≤ 32)
  * @param maxBlocks    cap on the number of blocks (the grid then loops over the trajectories), 0 for no cap
  */
 public record IntegrationLaunch(Kernel kernel, int blockThreads, int tile, int maxBlocks) {

@@ -245,11 +245,99 @@ class NativeIntegrationTest {
         assertEquals(NativeBackend.cudaUnavailableReason() == null ? "cuda" : "cpu", auto);
     }
 
+    /** A copy of w with the hidden layers' weight matrices (W1, W2) rounded to bf16, as the tensor kernel holds them. */
+    static MlpWeights withBf16HiddenWeights(MlpWeights w) {
+        float[][] ws = w.weights();
+        for (int l = 0; l < ws.length - 1; l++) {
+            for (int i = 0; i < ws[l].length; i++) {
+                ws[l][i] = NativeTestSupport.bf16(ws[l][i]);
+            }
+        }
+        return new MlpWeights(w.widths(), ws, w.biases());
+    }
+
+    static EnsembleSpec tensorSpec(int h, int n, int count, float noise) {
+        MlpWeights w = withBf16HiddenWeights(net(40 + h + n, 2 * n, h, h, 1));
+        float[] q0 = new float[n];
+        float[] p0 = new float[n];
+        for (int j = 0; j < n; j++) {
+            q0[j] = 0.4f - 0.1f * j;
+            p0[j] = -0.3f + 0.15f * j;
+        }
+        return new EnsembleSpec(new EnsembleModel.Hamiltonian(w), q0, p0, null, count, 0.05f, 20, 0.2f, 0.2f, noise, 7, 5,
+                true, EnsembleSpec.FAN, Scheme.LEAPFROG, EnsembleSpec.DEFAULT_TAO_OMEGA);
+    }
+
+    /**
+     * The tensor-core kernel (cuda/integrate_tc.cu) against the reference engine run on the same bf16-rounded W1 and
+     * W2 (biases and the output layer stay float32 in both), at several hidden widths, dimensions and launch shapes.
+     *
+     * <p>Tolerance, from the precision used: the state enters the first layer as bf16 hi + lo (relative error
+     * 2⁻¹⁷), but the hidden activations A1 and the backward factors Δ2, Δ1 are rounded to bf16 (2⁻⁹ each) and tanh
+     * is tanh.approx (2⁻¹¹ on the device, modelled as 2⁻¹⁰ here). So one ∇H is off by at most about
+     * ε = 3·2⁻⁹ + 2·2⁻¹⁰ ≈ 0.8% relative, and a trajectory's error is at most ε times the distance the flow moved it,
+     * times e^{LT} ≤ 2 for this duration (T = 1): tol = 2·ε·D + 1e-4, with D the largest displacement
+     * |x(t) − x(0)| in the reference's paths (about 0.3 here, so tol ≈ 5e-3; measured errors are 4–6e-4, as the
+     * roundings partly cancel). A fragment-layout error gives O(1) differences. (Rounding the state itself to bf16,
+     * i.e. dropping the lo half, stays within this tolerance for these states |x| < 1, but its error grows as
+     * 2⁻⁹·|x|, which is why the kernel keeps it.)
+     */
+    @ParameterizedTest(name = "{0} h={1} n={2} tile={3} block={4} maxBlocks={5}")
+    @CsvSource({"emu, 16, 1, 16, 32, 1", "emu, 32, 3, 32, 64, 0", "emu, 64, 1, 16, 128, 0", "emu, 64, 6, 16, 96, 2", "emu, 16, 7, 32, 128, 0",
+            "emu, 128, 2, 16, 128, 0", "emu, 128, 8, 16, 64, 1", "cuda, 64, 1, 16, 128, 0", "cuda, 128, 8, 16, 64, 0"})
+    void tensorKernelAgreesWithTheReferenceWithinBf16(String variant, int h, int n, int tile, int block, int maxBlocks) {
+        NativeBackend engine = engine(variant, new IntegrationLaunch(IntegrationLaunch.Kernel.TENSOR_BF16, block, tile,
+                maxBlocks));
+        EnsembleSpec spec = tensorSpec(h, n, 70, 0.1f);
+        EnsembleResult ref = REFERENCE.integrate(spec);
+        EnsembleResult nat = engine.integrate(spec);
+        assertEquals(0, ref.divergedCount());
+        assertArrayEquals(ref.divergedAtStep(), nat.divergedAtStep());
+        double moved = 0;
+        for (int s = 0; s < ref.sampleSteps().length; s++) {
+            for (int i = 0; i < 70; i++) {
+                for (int j = 0; j < 2 * n; j++) {
+                    moved = Math.max(moved, Math.abs(ref.path(s, i, j) - ref.path(0, i, j)));
+                }
+            }
+        }
+        double eps = 3 * Math.scalb(1.0, -9) + 2 * Math.scalb(1.0, -10);
+        double tol = 2 * eps * moved + 1e-4;
+        assertTrue(moved > 0.05, "the flow moved the states by only " + moved);
+        assertWithin(ref.initialEnergy(), nat.initialEnergy(), tol, "initial energies");
+        assertWithin(ref.paths(), nat.paths(), tol, "paths");
+        assertWithin(ref.finalStates(), nat.finalStates(), tol, "final states");
+        assertWithin(ref.finalEnergy(), nat.finalEnergy(), tol, "final energies");
+        assertWithin(ref.quantiles(), nat.quantiles(), tol, "quantiles");
+        // the initial states come from Philox exactly as in the reference (no rounding on the way in)
+        for (int i = 0; i < 70; i++) {
+            for (int j = 0; j < 2 * n; j++) {
+                assertEquals(ref.path(0, i, j), nat.path(0, i, j), "initial state " + i + "," + j);
+            }
+        }
+    }
+
+    /** Trajectories are independent rows of every product: the tensor kernel's results do not depend on the shape. */
+    @Test
+    void tensorKernelResultsDoNotDependOnShape() {
+        EnsembleSpec spec = tensorSpec(32, 5, 45, 0.3f);
+        EnsembleResult a = engine("emu", new IntegrationLaunch(IntegrationLaunch.Kernel.TENSOR_BF16, 32, 16, 1))
+                .integrate(spec);
+        EnsembleResult b = engine("emu", new IntegrationLaunch(IntegrationLaunch.Kernel.TENSOR_BF16, 128, 32, 0))
+                .integrate(spec);
+        assertArrayEquals(a.paths(), b.paths());
+        assertArrayEquals(a.finalStates(), b.finalStates());
+    }
+
     @Test
     void tensorKernelRefusesWhatItDoesNotServeWithAReason() {
         NativeBackend engine = engine("emu", IntegrationLaunch.of(IntegrationLaunch.Kernel.TENSOR_BF16));
         EnsembleSpec spec = spec(model("dissipative", 10, 3), 8, 10, 0f, 0, Scheme.RK4);
         NativeEngineException e = assertThrows(NativeEngineException.class, () -> engine.integrate(spec));
-        assertTrue(e.getMessage().contains("tensor"), e.getMessage());
+        assertTrue(e.getMessage().contains("tensor-core kernel integrates the general Hamiltonian"), e.getMessage());
+        EnsembleSpec wide = new EnsembleSpec(new EnsembleModel.Hamiltonian(net(3, 2, 48, 48, 1)), new float[1],
+                new float[1], null, 4, 0.1f, 2, 0f, 0f, 0f, 1, 0, false, EnsembleSpec.FAN, Scheme.LEAPFROG, 20);
+        e = assertThrows(NativeEngineException.class, () -> engine.integrate(wide));
+        assertTrue(e.getMessage().contains("hidden width h of 16, 32, 64 or 128; use the FP32 kernel"), e.getMessage());
     }
 }
