@@ -33,7 +33,10 @@ struct engram_memory {
     float* norms = nullptr;
     void* workspace = nullptr;
     size_t workspace_bytes = 0;
-    std::mutex mu;  // one retrieval or append at a time: they share the workspace and the buffers
+    int device = 0;            // the device the buffers live on (current at create); every call selects it first
+    int sms = 1;               // its multiprocessors and opt-in shared memory per block, read once at create
+    size_t smem_optin = 0;
+    std::mutex mu;  // one retrieval, append, write or destroy at a time: they share the workspace and the buffers
 };
 
 namespace {
@@ -101,6 +104,14 @@ int32_t check_common(engram_memory* mem, const float* queries, int64_t batch, in
                     (long long) from, (long long) to, (long long) mem->size);
     if (k < 0 || k > ENGRAM_MAX_K)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "k must be in [0, %d], got %d", ENGRAM_MAX_K, k);
+    for (int64_t r = 0; r < batch; r++) {
+        for (int j = 0; j < mem->dim; j++) {
+            const float v = queries[r * stride + j];
+            if (!std::isfinite(v))
+                return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "queries[%lld][%d] is %g (must be finite)",
+                            (long long) r, j, (double) v);
+        }
+    }
     return ENGRAM_OK;
 }
 
@@ -121,17 +132,11 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     if (qtile < 1 || qtile > max_qtile)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.query_tile must be in [1, block_threads/4 = %d], got %d", max_qtile, qtile);
-    int device = 0;
-    cudaDeviceProp prop;
-    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
-        cudaGetLastError();
-        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the properties of the current device");
-    }
     if (chunk == 0) {
         // Enough blocks to fill the device several times over, but chunks long enough that the per-chunk partials
         // (B·(3 + dv + 2k) floats each) stay small next to the patterns they summarise.
         const int64_t qtiles = (batch + qtile - 1) / qtile;
-        const int64_t wanted = std::max<int64_t>(1, 8LL * prop.multiProcessorCount / qtiles);
+        const int64_t wanted = std::max<int64_t>(1, 8LL * mem->sms / qtiles);
         int64_t c = (count + wanted - 1) / wanted;
         c = (c + kTile - 1) / kTile * kTile;
         chunk = (int) std::min<int64_t>(std::max<int64_t>(c, 256), 16384);
@@ -139,7 +144,7 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     if (chunk < kTile || chunk % kTile != 0)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.chunk must be a positive multiple of %d, got %d", kTile, chunk);
-    const size_t optin = prop.sharedMemPerBlockOptin > 0 ? prop.sharedMemPerBlockOptin : prop.sharedMemPerBlock;
+    const size_t optin = mem->smem_optin;
     bool asked_for_tile = launch != nullptr && launch->query_tile != 0;
     while ((size_t) engram::shared_plan(mem->dim, mem->value_dim, k, qtile, values_in_xs).bytes > optin) {
         if (asked_for_tile || qtile == 1)
@@ -180,7 +185,7 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     const int d = mem->dim, dv = mem->value_dim;
     const bool values_in_xs = mem->values_are_patterns && d <= kMaxDimTile;
     const int64_t count = to - from;
-    Shape shape;
+    Shape shape{};
     st = choose_shape(mem, batch, k, count, values_in_xs, launch, &shape, err, err_cap);
     if (st != ENGRAM_OK) return st;
     const int64_t chunks = (count + shape.chunk - 1) / shape.chunk;
@@ -210,13 +215,10 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     }
     char* ws = static_cast<char*>(mem->workspace);
     float* dq = reinterpret_cast<float*>(ws + q_at);
-    if (stride == d) {
-        CUDA_TRY(cudaMemcpy(dq, queries, (size_t) batch * d * 4, cudaMemcpyHostToDevice), "uploading the queries");
-    } else {
-        for (int64_t r = 0; r < batch; r++)
-            CUDA_TRY(cudaMemcpy(dq + r * d, queries + r * stride, (size_t) d * 4, cudaMemcpyHostToDevice),
-                     "uploading the queries");
-    }
+    // one copy either way: a strided batch is gathered by the copy engine (rows of d floats, stride floats apart)
+    CUDA_TRY(cudaMemcpy2D(dq, (size_t) d * 4, queries, (size_t) stride * 4, (size_t) d * 4, (size_t) batch,
+                          cudaMemcpyHostToDevice),
+             "uploading the queries");
     engram::PartialOut part{reinterpret_cast<float*>(ws + pm_at), reinterpret_cast<float*>(ws + pl_at),
                             reinterpret_cast<float*>(ws + pt_at), reinterpret_cast<float*>(ws + po_at),
                             reinterpret_cast<float*>(ws + ps_at), reinterpret_cast<long long*>(ws + pi_at)};
@@ -412,8 +414,17 @@ int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t values_are_
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) return cuda_fail(e, "cudaGetDeviceCount", err, err_cap);
     if (n == 0) return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "no CUDA device found");
+    int device = 0;
+    cudaDeviceProp prop;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+        cudaGetLastError();
+        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the properties of the current device");
+    }
     engram_memory* m = new (std::nothrow) engram_memory();
     if (m == nullptr) return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory for a handle");
+    m->device = device;
+    m->sms = std::max(1, prop.multiProcessorCount);
+    m->smem_optin = prop.sharedMemPerBlockOptin > 0 ? prop.sharedMemPerBlockOptin : prop.sharedMemPerBlock;
     m->dim = dim;
     m->value_dim = value_dim;
     m->values_are_patterns = values_are_patterns != 0;
@@ -428,6 +439,7 @@ int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v,
     const int32_t args = check_row_args(mem, n, x, v, err, err_cap);
     if (args != ENGRAM_OK || n == 0) return args;
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     const int d = mem->dim, dv = mem->value_dim;
     const size_t es = element_bytes(mem->storage);
     const int64_t limit = (int64_t) (((size_t) 1 << 62) / (es * (size_t) std::max(d, dv)));
@@ -485,6 +497,7 @@ int32_t engram_memory_write(engram_memory* mem, const int64_t* rows, int64_t n, 
     if (args != ENGRAM_OK || n == 0) return args;
     if (rows == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     for (int64_t i = 0; i < n; i++) {
         if (rows[i] < 0 || rows[i] >= mem->size)
             return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows[%lld] = %lld is outside 0..%lld",
@@ -514,7 +527,12 @@ int64_t engram_memory_device_bytes(const engram_memory* mem) {
 
 void engram_memory_destroy(engram_memory* mem) {
     if (mem == nullptr) return;
-    free_memory(mem);
+    {
+        // waits for a call in flight on another thread (the caller must not start new ones on a handle it destroys)
+        std::lock_guard<std::mutex> lock(mem->mu);
+        cudaSetDevice(mem->device);
+        free_memory(mem);
+    }
     delete mem;
     live_memories--;
 }
@@ -527,6 +545,7 @@ int32_t engram_retrieve(engram_memory* mem, const float* queries, int64_t batch,
                         int64_t err_cap) {
     if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     return run(mem, queries, batch, query_stride, beta, k, from, to, launch, true, entropy, confidence, nullptr, output,
                top_index, top_score, err, err_cap);
 }
@@ -537,6 +556,7 @@ int32_t engram_retrieve_partial(engram_memory* mem, const float* queries, int64_
                                 float* top_score, char* err, int64_t err_cap) {
     if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     return run(mem, queries, batch, query_stride, beta, k, from, to, launch, false, max, sum, shifted, out, top_index,
                top_score, err, err_cap);
 }

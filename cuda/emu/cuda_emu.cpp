@@ -506,6 +506,16 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind)
     if (bytes > 0) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }
+cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                         cudaMemcpyKind) {
+    if (width > dpitch || width > spitch) {
+        record_error(cudaErrorInvalidValue, "cudaMemcpy2D: width exceeds a pitch");
+        return cudaErrorInvalidValue;
+    }
+    for (size_t r = 0; r < height; r++)
+        std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
+    return cudaSuccess;
+}
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
     std::memset(p, value, bytes);
     return cudaSuccess;
