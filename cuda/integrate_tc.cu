@@ -27,20 +27,25 @@
 // (cuda/emu). Noise: Philox4x32-10 exactly as integrate.cu and dev.engram.engine.Philox (same bits for the same
 // (seed, trajectory, step)), turned into normals by Box–Muller in float (error ~1e-6) rather than double.
 //
-// Cost per trajectory-step at h = 64, n ≤ 4 (three ∇H; per ∇H and 16 trajectories: layer 1 forward 2·h/8 = 16
+// Cost per trajectory-step at h = 64, n <= 4 (three ∇H; per ∇H and 16 trajectories: layer 1 forward 2·h/8 = 16
 // mma (hi + lo), layer 2 forward h²/128 = 32, layer 2 backward 32, layer 1 backward h/16 = 4; 84 mma of
 // 16·8·16·2 = 4096 FLOP):
-//   tensor FLOPs  3·84·4096/16 = 64.5 k  (useful: 3·(4nh + 4h²)·… ≈ 2·3·(2·64·2 + 2·64²) = 50.7 k at n = 1)
+//   tensor FLOPs  3·84·4096/16 = 64.5 k per trajectory-step (useful: 3·(4h² + 8nh) = 50.7 k at n = 1; the rest is
+//                 the padding of 2n to 16 and the lo half of the state)
 //   tanh          3·2·h = 384 (MUFU)
-//   other issue slots, per warp and ∇H: 38 ldmatrix.x4, ~3 FMA/convert per hidden element of each layer
-//   (2·h·16/32·~6 = 384), the state update: ≈ 510 warp instructions per 16 trajectories, i.e. ~96 per trajectory-step
-//   bytes          none from DRAM inside the loop (weights in shared memory, state in registers); a sample
-//                  writes (2n + 1)·4 bytes per trajectory.
+//   other issue   per warp and ∇H: 38 ldmatrix.x4, ~6 FMA/convert/select per hidden element of each layer
+//                 (2 layers · 32 elements per lane · 6 = 384), the leapfrog update: ≈ 510 warp instructions per
+//                 16 trajectories, i.e. ~96 per trajectory-step
+//   bytes         none from DRAM inside the loop (weights in shared memory, state in registers); a sample writes
+//                 (2n + 1)·4 bytes per trajectory.
+// Registers (ptxas, CUDA 13.0, sm_90): tile 16: h = 16: 79, 32: 104, 64: 188, 128: 255 with ~370 B of spills;
+// tile 32: h = 16: 122, 32: 140 (tile 32 at h = 64 spills, so the host admits it for h <= 32 only).
 // Expected H100 SXM (132 SMs, 1.755 GHz boost): tensor (mma.sync bf16, ~500 TFLOP/s sustainable of the 989 peak)
 // 500e12 / 64.5e3 = 7.8e9 trajectory-steps/s; MUFU (16 per SM per clock = 3.7e12 tanh/s) / 384 = 9.7e9; issue
 // (4 warp-instructions per SM per clock = 9.3e11/s) / 96 = 9.7e9. The three limits are within 25% of each other,
-// so with latency and the sampling/noise work the estimate is ~3–5e9 trajectory-steps/s (≈ 40–50% of the MUFU
-// limit), against the goal of 2e9 (see cuda/PERFORMANCE.md for how the figures were derived). Not measured.
+// and at 188 registers only 8 warps fit on an SM (2 per scheduler), so latency is hidden by the independent n-tile
+// chains of one warp rather than by other warps: expected ~3–5e9 trajectory-steps/s (40–50% of the MUFU limit)
+// against the goal of 2e9. Not measured (no GPU here); cuda/PERFORMANCE.md has the derivation.
 #include "half_bits.h"
 #include "integrate.cuh"
 #include "mma_bf16.cuh"
