@@ -91,6 +91,70 @@ __device__ __forceinline__ float philox_normal_f(unsigned long long seed, long l
     return (e & 1) ? r * sinf(ang) : r * cosf(ang);
 }
 
+/** The backward half of one ∇H: from Δ2 (and A1 for the tanh derivative) to ∇ₓH, see mlp. */
+template <int KT, int MT>
+__device__ __forceinline__ void backward(const uint16_t* w1, const uint16_t* w2, bool two_state_tiles,
+                                         const uint32_t (&a1p)[MT][KT][4], const uint32_t (&d2p)[MT][KT][4],
+                                         float (&gx)[MT][2][4]) {
+    constexpr int NT = 2 * KT, S2 = 16 * KT + 8;
+    const int lane = threadIdx.x & 31;
+    const int r8 = lane & 7, m1 = (lane >> 3) & 1, m2 = lane >> 4;
+    // ---- layer 2 backward: G1 = Δ2·W2 (B[k = i][n = j] = W2[i][j]: W2 read transposed), Δ1 = G1 ⊙ (1 − A1²)
+    uint32_t d1p[MT][KT][4];
+#pragma unroll
+    for (int j = 0; j < NT; j += 2) {
+        float g[MT][2][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int h2 = 0; h2 < 2; h2++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) g[mt][h2][i] = 0.f;
+#pragma unroll
+        for (int kt = 0; kt < KT; kt++) {
+            uint32_t b[4];  // W2 rows 16kt.. / 16kt+8.. (k), columns 8j.. / 8j+8.. (n), transposed on load
+            ldsm_x4_t(b, w2 + (16 * kt + r8 + 8 * m1) * S2 + 8 * j + 8 * m2);
+#pragma unroll
+            for (int h2 = 0; h2 < 2; h2++) {
+                const uint32_t bb[2] = {b[2 * h2], b[2 * h2 + 1]};
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) mma_16816(g[mt][h2], d2p[mt][kt], bb, g[mt][h2]);
+            }
+        }
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+            for (int h2 = 0; h2 < 2; h2++) {
+#pragma unroll
+                for (int r = 0; r < 2; r++) {  // r = 0: row g (elements 0, 1); r = 1: row g + 8 (2, 3)
+                    const uint32_t ap = a1p[mt][j / 2][2 * h2 + r];
+                    const float a0 = bf16_lo(ap), a1 = bf16_hi(ap);
+                    const float g0 = g[mt][h2][2 * r], g1 = g[mt][h2][2 * r + 1];
+                    d1p[mt][j / 2][2 * h2 + r] = bf16x2(g0 - g0 * a0 * a0, g1 - g1 * a1 * a1);
+                }
+            }
+        }
+    }
+    // ---- layer 1 backward: ∇ₓH = Δ1·W1 (W1 transposed on load), n-tile 0 always, n-tile 1 when n > 4
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+            for (int i = 0; i < 4; i++) gx[mt][nt][i] = 0.f;
+#pragma unroll
+    for (int kt = 0; kt < KT; kt++) {
+        uint32_t b[4];  // W1 rows 16kt.. / 16kt+8.. (k), columns 0–7 / 8–15 (n)
+        ldsm_x4_t(b, w1 + (16 * kt + r8 + 8 * m1) * kS1 + 8 * m2);
+        const uint32_t b0[2] = {b[0], b[1]}, b1v[2] = {b[2], b[3]};
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            mma_16816(gx[mt][0], d1p[mt][kt], b0, gx[mt][0]);
+            if (two_state_tiles) mma_16816(gx[mt][1], d1p[mt][kt], b1v, gx[mt][1]);
+        }
+    }
+}
+
 /**
  * The warp's MLP over its MT m-tiles. x[mt][nt][i] is the state (accumulator layout of the interleaved inputs,
  * n-tile nt covers (q_j, p_j) for j = 4nt + t); with kGrad the gradient lands in gx in the same layout, else the
@@ -181,7 +245,7 @@ __device__ __forceinline__ void mlp(const unsigned char* smem, const TcLayout& L
                 float a[4];
 #pragma unroll
                 for (int i = 0; i < 4; i++) a[i] = tanh_fast(z[mt][h2][i]);
-                if (kGrad) {
+                if constexpr (kGrad) {
                     d2p[mt][j / 2][2 * h2] = bf16x2(wa - wa * a[0] * a[0], wb - wb * a[1] * a[1]);
                     d2p[mt][j / 2][2 * h2 + 1] = bf16x2(wa - wa * a[2] * a[2], wb - wb * a[3] * a[3]);
                 } else {
@@ -191,7 +255,9 @@ __device__ __forceinline__ void mlp(const unsigned char* smem, const TcLayout& L
             }
         }
     }
-    if (!kGrad) {
+    if constexpr (kGrad) {
+        backward<KT, MT>(w1, w2, two_state_tiles, a1p, d2p, gx);
+    } else {
         const float b3 = *reinterpret_cast<const float*>(smem + L.b3);
 #pragma unroll
         for (int mt = 0; mt < MT; mt++) {
@@ -202,61 +268,6 @@ __device__ __forceinline__ void mlp(const unsigned char* smem, const TcLayout& L
                 s += __shfl_xor_sync(kFullMask, s, 2);
                 energy[mt][r] = s + b3;
             }
-        }
-        return;
-    }
-    // ---- layer 2 backward: G1 = Δ2·W2 (B[k = i][n = j] = W2[i][j]: W2 read transposed), Δ1 = G1 ⊙ (1 − A1²)
-    uint32_t d1p[MT][KT][4];
-#pragma unroll
-    for (int j = 0; j < NT; j += 2) {
-        float g[MT][2][4];
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-            for (int h2 = 0; h2 < 2; h2++)
-#pragma unroll
-                for (int i = 0; i < 4; i++) g[mt][h2][i] = 0.f;
-#pragma unroll
-        for (int kt = 0; kt < KT; kt++) {
-            uint32_t b[4];  // W2 rows 16kt.. / 16kt+8.. (k), columns 8j.. / 8j+8.. (n), transposed on load
-            ldsm_x4_t(b, w2 + (16 * kt + r8 + 8 * m1) * S2 + 8 * j + 8 * m2);
-#pragma unroll
-            for (int h2 = 0; h2 < 2; h2++) {
-                const uint32_t bb[2] = {b[2 * h2], b[2 * h2 + 1]};
-#pragma unroll
-                for (int mt = 0; mt < MT; mt++) mma_16816(g[mt][h2], d2p[mt][kt], bb, g[mt][h2]);
-            }
-        }
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) {
-#pragma unroll
-            for (int h2 = 0; h2 < 2; h2++) {
-#pragma unroll
-                for (int r = 0; r < 2; r++) {  // r = 0: row g (elements 0, 1); r = 1: row g + 8 (2, 3)
-                    const uint32_t ap = a1p[mt][j / 2][2 * h2 + r];
-                    const float a0 = bf16_lo(ap), a1 = bf16_hi(ap);
-                    const float g0 = g[mt][h2][2 * r], g1 = g[mt][h2][2 * r + 1];
-                    d1p[mt][j / 2][2 * h2 + r] = bf16x2(g0 - g0 * a0 * a0, g1 - g1 * a1 * a1);
-                }
-            }
-        }
-    }
-    // ---- layer 1 backward: ∇ₓH = Δ1·W1 (W1 transposed on load), n-tile 0 always, n-tile 1 when n > 4
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < 2; nt++)
-#pragma unroll
-            for (int i = 0; i < 4; i++) gx[mt][nt][i] = 0.f;
-#pragma unroll
-    for (int kt = 0; kt < KT; kt++) {
-        uint32_t b[4];  // W1 rows 16kt.. / 16kt+8.. (k), columns 0–7 / 8–15 (n)
-        ldsm_x4_t(b, w1 + (16 * kt + r8 + 8 * m1) * kS1 + 8 * m2);
-        const uint32_t b0[2] = {b[0], b[1]}, b1v[2] = {b[2], b[3]};
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) {
-            mma_16816(gx[mt][0], d1p[mt][kt], b0, gx[mt][0]);
-            if (two_state_tiles) mma_16816(gx[mt][1], d1p[mt][kt], b1v, gx[mt][1]);
         }
     }
 }
