@@ -290,12 +290,11 @@ final class TanhNet {
         return a.neg().fma(a, FloatVector.broadcast(S, 1f));
     }
 
-    /** The one tanh of the training path: exact to the bit in every JIT tier (see the class comment). */
+    /**
+     * The one tanh of the training path: {@link ReproducibleMath#tanh(FloatVector)}, FMA-only, the same bits in
+     * every JIT tier and at every vector width (≤ 1.5 float32 ulp from the true tanh).
+     */
     private static FloatVector tanh(FloatVector z) {
-        float[] t = z.toArray();
-        for (int i = 0; i < t.length; i++) {
-            t[i] = (float) StrictMath.tanh(t[i]);
-        }
-        return FloatVector.fromArray(S, t, 0);
+        return ReproducibleMath.tanh(z);
     }
 }

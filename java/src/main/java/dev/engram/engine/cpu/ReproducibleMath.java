@@ -1,0 +1,208 @@
+package dev.engram.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * exp, tanh and sums whose bits do not depend on the JIT tier, the vector width or the run.
+ *
+ * <p>Why: on x86 the optimising JIT replaces the Vector API's {@code lanewise(EXP)} / {@code lanewise(TANH)} with a
+ * vector maths library while the interpreter and C1 call scalar {@code Math}, and {@code reduceLanes(ADD)} has no
+ * fixed order (the interpreter sums lane by lane, compiled code in a tree). A method that runs first interpreted and
+ * later compiled then gives different bits for the same input. Here everything is built from IEEE operations whose
+ * result is defined to the bit in every tier (add, multiply, divide, fused multiply-add, min/max, integer shifts),
+ * in an order fixed by this class; the scalar forms perform the very same operations, so a lane and a scalar agree
+ * bit for bit.
+ *
+ * <p>Accuracy against {@code Math.exp}/{@code Math.tanh} in double (relative error in units of 2⁻²³, the float32
+ * ulp at 1; {@code ReproducibleMathTest} checks 4 million points per function and the edges):
+ * <ul>
+ *   <li>{@link #exp}: ≤ 1 (measured 0.70, i.e. 8.4e-8) for x ∈ [−87.3365, 88.3763] (normal results); below
+ *       −87.3365 (ln of the smallest normal float) the result is 0, an absolute error below 2⁻¹²⁶; above 88.3763 it
+ *       is +∞ (the true value is then above 2.4·10³⁸). −∞ gives 0, +∞ gives +∞, NaN gives NaN.</li>
+ *   <li>{@link #tanh}: ≤ 1.5 (measured 1.17, i.e. 1.4e-7) everywhere; odd to the bit (computed on |x|, x's sign
+ *       bit put back), so ±0 are kept; exactly ±1 from |x| ≥ 10 and for ±∞.</li>
+ * </ul>
+ * Sums: {@link #sum(float[], int, int)} and {@link #sum16} add in 16 "virtual lanes" (element j into lane j mod 16,
+ * sequentially), then the 16 lanes by a fixed halving tree ((i, i+8), then (i, i+4), (i, i+2), (i, i+1)); with
+ * 4, 8 or 16 float lanes per vector this is the same sequence of additions.
+ */
+final class ReproducibleMath {
+    private static final VectorSpecies<Float> S = CpuVectors.SPECIES;
+    private static final int L = CpuVectors.LANES;
+    /** Lanes of the canonical summation order; vectors of 4, 8 or 16 lanes all reproduce it. */
+    static final int VIRTUAL_LANES = 16;
+
+    /** ln(2⁻¹²⁶): below it e^x is not a normal float and is returned as 0. */
+    static final float EXP_MIN = -87.33654f;
+    /** Above it e^x overflows the scaling by 2^k (k = 128) and is returned as +∞. */
+    static final float EXP_MAX = 88.37626f;
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split so that k·C1 is exact for |k| ≤ 128 (Cody–Waite). */
+    private static final float C1 = 0.693359375f;
+    private static final float C2 = -2.12194440e-4f;
+    /** 1.5·2²³: adding it rounds a float of magnitude below 2²² to an integer held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    // Minimax polynomial for (e^r − 1 − r)/r² on [−ln2/2, ln2/2] (Cephes expf).
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+
+    /** Below it tanh uses its odd polynomial, from it 1 − 2/(e^(2|x|) + 1). */
+    private static final float TANH_SMALL = 0.625f;
+    /** From here on tanh(x) rounds to ±1 in float32 (1 − tanh(10) ≈ 4e-9 < ulp(1)/2). */
+    private static final float TANH_ONE = 10f;
+    // Minimax polynomial for (tanh x − x)/x³ in x² on [0, 0.625] (Cephes tanhf).
+    private static final float T0 = -5.70498872745e-3f;
+    private static final float T1 = 2.06390887954e-2f;
+    private static final float T2 = -5.37397155531e-2f;
+    private static final float T3 = 1.33314422036e-1f;
+    private static final float T4 = -3.33332819422e-1f;
+    private static final int SIGN = 0x80000000;
+
+    // i → i XOR s: the halving tree's partner lanes (only those with s < L are used)
+    private static final VectorShuffle<Float> XOR1 = VectorShuffle.fromOp(S, i -> i ^ 1);
+    private static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(S, i -> i ^ 2);
+    private static final VectorShuffle<Float> XOR4 = VectorShuffle.fromOp(S, i -> (i ^ 4) % L);
+    private static final VectorShuffle<Float> XOR8 = VectorShuffle.fromOp(S, i -> (i ^ 8) % L);
+
+    private ReproducibleMath() {
+    }
+
+    /** e^x lane by lane; see the class comment for the error bound. */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+        // k = round(x/ln 2) via the ROUND trick; t holds k in its low mantissa bits
+        FloatVector t = xc.fma(LOG2E, ROUND);
+        FloatVector k = t.sub(ROUND);
+        FloatVector r = k.fma(c(-C1), xc);
+        r = k.fma(c(-C2), r);
+        FloatVector p = r.fma(P0, P1);
+        p = p.fma(r, c(P2)).fma(r, c(P3)).fma(r, c(P4)).fma(r, c(P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        // 2^k: (bits(t) << 23) leaves k << 23 (the ROUND bits shift out); + bits(1f) adds the exponent bias
+        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3F800000).reinterpretAsFloats();
+        FloatVector e = y.mul(scale);
+        e = e.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+        return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+    }
+
+    /** e^x with exactly the operations of {@link #exp(FloatVector)} on one lane. */
+    static float exp(float x) {
+        float xc = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
+        float t = Math.fma(xc, LOG2E, ROUND);
+        float k = t - ROUND;
+        float r = Math.fma(k, -C1, xc);
+        r = Math.fma(k, -C2, r);
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P0, P1), r, P2), r, P3), r, P4), r, P5);
+        float y = Math.fma(p, r * r, r) + 1f;
+        float scale = Float.intBitsToFloat((Float.floatToRawIntBits(t) << 23) + 0x3F800000);
+        float e = y * scale;
+        if (x < EXP_MIN) {
+            return 0f;
+        }
+        return x > EXP_MAX ? Float.POSITIVE_INFINITY : e;
+    }
+
+    private static FloatVector c(float v) {
+        return FloatVector.broadcast(S, v);
+    }
+
+    /** tanh x lane by lane; see the class comment for the error bound. */
+    static FloatVector tanh(FloatVector x) {
+        // tanh(|x|), then x's sign bit: odd to the bit and −0 stays −0
+        FloatVector a = x.abs();
+        FloatVector z = a.mul(a);
+        FloatVector p = z.fma(T0, T1);
+        p = p.fma(z, c(T2)).fma(z, c(T3)).fma(z, c(T4));
+        FloatVector small = p.mul(z).fma(a, a);
+        FloatVector e = exp(a.min(TANH_ONE).mul(2f));
+        FloatVector large = c(1f).sub(c(2f).div(e.add(1f)));
+        FloatVector y = small.blend(large, a.compare(VectorOperators.GE, TANH_SMALL));
+        return y.reinterpretAsInts().or(x.reinterpretAsInts().and(SIGN)).reinterpretAsFloats();
+    }
+
+    /** tanh x with exactly the operations of {@link #tanh(FloatVector)} on one lane. */
+    static float tanh(float x) {
+        float a = Math.abs(x);
+        float y;
+        if (a >= TANH_SMALL) {
+            y = 1f - 2f / (exp(Math.min(a, TANH_ONE) * 2f) + 1f);
+        } else {
+            float z = a * a;
+            float p = Math.fma(Math.fma(Math.fma(Math.fma(z, T0, T1), z, T2), z, T3), z, T4);
+            y = Math.fma(p * z, a, a);
+        }
+        return Float.intBitsToFloat(Float.floatToRawIntBits(y) | (Float.floatToRawIntBits(x) & SIGN));
+    }
+
+    /**
+     * The sum of 16 virtual lanes held in {@code 16/L} vectors ({@code a0} lanes 0..L−1, {@code a1} the next L, …;
+     * vectors beyond 16/L are ignored), by the halving tree of the class comment.
+     */
+    static float sum16(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        FloatVector v;
+        if (L >= 16) {
+            v = a0;
+        } else if (L == 8) {
+            v = a0.add(a1);
+        } else {
+            v = a0.add(a2).add(a1.add(a3));
+        }
+        if (L >= 16) {
+            v = v.add(v.rearrange(XOR8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(XOR4));
+        }
+        v = v.add(v.rearrange(XOR2));
+        return v.add(v.rearrange(XOR1)).lane(0);
+    }
+
+    /** Σ a[from, from + n) in the canonical order (see the class comment). */
+    static float sum(float[] a, int from, int n) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a0 = z;
+        FloatVector a1 = z;
+        FloatVector a2 = z;
+        FloatVector a3 = z;
+        int full = n / VIRTUAL_LANES * VIRTUAL_LANES;
+        int i = 0;
+        for (; i < full; i += VIRTUAL_LANES) {
+            a0 = a0.add(FloatVector.fromArray(S, a, from + i));
+            if (L < 16) {
+                a1 = a1.add(FloatVector.fromArray(S, a, from + i + L));
+            }
+            if (L < 8) {
+                a2 = a2.add(FloatVector.fromArray(S, a, from + i + 2 * L));
+                a3 = a3.add(FloatVector.fromArray(S, a, from + i + 3 * L));
+            }
+        }
+        if (i < n) {
+            a0 = a0.add(tail(a, from, i, n));
+            if (L < 16) {
+                a1 = a1.add(tail(a, from, i + L, n));
+            }
+            if (L < 8) {
+                a2 = a2.add(tail(a, from, i + 2 * L, n));
+                a3 = a3.add(tail(a, from, i + 3 * L, n));
+            }
+        }
+        return sum16(a0, a1, a2, a3);
+    }
+
+    /** The elements of {@code a[from + i, from + n)} in a vector's first lanes, 0 elsewhere. */
+    private static FloatVector tail(float[] a, int from, int i, int n) {
+        if (i >= n) {
+            return FloatVector.zero(S);
+        }
+        VectorMask<Float> m = S.indexInRange(i, n);
+        return FloatVector.fromArray(S, a, from + i, m);
+    }
+}
