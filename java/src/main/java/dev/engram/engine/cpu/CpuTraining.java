@@ -31,6 +31,13 @@ final class CpuTraining implements TrainingSession {
     static final int CHUNK = 64;
     /** Chunks in flight at once (bounds the slots' memory for large batches; fixed, like the chunk). */
     private static final int WAVE = 32;
+    /**
+     * Multiply-adds a worker should have at least (about 0.2 ms): below it handing work to another thread costs more
+     * than it saves, the more so on a loaded machine. Results do not depend on how many workers run.
+     */
+    static final long MIN_MACS_PER_WORKER = 8L << 20;
+    /** Slot additions a merging worker should have at least. */
+    private static final long MIN_ADDS_PER_WORKER = 1L << 20;
 
     private final TrainingModel model;
     private final TrainingModel.Kind kind;
@@ -51,8 +58,20 @@ final class CpuTraining implements TrainingSession {
     private float[][] slots = new float[0][];
     private final double[] chunkLoss = new double[WAVE];
     private final double[] merged;
+    /** Multiply-adds per sample of a training step (forward, backward and double backward, all networks). */
+    private final long macsPerSample;
+    private final long minMacsPerWorker;
 
     CpuTraining(TrainingModel model, TrainingSamples data, int threads, ExecutorService pool) {
+        this(model, data, threads, pool, MIN_MACS_PER_WORKER);
+    }
+
+    /**
+     * @param threads          workers (the calling thread is one)
+     * @param pool             at least {@code threads − 1} threads, or null for one worker
+     * @param minMacsPerWorker work below which a step uses fewer workers (tests pass 0 to use them all)
+     */
+    CpuTraining(TrainingModel model, TrainingSamples data, int threads, ExecutorService pool, long minMacsPerWorker) {
         if (model.dof() != data.dof() || model.inputs() != data.inputs()) {
             throw new IllegalArgumentException("model has dof " + model.dof() + " and " + model.inputs()
                     + " inputs, the data has dof " + data.dof() + " and " + data.inputs() + " inputs");
@@ -76,6 +95,15 @@ final class CpuTraining implements TrainingSession {
             s += nets[i].slotSize;
         }
         this.slotSize = s;
+        long macs = 0;
+        for (int i = 0; i < nets.length; i++) {
+            int[] w = model.widths(i);
+            for (int k = 0; k + 1 < w.length; k++) {
+                macs += 6L * w[k] * w[k + 1];
+            }
+        }
+        this.macsPerSample = macs;
+        this.minMacsPerWorker = Math.max(1, minMacsPerWorker);
         this.merged = new double[s];
         this.threads = pool == null ? 1 : threads;
         this.pool = pool;
@@ -116,7 +144,9 @@ final class CpuTraining implements TrainingSession {
             int first = w0;
             int count = Math.min(WAVE, chunks - w0);
             AtomicInteger next = new AtomicInteger();
-            parallel(Math.min(threads, count), worker -> {
+            long work = macsPerSample * Math.min((long) count * CHUNK, batch);
+            int parts = (int) Math.max(1, Math.min(Math.min(threads, count), work / minMacsPerWorker));
+            parallel(parts, worker -> {
                 Worker wk = worker(worker);
                 for (int c = next.getAndIncrement(); c < count; c = next.getAndIncrement()) {
                     int start = from + (first + c) * CHUNK;
@@ -141,7 +171,8 @@ final class CpuTraining implements TrainingSession {
 
     /** merged += slot_0 + slot_1 + … in chunk order, in double; split across workers by position. */
     private void mergeSlots(int count) {
-        int parts = Math.min(threads, Math.max(1, slotSize / 8192));
+        int parts = (int) Math.min(threads, Math.max(1, (long) count * slotSize / Math.min(MIN_ADDS_PER_WORKER,
+                minMacsPerWorker)));
         parallel(parts, part -> {
             int a = (int) ((long) slotSize * part / parts);
             int b = (int) ((long) slotSize * (part + 1) / parts);

@@ -8,6 +8,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * A fixed training workload for the reproducibility checks: every model kind (hidden widths 12, n = 2, m = 3 for the
@@ -51,9 +53,14 @@ public final class TrainingProbe {
                 }
                 double[] grad = new double[theta.length];
                 ByteBuffer b = ByteBuffer.allocate(8 * (grad.length + 1));
-                try (CpuBackend engine = new CpuBackend(CpuBackend.Config.defaults().withThreads(threads));
-                     CpuTraining s = (CpuTraining) engine.openTraining(model, data)) {
+                // every worker takes part however small the work (the engine's default would use one here)
+                ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1) : null;
+                try (CpuTraining s = new CpuTraining(model, data, threads, pool, 0)) {
                     b.putDouble(s.lossAndGradient(theta, index, 0, index.length, grad));
+                } finally {
+                    if (pool != null) {
+                        pool.shutdownNow();
+                    }
                 }
                 for (double g : grad) {
                     b.putDouble(g);
