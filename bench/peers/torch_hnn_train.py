@@ -2,39 +2,25 @@
 """The obvious PyTorch code for HNN training (Greydanus et al. 2019): a tanh MLP H(q, p) (2n -> h -> ... -> 1),
 dH = torch.autograd.grad(H.sum(), x, create_graph=True), the loss on Hamilton's equations
 mean((dH/dp - dq/dt)^2 + (-dH/dq - dp/dt)^2), loss.backward() (the double backprop) and an Adam step.
+Timed with its fastest (torch threads, BLAS threads) configuration on --threads cores (peerlib); the JSON lines carry
+the BLAS the process loaded.
 
-usage: torch_hnn_train.py --cases spring:750:200x2:0:20,minibatch:100000:64x2:1024:98 [--dtype float32,float64]
+usage: torch_hnn_train.py --cases spring:750:200x2:0:20,minibatch:100000:64x2:1024:20 [--dtype float32,float64]
        [--threads 2] [--reps 3]
 A case is NAME:POINTS:HIDDENxLAYERS:BATCH:STEPS (BATCH 0 = full batch). Data: the spring's field (dq/dt = 2p,
-dp/dt = -2q) at Gaussian states. Prints the BLAS torch loaded (from /proc/self/maps) on stderr and one JSON object
-per case and dtype on stdout, with the best wall-clock seconds per optimiser step over the repetitions and the best
-CPU seconds (all threads, time.process_time) per step: on a shared, loaded machine the CPU time is the steadier
-measure of work.
+dp/dt = -2q) at Gaussian states. Prints one JSON object per case and dtype (peer "torch-float32" or
+"torch-float64") with the median and best wall-clock seconds per optimiser step, and the CPU seconds (all threads,
+time.process_time) per step of one more run: on a shared, loaded machine the CPU time is the steadier measure.
 """
 import argparse
-import json
-import sys
 import time
 
 import torch
 
-
-def loaded_blas():
-    """The BLAS/LAPACK shared objects mapped into this process (what torch really calls)."""
-    names = set()
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1] if len(line.split()) >= 6 else ""
-                base = path.rsplit("/", 1)[-1]
-                if any(k in base.lower() for k in ("blas", "mkl", "lapack", "blis", "dnnl")):
-                    names.add(path)
-    except OSError:
-        pass
-    return sorted(names)
+import peerlib
 
 
-def run_case(name, points, hidden, layers, batch, steps, dtype, reps):
+def make_case(points, hidden, layers, batch, dtype):
     torch.manual_seed(0)
     n = 1
     q = torch.randn(points, n, dtype=dtype)
@@ -63,18 +49,7 @@ def run_case(name, points, hidden, layers, batch, steps, dtype, reps):
         opt.step()
         return loss
 
-    for i in range(3):  # warm-up
-        step(i)
-    times = []
-    cpu = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        c0 = time.process_time()
-        for i in range(steps):
-            step(i)
-        cpu.append((time.process_time() - c0) / steps)
-        times.append((time.perf_counter() - t0) / steps)
-    return min(times), min(cpu)
+    return step
 
 
 def main():
@@ -85,17 +60,38 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    print("torch %s BLAS: %s" % (torch.__version__, ", ".join(loaded_blas()) or "none mapped"), file=sys.stderr)
+    make_case(64, 16, 2, 0, torch.float32)(0)  # load the BLAS before asking which one it is
+    blas = peerlib.loaded_blas(("libtorch_cpu",), static_mkl=torch.backends.mkl.is_available())
+    records = {dt: peerlib.peer_record("torch-" + dt, "HNN training step (autograd double backprop, Adam)",
+                                       torch.get_num_threads(), "PyTorch " + torch.__version__, blas)
+               for dt in a.dtype.split(",")}
+    peerlib.announce(next(iter(records.values())))
+
+    def apply(config):
+        torch.set_num_threads(config[0])
+        peerlib.set_blas_threads(blas, config[1])
+
     for case in a.cases.split(","):
         name, points, shape, batch, steps = case.split(":")
         hidden, layers = (int(v) for v in shape.lower().split("x"))
-        for dt in a.dtype.split(","):
-            sec, cpu = run_case(name, int(points), hidden, layers, int(batch), int(steps), getattr(torch, dt), a.reps)
-            print(json.dumps({"case": name, "points": int(points), "hidden": hidden, "layers": layers,
-                              "batch": int(batch), "dtype": dt, "seconds_per_step": sec,
-                              "cpu_seconds_per_step": cpu,
-                              "threads": torch.get_num_threads(), "torch": torch.__version__,
-                              "blas": loaded_blas()}), flush=True)
+        points, batch, steps = int(points), int(batch), int(steps)
+        for dt, record in records.items():
+            step = make_case(points, hidden, layers, batch, getattr(torch, dt))
+            for i in range(3):  # warm-up
+                step(i)
+
+            def run():
+                for i in range(steps):
+                    step(i)
+
+            c, ms, min_ms = peerlib.fastest(run, peerlib.thread_configurations(a.threads), apply, a.reps)
+            c0 = time.process_time()
+            run()
+            cpu = (time.process_time() - c0) / steps
+            peerlib.emit(record, case=name, points=points, hidden=hidden, layers=layers, batch=batch, dtype=dt,
+                         steps=steps, reps=a.reps, seconds_per_step=ms / 1e3 / steps,
+                         min_seconds_per_step=min_ms / 1e3 / steps, cpu_seconds_per_step=cpu, threads=c[0],
+                         blas_threads=peerlib.current_blas_threads(blas))
 
 
 if __name__ == "__main__":

@@ -12,25 +12,37 @@ import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * Side-by-side retrieval benchmark: each engine on the same random memory, the PyTorch peer on random data of the
- * same shapes in the same run, ratios printed, JSON written under bench/results/.
+ * Side-by-side retrieval benchmark: each engine on the same random memory, then, for the same case, the Python peers
+ * on random data of the same shapes (PyTorch's obvious code for everything, PyTorch's scaled-dot-product attention for
+ * the output, FAISS IndexFlatIP for the top-k), ratios printed, JSON written under bench/results/. Each peer's BLAS
+ * and threads are printed and recorded; no ratio is reported against a peer on the reference BLAS
+ * ({@link PeerResult}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Times retrieval per engine and against the PyTorch peer (bench/peers/torch_retrieval.py,",
-                "run with /usr/bin/python3 when it has torch). Writes JSON to --out."})
+        description = {"Times retrieval per engine and against the Python peers, case by case in the same run:",
+                "PyTorch (bench/peers/torch_retrieval.py: obvious code, and scaled-dot-product attention for the",
+                "output) and FAISS IndexFlatIP for the top-k (bench/peers/faiss_topk.py). Writes JSON to --out."})
 final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    final OutputOption output = new OutputOption("bench/results");
+
+    @Mixin
+    final SeedOption seedOption = new SeedOption(42);
+
     @Option(names = "--cases", defaultValue = "1x1000000x32,64x1000000x32,256x200000x64", split = ",",
             description = "BxMxd cases (default: ${DEFAULT-VALUE})")
     List<String> cases;
@@ -48,17 +60,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "10", description = "top-k (default: ${DEFAULT-VALUE})")
     int k;
 
-    @Option(names = "--peer", defaultValue = "auto", description = "auto (run PyTorch when installed) or none")
+    @Option(names = "--peer", defaultValue = "auto",
+            description = "auto (run each peer whose Python module is installed: torch, faiss) or none")
     String peer;
 
-    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "python with torch (default: ${DEFAULT-VALUE})")
+    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "python with torch and faiss (default: ${DEFAULT-VALUE})")
     String python;
 
-    @Option(names = "--out", defaultValue = "bench/results", description = "folder for the JSON results")
-    Path out;
 
-    @Option(names = "--seed", defaultValue = "42")
-    long seed;
 
     @Override
     public Integer call() throws Exception {
@@ -71,7 +80,9 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("measured streaming read bandwidth (all cores): %.1f GB/s%n", readGbs);
         root.put("beta", beta);
         root.put("k", k);
-        Map<String, Double> peerMs = runPeer();
+        PythonPeer peers = new PythonPeer(python);
+        ArrayNode peerInfo = root.putArray("peers");
+        Map<String, PeerResult> peersSeen = new LinkedHashMap<>();
         ArrayNode results = root.putArray("cases");
         int caseNo = 0;
         for (String c : cases) {
@@ -88,9 +99,9 @@ final class BenchCommand implements Callable<Integer> {
             ObjectNode cn = results.addObject();
             cn.put("B", b).put("M", m).put("d", d);
             ArrayNode en = cn.putArray("engines");
-            Map<String, Double> ms = new HashMap<>();
-            try (FloatMatrix x = RandomMatrices.uniform(m, d, seed);
-                 FloatMatrix q = RandomMatrices.uniform(b, d, seed + 1);
+            Map<String, Double> ms = new LinkedHashMap<>();
+            try (FloatMatrix x = RandomMatrices.uniform(m, d, seedOption.seed);
+                 FloatMatrix q = RandomMatrices.uniform(b, d, seedOption.seed + 1);
                  PatternMemory mem = PatternMemory.wrap(x, null)) {
                 RetrievalParams params = new RetrievalParams(beta, k);
                 for (String name : engines) {
@@ -124,44 +135,56 @@ final class BenchCommand implements Callable<Integer> {
                             name, med, gb / (med / 1e3), 100 * gb / (med / 1e3) / readGbs, gflop / (med / 1e3));
                 }
             }
+            List<PeerResult> caseRuns = runPeers(peers, c);
+            ObjectNode peerFigures = cn.putObject("peers");
+            for (PeerResult p : caseRuns) {
+                if (peersSeen.putIfAbsent(p.peer(), p) == null) {
+                    p.describeTo(peerInfo.addObject());
+                }
+                double pm = p.line().path("ms").asDouble();
+                peerFigures.putObject(p.peer()).put("ms", pm).put("min_ms", p.line().path("min_ms").asDouble())
+                        .put("reps", p.line().path("reps").asInt()).put("computes", p.computes())
+                        .put("blas", p.blas()).put("threads", p.threads())
+                        .put("blas_threads", p.blasThreads());
+                System.out.printf("  %-10s %10.2f ms  (%s; %s)%n", p.peer(), pm, p.computes(), p.describeBlas());
+            }
             ObjectNode ratios = cn.putObject("ratios");
             Double ref = ms.get("reference");
-            Double torch = peerMs.get(b + "x" + m + "x" + d);
-            if (torch != null) {
-                cn.put("torch_ms", torch);
-                System.out.printf("  %-10s %10.2f ms  (PyTorch peer, same shapes, same run)%n", "torch", torch);
-            }
             for (Map.Entry<String, Double> e : ms.entrySet()) {
-                if (ref != null && !e.getKey().equals("reference")) {
+                if (e.getKey().equals("reference")) {
+                    continue;
+                }
+                if (ref != null) {
                     ratios.put(e.getKey() + "_vs_reference", ref / e.getValue());
                     System.out.printf("  %s is %.1f× the reference engine%n", e.getKey(), ref / e.getValue());
                 }
-                if (torch != null && !e.getKey().equals("reference")) {
-                    ratios.put(e.getKey() + "_vs_torch", torch / e.getValue());
-                    System.out.printf("  %s is %.1f× PyTorch%n", e.getKey(), torch / e.getValue());
+                for (PeerResult p : caseRuns) {
+                    double ratio = p.line().path("ms").asDouble() / e.getValue();
+                    p.putRatio(ratios, e.getKey(), ratio);
+                    System.out.println(p.ratioLine(e.getKey(), ratio));
                 }
             }
         }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        Path file = out.resolve("retrieval-" + stamp + ".json");
+        Path file = output.out.resolve("retrieval-" + stamp + ".json");
         AtomicFiles.writeString(file, json.writeValueAsString(root));
-        AtomicFiles.writeString(out.resolve("retrieval-latest.json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(output.out.resolve("retrieval-latest.json"), json.writeValueAsString(root));
         System.out.println("wrote " + file);
         return 0;
     }
 
-    /** Runs the PyTorch peer for all cases; returns median ms keyed "BxMxd" (empty when torch is missing). */
-    private Map<String, Double> runPeer() throws Exception {
-        Map<String, Double> result = new HashMap<>();
+    /** Runs the retrieval peers on one case ("BxMxd"); empty when --peer none or none can run. */
+    private List<PeerResult> runPeers(PythonPeer peers, String c) throws Exception {
+        List<PeerResult> result = new ArrayList<>();
         if (peer.equals("none")) {
             return result;
         }
-        int threads = Runtime.getRuntime().availableProcessors();
-        for (var n : PythonPeer.run(python, "torch_retrieval.py", List.of("--cases", String.join(",", cases),
-                "--threads", String.valueOf(threads), "--reps", String.valueOf(Math.min(reps, 5)),
-                "--beta", String.valueOf(beta), "--k", String.valueOf(k)))) {
-            result.put(n.get("B").asText() + "x" + n.get("M").asText() + "x" + n.get("d").asText(), n.get("ms").asDouble());
-        }
+        String threads = String.valueOf(Runtime.getRuntime().availableProcessors());
+        String peerReps = String.valueOf(Math.min(reps, 5));
+        result.addAll(peers.run("torch_retrieval.py", "torch", List.of("--cases", c, "--threads", threads,
+                "--reps", peerReps, "--beta", String.valueOf(beta), "--k", String.valueOf(k))));
+        result.addAll(peers.run("faiss_topk.py", "faiss", List.of("--cases", c, "--threads", threads,
+                "--reps", peerReps, "--k", String.valueOf(k))));
         return result;
     }
 }

@@ -8,6 +8,7 @@ import dev.engram.trading.data.Interval;
 import dev.engram.trading.data.SyntheticMarket;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -102,21 +103,19 @@ final class DataCommand implements Runnable {
             description = {"Writes the SYNTHETIC sample (seeded; see sample.json for the process and parameters):",
                     "hourly bars, funding, open interest and true regimes for three made-up symbols."})
     static final class Sample implements Callable<Integer> {
-        @Option(names = "--out", required = true, description = "folder for the files")
-        Path out;
+        @Mixin
+        final OutputOption output = new OutputOption("out/sample");
 
-        @Option(names = "--seed", description = "generator seed (default: the documented 20240101)")
-        Long seed;
+        @Mixin
+        final SeedOption seedOption = new SeedOption(SyntheticMarket.Params.defaults().seed());
 
         @Option(names = "--bars", description = "hourly bars per symbol (default: 26280, three years)")
         Integer bars;
 
         @Override
         public Integer call() throws Exception {
-            SyntheticMarket.Params p = SyntheticMarket.Params.defaults();
-            if (seed != null) {
-                p = p.withSeed(seed);
-            }
+            Path out = output.out;
+            SyntheticMarket.Params p = SyntheticMarket.Params.defaults().withSeed(seedOption.seed);
             if (bars != null) {
                 p = p.withBars(bars);
             }

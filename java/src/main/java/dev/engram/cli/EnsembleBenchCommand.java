@@ -11,24 +11,31 @@ import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
 import dev.engram.tensor.AtomicFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * Ensemble integration benchmark: an HNN leapfrog over N trajectories per engine, trajectory-steps per second, the
- * fraction of the machine's float32 peak, and the PyTorch autograd peer in the same run.
+ * Ensemble integration benchmark: an HNN leapfrog over N trajectories per engine, trajectory-steps per second (median
+ * of the repetitions), the fraction of the machine's float32 peak, and, for the same case right after, the PyTorch
+ * autograd peer; its BLAS and threads are printed and recorded, and no ratio is reported against it on the reference
+ * BLAS ({@link PeerResult}).
  */
 @Command(name = "bench-ensemble", mixinStandardHelpOptions = true,
         description = {"Times batched HNN leapfrog ensembles per engine and against the PyTorch autograd peer",
-                "(bench/peers/torch_leapfrog.py). Writes JSON to --out."})
+                "(bench/peers/torch_leapfrog.py), case by case in the same run. Writes JSON to --out."})
 final class EnsembleBenchCommand implements Callable<Integer> {
+    @Mixin
+    final OutputOption output = new OutputOption("bench/results");
+
     @Option(names = "--cases", defaultValue = "10000x100,100000x20", split = ",",
             description = "NxSTEPS cases (default: ${DEFAULT-VALUE})")
     List<String> cases;
@@ -42,7 +49,7 @@ final class EnsembleBenchCommand implements Callable<Integer> {
     @Option(names = "--engines", defaultValue = "reference,cpu", split = ",")
     List<String> engines;
 
-    @Option(names = "--reps", defaultValue = "3", description = "timed repetitions (reference: 1)")
+    @Option(names = "--reps", defaultValue = "3", description = "timed repetitions, median reported (reference: 1)")
     int reps;
 
     @Option(names = "--reference-trajectories", defaultValue = "2000",
@@ -59,8 +66,6 @@ final class EnsembleBenchCommand implements Callable<Integer> {
     @Option(names = "--python", defaultValue = "/usr/bin/python3")
     String python;
 
-    @Option(names = "--out", defaultValue = "bench/results")
-    Path out;
 
     @Override
     public Integer call() throws Exception {
@@ -81,14 +86,8 @@ final class EnsembleBenchCommand implements Callable<Integer> {
                 java.util.Arrays.toString(w), macs, peakGflops, peakRate / 1e6);
         root.put("widths", java.util.Arrays.toString(w)).put("macs_per_gradient", macs)
                 .put("peak_gflops_assumed", peakGflops).put("peak_traj_steps_per_s", peakRate);
-        Map<String, Double> peerRate = new HashMap<>();
-        if (!peer.equals("none")) {
-            for (var n : PythonPeer.run(python, "torch_leapfrog.py", List.of("--cases", String.join(",", cases),
-                    "--hidden", String.valueOf(hidden), "--dof", String.valueOf(dof),
-                    "--threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "--reps", "1"))) {
-                peerRate.put(n.get("N").asText() + "x" + n.get("steps").asText(), n.get("traj_steps_per_s").asDouble());
-            }
-        }
+        PythonPeer peers = new PythonPeer(python);
+        ArrayNode peerInfo = root.putArray("peers");
         ArrayNode results = root.putArray("cases");
         for (String c : cases) {
             String[] parts = c.toLowerCase().split("x");
@@ -96,7 +95,7 @@ final class EnsembleBenchCommand implements Callable<Integer> {
             int steps = Integer.parseInt(parts[1]);
             System.out.printf("case N=%d × %d steps (dt 0.01, leapfrog)%n", n, steps);
             ObjectNode cn = results.addObject().put("N", n).put("steps", steps);
-            Map<String, Double> rate = new HashMap<>();
+            Map<String, Double> rate = new LinkedHashMap<>();
             for (String name : engines) {
                 Backend engine = Backends.select(Capability.INTEGRATION, name);
                 boolean ref = name.equals("reference");
@@ -106,40 +105,63 @@ final class EnsembleBenchCommand implements Callable<Integer> {
                 if (!ref) {
                     engine.integrate(spec);
                 }
-                double best = Double.MAX_VALUE;
-                for (int r = 0; r < (ref ? 1 : reps); r++) {
+                double[] t = new double[ref ? 1 : reps];
+                for (int r = 0; r < t.length; r++) {
                     long t0 = System.nanoTime();
                     engine.integrate(spec);
-                    best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    t[r] = (System.nanoTime() - t0) / 1e9;
                 }
-                double tps = (double) count * steps / best;
+                java.util.Arrays.sort(t);
+                double median = t[t.length / 2];
+                double tps = (double) count * steps / median;
                 rate.put(name, tps);
                 double gflops = tps * flopPerStep / 1e9;
-                cn.putObject(name).put("trajectories", count).put("seconds", best).put("traj_steps_per_s", tps)
+                cn.putObject(name).put("trajectories", count).put("seconds", median).put("min_seconds", t[0])
+                        .put("reps", t.length).put("traj_steps_per_s", tps)
                         .put("GFLOPps", gflops).put("fraction_of_peak", tps / peakRate);
                 System.out.printf("  %-10s %8.3f s for %d trajectories  %8.3f M traj-steps/s  %6.1f GFLOP/s  %4.0f%% of peak%n",
-                        name, best, count, tps / 1e6, gflops, 100 * tps / peakRate);
+                        name, median, count, tps / 1e6, gflops, 100 * tps / peakRate);
             }
-            Double torch = peerRate.get(n + "x" + steps);
-            if (torch != null) {
-                cn.put("torch_traj_steps_per_s", torch);
-                System.out.printf("  %-10s %30.3f M traj-steps/s (PyTorch autograd, same run)%n", "torch", torch / 1e6);
+            List<PeerResult> caseRuns = new ArrayList<>();
+            if (!peer.equals("none")) {
+                caseRuns = peers.run("torch_leapfrog.py", "torch", List.of("--cases", n + "x" + steps,
+                        "--hidden", String.valueOf(hidden), "--dof", String.valueOf(dof),
+                        "--threads", String.valueOf(Runtime.getRuntime().availableProcessors()),
+                        "--reps", String.valueOf(reps)));
             }
+            ObjectNode peerFigures = cn.putObject("peers");
+            for (PeerResult p : caseRuns) {
+                if (peerInfo.isEmpty()) {
+                    p.describeTo(peerInfo.addObject());
+                }
+                double pr = p.line().path("traj_steps_per_s").asDouble();
+                peerFigures.putObject(p.peer()).put("traj_steps_per_s", pr)
+                        .put("seconds", p.line().path("seconds").asDouble()).put("reps", p.line().path("reps").asInt())
+                        .put("computes", p.computes()).put("blas", p.blas()).put("threads", p.threads())
+                        .put("blas_threads", p.blasThreads());
+                System.out.printf("  %-10s %30.3f M traj-steps/s (%s; %s)%n", p.peer(), pr / 1e6, p.computes(),
+                        p.describeBlas());
+            }
+            ObjectNode ratios = cn.putObject("ratios");
             for (Map.Entry<String, Double> e : rate.entrySet()) {
-                if (!e.getKey().equals("reference") && rate.containsKey("reference")) {
-                    cn.put(e.getKey() + "_vs_reference", e.getValue() / rate.get("reference"));
+                if (e.getKey().equals("reference")) {
+                    continue;
+                }
+                if (rate.containsKey("reference")) {
+                    ratios.put(e.getKey() + "_vs_reference", e.getValue() / rate.get("reference"));
                     System.out.printf("  %s is %.1f× the reference engine%n", e.getKey(), e.getValue() / rate.get("reference"));
                 }
-                if (!e.getKey().equals("reference") && torch != null) {
-                    cn.put(e.getKey() + "_vs_torch", e.getValue() / torch);
-                    System.out.printf("  %s is %.1f× PyTorch%n", e.getKey(), e.getValue() / torch);
+                for (PeerResult p : caseRuns) {
+                    double ratio = e.getValue() / p.line().path("traj_steps_per_s").asDouble();
+                    p.putRatio(ratios, e.getKey(), ratio);
+                    System.out.println(p.ratioLine(e.getKey(), ratio));
                 }
             }
         }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        AtomicFiles.writeString(out.resolve("ensemble-" + stamp + ".json"), json.writeValueAsString(root));
-        AtomicFiles.writeString(out.resolve("ensemble-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + out.resolve("ensemble-" + stamp + ".json"));
+        AtomicFiles.writeString(output.out.resolve("ensemble-" + stamp + ".json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(output.out.resolve("ensemble-latest.json"), json.writeValueAsString(root));
+        System.out.println("wrote " + output.out.resolve("ensemble-" + stamp + ".json"));
         return 0;
     }
 

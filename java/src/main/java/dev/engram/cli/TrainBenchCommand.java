@@ -1,6 +1,5 @@
 package dev.engram.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -15,12 +14,13 @@ import dev.engram.hnn.train.TrainingConfig;
 import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.RandomSampling;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -41,6 +41,9 @@ import java.util.concurrent.Callable;
         description = {"Times HNN training steps (forward, ∇H, loss, double backprop, Adam) per engine and against the",
                 "PyTorch peer (bench/peers/torch_hnn_train.py) in one run. Writes JSON to --out."})
 final class TrainBenchCommand implements Callable<Integer> {
+    @Mixin
+    final OutputOption output = new OutputOption("bench/results");
+
     @Option(names = "--cases", defaultValue = "spring:750:200x2:0:20,minibatch:100000:64x2:1024:98", split = ",",
             description = "NAME:POINTS:HIDDENxLAYERS:BATCH:STEPS (BATCH 0 = full batch) (default: ${DEFAULT-VALUE})")
     List<String> cases;
@@ -64,8 +67,6 @@ final class TrainBenchCommand implements Callable<Integer> {
     @Option(names = "--python", defaultValue = "/usr/bin/python3")
     String python;
 
-    @Option(names = "--out", defaultValue = "bench/results")
-    Path out;
 
     private record Case(String name, int points, int hidden, int layers, int batch, int steps) {
         static Case parse(String s) {
@@ -94,6 +95,8 @@ final class TrainBenchCommand implements Callable<Integer> {
         ObjectNode root = json.createObjectNode();
         root.set("machine", Machine.describeAndPrint(json));
         root.put("peak_gflops_assumed", peakGflops);
+        PythonPeer peers = new PythonPeer(python);
+        ArrayNode peerInfo = root.putArray("peers");
         ArrayNode results = root.putArray("cases");
         for (Case c : parsed) {
             int[] widths = new int[c.layers + 2];
@@ -113,7 +116,7 @@ final class TrainBenchCommand implements Callable<Integer> {
                     .put("layers", c.layers).put("batch", c.batchSize()).put("macs_per_sample", macs)
                     .put("gflop_per_step", flopPerStep / 1e9);
             PhaseSpaceSamples data = springData(c.points, 7);
-            Map<String, double[]> perStep = new HashMap<>();
+            Map<String, double[]> perStep = new LinkedHashMap<>();
             for (String name : engines) {
                 Backend engine = Backends.select(Capability.TRAINING, name);
                 boolean ref = name.equals("reference");
@@ -135,23 +138,29 @@ final class TrainBenchCommand implements Callable<Integer> {
                 System.out.printf("  %-10s %8.2f ms per step (%8.2f ms CPU)  %6.1f GFLOP/s  %4.1f%% of peak%n", name,
                         1e3 * wall, 1e3 * cpu, gflops, 100 * gflops / peakGflops);
             }
-            Map<String, double[]> torch = new HashMap<>();
+            List<PeerResult> caseRuns = new ArrayList<>();
             if (!peer.equals("none")) {
                 String spec = c.name + ":" + c.points + ":" + c.hidden + "x" + c.layers + ":" + c.batch + ":"
                         + Math.min(c.steps, 20);
-                for (JsonNode n : PythonPeer.run(python, "torch_hnn_train.py", List.of("--cases", spec,
-                        "--threads", String.valueOf(Runtime.getRuntime().availableProcessors()), "--reps", "3"))) {
-                    double[] t = {n.get("seconds_per_step").asDouble(), n.get("cpu_seconds_per_step").asDouble()};
-                    String dt = n.get("dtype").asText();
-                    torch.put(dt, t);
-                    cn.put("torch_" + dt + "_seconds_per_step", t[0]).put("torch_" + dt + "_cpu_seconds_per_step", t[1]);
-                    if (n.has("blas")) {
-                        cn.put("torch_blas", n.get("blas").toString());
-                    }
-                    System.out.printf("  %-10s %8.2f ms per step (%8.2f ms CPU)  %6.1f GFLOP/s (PyTorch %s, same run)%n",
-                            "torch", 1e3 * t[0], 1e3 * t[1], flopPerStep / t[0] / 1e9, dt);
-                }
+                caseRuns = peers.run("torch_hnn_train.py", "torch", List.of("--cases", spec,
+                        "--threads", String.valueOf(Runtime.getRuntime().availableProcessors()),
+                        "--reps", String.valueOf(reps)));
             }
+            ObjectNode peerFigures = cn.putObject("peers");
+            for (PeerResult p : caseRuns) {
+                if (peerInfo.isEmpty()) {
+                    p.describeTo(peerInfo.addObject());
+                }
+                double wall = p.line().path("min_seconds_per_step").asDouble();
+                double cpu = p.line().path("cpu_seconds_per_step").asDouble();
+                peerFigures.putObject(p.peer()).put("seconds_per_step", wall).put("cpu_seconds_per_step", cpu)
+                        .put("median_seconds_per_step", p.line().path("seconds_per_step").asDouble())
+                        .put("computes", p.computes()).put("blas", p.blas()).put("threads", p.threads())
+                        .put("blas_threads", p.blasThreads());
+                System.out.printf("  %-14s %8.2f ms per step (%8.2f ms CPU)  %6.1f GFLOP/s (%s; %s)%n", p.peer(),
+                        1e3 * wall, 1e3 * cpu, flopPerStep / wall / 1e9, p.computes(), p.describeBlas());
+            }
+            ObjectNode ratios = cn.putObject("ratios");
             for (Map.Entry<String, double[]> e : perStep.entrySet()) {
                 if (e.getKey().equals("reference")) {
                     continue;
@@ -159,23 +168,24 @@ final class TrainBenchCommand implements Callable<Integer> {
                 double[] mine = e.getValue();
                 double[] ref = perStep.get("reference");
                 if (ref != null) {
-                    cn.put(e.getKey() + "_vs_reference", ref[0] / mine[0])
+                    ratios.put(e.getKey() + "_vs_reference", ref[0] / mine[0])
                             .put(e.getKey() + "_vs_reference_cpu_time", ref[1] / mine[1]);
                     System.out.printf("  %s is %.1f× the reference engine (%.1f× in CPU time)%n", e.getKey(),
                             ref[0] / mine[0], ref[1] / mine[1]);
                 }
-                for (Map.Entry<String, double[]> t : torch.entrySet()) {
-                    cn.put(e.getKey() + "_vs_torch_" + t.getKey(), t.getValue()[0] / mine[0])
-                            .put(e.getKey() + "_vs_torch_" + t.getKey() + "_cpu_time", t.getValue()[1] / mine[1]);
-                    System.out.printf("  %s is %.1f× PyTorch %s (%.1f× in CPU time)%n", e.getKey(),
-                            t.getValue()[0] / mine[0], t.getKey(), t.getValue()[1] / mine[1]);
+                for (PeerResult p : caseRuns) {
+                    double wallRatio = p.line().path("min_seconds_per_step").asDouble() / mine[0];
+                    double cpuRatio = p.line().path("cpu_seconds_per_step").asDouble() / mine[1];
+                    p.putRatio(ratios, e.getKey(), wallRatio);
+                    p.putRatio(ratios, e.getKey() + "_cpu_time", cpuRatio);
+                    System.out.println(p.ratioLine(e.getKey(), wallRatio) + String.format(" (%.1f× in CPU time)", cpuRatio));
                 }
             }
         }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        AtomicFiles.writeString(out.resolve("train-" + stamp + ".json"), json.writeValueAsString(root));
-        AtomicFiles.writeString(out.resolve("train-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + out.resolve("train-" + stamp + ".json"));
+        AtomicFiles.writeString(output.out.resolve("train-" + stamp + ".json"), json.writeValueAsString(root));
+        AtomicFiles.writeString(output.out.resolve("train-latest.json"), json.writeValueAsString(root));
+        System.out.println("wrote " + output.out.resolve("train-" + stamp + ".json"));
         return 0;
     }
 

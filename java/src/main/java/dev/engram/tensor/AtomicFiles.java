@@ -2,6 +2,8 @@ package dev.engram.tensor;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -26,12 +28,22 @@ public final class AtomicFiles {
         void writeTo(Path tmp) throws IOException;
     }
 
-    /** Moves {@code tmp} onto {@code target}, atomically where the file system allows it. */
+    /** Writes a file's content to a stream (the stream is closed by the caller). */
+    @FunctionalInterface
+    public interface StreamContent {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * Moves {@code tmp} onto {@code target} atomically: readers see the old file or the new one, never a mix. There
+     * is no non-atomic fallback; the temporary is always in the target's folder, where a rename is atomic.
+     */
     public static void move(Path tmp, Path target) throws IOException {
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            throw new IOException("the file system of " + target + " cannot replace a file atomically; write to a "
+                    + "local folder instead", e);
         }
     }
 
@@ -71,6 +83,15 @@ public final class AtomicFiles {
         } catch (IOException e) {
             throw FileErrors.writing(target, e);
         }
+    }
+
+    /** {@link #write(Path, Content)} with the content written to a buffered stream. */
+    public static void writeStream(Path target, StreamContent content) throws IOException {
+        write(target, tmp -> {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp))) {
+                content.writeTo(out);
+            }
+        });
     }
 
     /** Writes {@code text} as UTF-8 to {@code target} through a temporary file in the same folder. */

@@ -78,6 +78,48 @@ class CpuBf16StorageTest {
         }
     }
 
+    /** (scale, features, M, d, B, seed): the logit scales of {@link CpuBackendCrossCheckTest#LOGIT_SCALES}. */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> logitScaleCases() {
+        java.util.List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
+        int[][] shapes = {{1, 1, 1}, {1, 16, 3}, {5000, 16, 1}, {2000, 33, 20}, {130, 64, 9}};
+        long seed = 900;
+        for (double scale : CpuBackendCrossCheckTest.LOGIT_SCALES) {
+            for (TestMatrices.Features f : TestMatrices.Features.values()) {
+                for (int[] sh : shapes) {
+                    out.add(org.junit.jupiter.params.provider.Arguments.of(scale, f, (long) sh[0], sh[1], sh[2], seed++));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * Large logits through the bfloat16 path: lattice features are exact in bfloat16 (|k| ≤ 20 needs 5 bits), so
+     * the reference runs on the same patterns and the float32 logits are exact (see
+     * {@link TestMatrices#lattice}); tolerance: the float32 sums' alone, at every scale up to 1e30.
+     */
+    @ParameterizedTest(name = "scale={0} {1}: M={2} d={3} B={4} seed={5}")
+    @org.junit.jupiter.params.provider.MethodSource("logitScaleCases")
+    void agreesWithReferenceAtAnyLogitScale(double scale, TestMatrices.Features features, long m, int d, int b,
+                                            long seed) {
+        try (FloatMatrix x = TestMatrices.lattice(m, d, features, false, seed);
+             FloatMatrix q = TestMatrices.lattice(b, d, features, seed % 2 == 0, seed + 1);
+             FloatMatrix v = CpuBackendCrossCheckTest.onesThenGaussian(m, 3, seed + 2);
+             PatternMemory self = PatternMemory.of(x);
+             PatternMemory separate = PatternMemory.of(x, v)) {
+            RetrievalParams params = new RetrievalParams(TestMatrices.betaForScale(scale, q, x), Math.min((int) m, 3));
+            for (PatternMemory mem : java.util.List.of(self, separate)) {
+                RetrievalResult expected = new ReferenceBackend().retrieve(mem, q, params);
+                for (CpuBackend engine : ENGINES) {
+                    RetrievalResult actual = engine.retrieve(mem, q, params);
+                    String label = engine.config() + " beta=" + params.beta();
+                    CpuBackendCrossCheckTest.assertFiniteWeightsSumToOne(actual, mem == separate, label);
+                    RetrievalAssertions.assertAgrees(expected, actual, mem, q, 0.0, label);
+                }
+            }
+        }
+    }
+
     private static double maxDiff(RetrievalResult a, RetrievalResult b) {
         double worst = 0;
         for (int i = 0; i < a.output().length; i++) {

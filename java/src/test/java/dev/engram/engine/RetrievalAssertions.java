@@ -49,10 +49,19 @@ public final class RetrievalAssertions {
 
     public static void assertAgrees(RetrievalResult expected, RetrievalResult actual, PatternMemory memory,
                                     FloatMatrix queries, float beta, String label) {
+        assertAgrees(expected, actual, memory, queries, logitError(memory, queries, beta), label);
+    }
+
+    /**
+     * As {@link #assertAgrees(RetrievalResult, RetrievalResult, PatternMemory, FloatMatrix, float, String)} with the
+     * logit error {@code ds} given: 0 when the inputs make every float32 logit exact (see
+     * {@link TestMatrices#lattice}), which leaves only the float32 sums' 2e-5 however large the logits are.
+     */
+    public static void assertAgrees(RetrievalResult expected, RetrievalResult actual, PatternMemory memory,
+                                    FloatMatrix queries, double ds, String label) {
         assertEquals(expected.batch(), actual.batch(), label + ": batch");
         assertEquals(expected.valueDim(), actual.valueDim(), label + ": valueDim");
         assertEquals(expected.k(), actual.k(), label + ": k");
-        double ds = logitError(memory, queries, beta);
         double vMax = Math.max(1e-30, maxAbs(memory.values()));
         double outTol = 2e-5 * vMax + 4 * ds * vMax;
         double hTol = 2e-5 + 4 * ds * (1 + Math.log(memory.size()));

@@ -29,18 +29,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link TileWorker} (vectors along queries, register-blocked, compute-bound).
  *
  * <p>Accuracy against the reference engine: scores are float32 dot products (relative error about d·2⁻²⁴ of
- * ‖q‖·‖x‖), sums run in float32 over at most ~2k patterns and then in double.
+ * ‖q‖·‖x‖), sums run in float32 over at most ~2k patterns and then in double. The exponent of the online softmax is
+ * z − m with z = beta·s rounded and m the running maximum of the rounded z, so it is never positive: any finite
+ * float32 logit works (a logit beyond float32 is an {@code IllegalArgumentException} naming it).
+ *
+ * <p>Reproducible: the same inputs and {@link Config} give the same bits on every run, at every thread count, at
+ * 128-, 256- and 512-bit vectors and in every JIT tier (see {@link ReproducibleMath}: no vector maths library,
+ * no unordered lane reductions; pieces of the memory are merged in a fixed order).
  */
 public final class CpuBackend implements Backend, AutoCloseable {
 
     /**
-     * Tuning knobs; results do not depend on them beyond round-off (the tests check that).
+     * Tuning knobs; results do not depend on them beyond round-off (the tests check that), and on the thread count
+     * not at all.
      *
      * @param threads            worker threads (the calling thread is one of them)
      * @param chunk              patterns per chunk (the unit of streaming and of the online-softmax update)
      * @param queryTile          queries per tile in the batched path; a multiple of the vector lane count
      * @param rowPathMaxBatch    batches up to this size take the small-batch path
-     * @param minPatternsPerTask a range is split across threads only into parts at least this large
+     * @param minPatternsPerTask patterns per piece of the memory handed to a thread (rounded up to whole chunks);
+     *                           pieces are fixed by this and the range, never by the thread count
      */
     public record Config(int threads, int chunk, int queryTile, int rowPathMaxBatch, int minPatternsPerTask) {
         public Config {
@@ -188,6 +196,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
         }
     }
 
+    /**
+     * The range is cut into pieces of {@link Config#minPatternsPerTask()} patterns (rounded up to whole chunks),
+     * counted from {@code from}; threads take pieces as they come free, and the pieces' partials are merged in
+     * order. Neither the cut nor the merge order depends on the thread count, so neither do the result's bits.
+     */
     @Override
     public RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries,
                                             RetrievalParams params) {
@@ -196,89 +209,89 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Bf16Patterns half = storage == Storage.BF16 ? bf16Of(memory) : null;
         long n = to - from;
         int chunk = config.chunk();
-        long parts = Math.max(1, Math.min(config.threads(), n / config.minPatternsPerTask()));
-        long per = ((n + parts - 1) / parts + chunk - 1) / chunk * chunk;
-        List<long[]> ranges = new ArrayList<>();
-        for (long a = from; a < to; a += per) {
-            ranges.add(new long[] {a, Math.min(to, a + per)});
-        }
-        if (ranges.size() == 1 || pool == null) {
-            RetrievalPartial acc = null;
-            for (long[] r : ranges) {
-                RetrievalPartial p = runRange(memory, half, q, params, r[0], r[1]);
-                acc = acc == null ? p : acc.merge(p);
-            }
-            return acc;
-        }
-        List<Future<RetrievalPartial>> futures = new ArrayList<>();
-        for (int i = 1; i < ranges.size(); i++) {
-            long[] r = ranges.get(i);
-            futures.add(pool.submit(() -> runRange(memory, half, q, params, r[0], r[1])));
-        }
-        RetrievalPartial acc = runRange(memory, half, q, params, ranges.get(0)[0], ranges.get(0)[1]);
-        try {
-            for (Future<RetrievalPartial> f : futures) {
-                acc = acc.merge(f.get());
-            }
-        } catch (InterruptedException e) {
-            futures.forEach(f -> f.cancel(true));
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("retrieval interrupted", e);
-        } catch (ExecutionException e) {
-            futures.forEach(f -> f.cancel(true));
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException("retrieval worker failed", e.getCause());
+        long piece = ((long) config.minPatternsPerTask() + chunk - 1) / chunk * chunk;
+        int pieces = (int) Math.max(1, (n + piece - 1) / piece);
+        RetrievalPartial[] parts = new RetrievalPartial[pieces];
+        runParallel(pieces, () -> i -> {
+            long a = from + i * piece;
+            parts[i] = runRange(memory, half, q, params, a, Math.min(to, a + piece));
+        }, "retrieval");
+        RetrievalPartial acc = parts[0];
+        for (int i = 1; i < pieces; i++) {
+            acc = acc.merge(parts[i]);
         }
         return acc;
     }
 
     /**
      * Integrates the ensemble in blocks of {@code 8 × lanes} trajectories (structure of arrays, see
-     * {@link EnsembleBlock}), blocks split across threads in contiguous runs. Per-trajectory random numbers are
-     * counter-based, so the result does not depend on the thread count.
+     * {@link EnsembleBlock}); threads take blocks as they come free. Trajectories are independent, per-trajectory
+     * random numbers are counter-based and every operation on a trajectory is the same whichever block or lane it
+     * sits in, so the result's bits depend neither on the thread count nor on the vector width.
      */
     @Override
     public EnsembleResult integrate(EnsembleSpec spec, java.util.function.LongConsumer progress) {
         java.util.Objects.requireNonNull(spec, "spec");
         int width = 8 * CpuVectors.LANES;
         int blocks = (spec.trajectories() + width - 1) / width;
-        int parts = Math.max(1, Math.min(config.threads(), blocks));
         EnsembleRecorder rec = new EnsembleRecorder(spec, progress);
-        List<Future<?>> futures = new ArrayList<>();
-        Runnable[] tasks = new Runnable[parts];
-        for (int part = 0; part < parts; part++) {
-            int b0 = (int) ((long) blocks * part / parts);
-            int b1 = (int) ((long) blocks * (part + 1) / parts);
-            tasks[part] = () -> {
-                EnsembleBlock block = new EnsembleBlock(spec, width);
-                for (int blk = b0; blk < b1; blk++) {
-                    int first = blk * width;
-                    block.run(first, Math.min(width, spec.trajectories() - first), rec);
-                }
+        runParallel(blocks, () -> {
+            EnsembleBlock block = new EnsembleBlock(spec, width);
+            return blk -> {
+                int first = blk * width;
+                block.run(first, Math.min(width, spec.trajectories() - first), rec);
             };
+        }, "integration");
+        return rec.result();
+    }
+
+    /**
+     * Runs {@code body.accept(i)} for every task i in [0, tasks) on up to {@code threads} threads (the caller is
+     * one of them); each thread makes its body once ({@code perThread}) and takes the next task index when free.
+     * The first failure stops the hand-out and is rethrown here.
+     */
+    private void runParallel(int tasks, java.util.function.Supplier<java.util.function.IntConsumer> perThread,
+                             String what) {
+        AtomicInteger next = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable worker = () -> {
+            java.util.function.IntConsumer body = perThread.get();
+            for (int i; !failed.get() && (i = next.getAndIncrement()) < tasks; ) {
+                try {
+                    body.accept(i);
+                } catch (RuntimeException | Error e) {
+                    failed.set(true);
+                    throw e;
+                }
+            }
+        };
+        int helpers = pool == null ? 0 : Math.min(config.threads(), tasks) - 1;
+        List<Future<?>> futures = new ArrayList<>();
+        for (int h = 0; h < helpers; h++) {
+            futures.add(pool.submit(worker));
         }
-        for (int part = 1; part < parts; part++) {
-            futures.add(pool.submit(tasks[part]));
-        }
-        tasks[0].run();
         try {
+            worker.run();
             for (Future<?> f : futures) {
                 f.get();
             }
         } catch (InterruptedException e) {
             futures.forEach(f -> f.cancel(true));
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("integration interrupted", e);
+            throw new IllegalStateException(what + " interrupted", e);
         } catch (ExecutionException e) {
             futures.forEach(f -> f.cancel(true));
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;
             }
-            throw new IllegalStateException("integration worker failed", e.getCause());
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(what + " worker failed", e.getCause());
+        } catch (RuntimeException | Error e) {
+            futures.forEach(f -> f.cancel(true));
+            throw e;
         }
-        return rec.result();
     }
 
     private RetrievalPartial runRange(PatternMemory memory, Bf16Patterns half, PreparedQueries q, RetrievalParams params,

@@ -13,7 +13,8 @@ import java.nio.ByteOrder;
 /**
  * CPU facts computed once: the float vector species the CPU engine runs with. The preferred (widest fast) species
  * unless the system property {@code engram.cpu.vectorBits} (128, 256 or 512) asks for a narrower one, which is how
- * the tests run the 128- and 256-bit code paths on a 512-bit machine.
+ * the tests run the 128- and 256-bit code paths on a 512-bit machine. Never wider than 512 bits nor narrower than
+ * 128: every width in that range gives the same bits (see {@link ReproducibleMath}).
  */
 final class CpuVectors {
     static final VectorSpecies<Float> SPECIES = pick();
@@ -41,7 +42,10 @@ final class CpuVectors {
     private static VectorSpecies<Float> pick() {
         String bits = System.getProperty("engram.cpu.vectorBits");
         if (bits == null || bits.isBlank()) {
-            return FloatVector.SPECIES_PREFERRED;
+            // 4 to 16 lanes: the range whose results ReproducibleMath keeps identical
+            int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+            return preferred > 512 ? FloatVector.SPECIES_512 : preferred < 128 ? FloatVector.SPECIES_128
+                    : FloatVector.SPECIES_PREFERRED;
         }
         VectorSpecies<Float> s = switch (bits.strip()) {
             case "128" -> FloatVector.SPECIES_128;

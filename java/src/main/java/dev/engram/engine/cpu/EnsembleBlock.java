@@ -344,7 +344,7 @@ final class EnsembleBlock {
 
     /** softplus(r) = log(1 + e^r), without overflow for large r. */
     private static double softplus(double r) {
-        return r > 0 ? r + Math.log1p(Math.exp(-r)) : Math.log1p(Math.exp(r));
+        return r > 0 ? r + StrictMath.log1p(StrictMath.exp(-r)) : StrictMath.log1p(StrictMath.exp(r));
     }
 
     /** ksum (+)= c·f with f the field just computed. */
@@ -467,9 +467,8 @@ final class EnsembleBlock {
                 java.util.Arrays.fill(out, i * width, (i + 1) * width, net.b[l][i]);
             }
             MicroKernels.gemm(net.w[l], 0, net.widths[l], 1, rows, net.widths[l], in, inOff, width, out, 0, width, width, true);
-            for (int i = 0; i < rows * width; i += L) {
-                FloatVector.fromArray(S, out, i).lanewise(VectorOperators.TANH).intoArray(out, i);
-            }
+            // not lanewise(TANH): its bits would depend on the JIT tier
+            ReproducibleMath.tanh(out, 0, rows * width);
             in = out;
             inOff = 0;
         }

@@ -110,7 +110,7 @@ abstract class RangeWorker {
                 continue;
             }
             double md = mD[b];
-            double s = lD[b] == 0 ? 0 : Math.exp(md - mr);
+            double s = lD[b] == 0 ? 0 : StrictMath.exp(md - mr);
             tD[b] = (lD[b] == 0 ? 0 : s * (tD[b] + (md - mr) * lD[b])) + tF[b];
             lD[b] = s * lD[b] + lF[b];
             mD[b] = mr;
@@ -123,6 +123,16 @@ abstract class RangeWorker {
                 oF[i] = 0;
             }
         }
+    }
+
+    /**
+     * The error for a logit beta·q·x that float32 cannot hold (|beta·q·x| above 3.4·10³⁸, or a dot product that
+     * overflowed): the softmax of such logits is not defined in this engine's arithmetic.
+     */
+    final IllegalArgumentException logitOverflow(int b, float maxDot) {
+        return new IllegalArgumentException("query " + b + ": the logit beta·q·x = " + beta + " × " + maxDot
+                + " leaves the float32 range (|beta·q·x| must stay below 3.4e38); lower beta or rescale the"
+                + " features");
     }
 
     /** 1/‖x‖ for patterns {@code [c0, c0 + n)} into {@code inv} (0 for a zero pattern: its cosine is 0). */

@@ -1,7 +1,6 @@
 package dev.engram.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -26,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>{@link #tanh}: ≤ 1.5 (measured 1.17, i.e. 1.4e-7) everywhere; odd to the bit (computed on |x|, x's sign
  *       bit put back), so ±0 are kept; exactly ±1 from |x| ≥ 10 and for ±∞.</li>
  * </ul>
- * Sums: {@link #sum(float[], int, int)} and {@link #sum16} add in 16 "virtual lanes" (element j into lane j mod 16,
+ * Sums: {@link #sum(float[], int, int)} and {@link #sum16Rows} add in 16 "virtual lanes" (element j into lane j mod 16,
  * sequentially), then the 16 lanes by a fixed halving tree ((i, i+8), then (i, i+4), (i, i+2), (i, i+1)); with
  * 4, 8 or 16 float lanes per vector this is the same sequence of additions.
  */
@@ -75,25 +74,41 @@ final class ReproducibleMath {
     private ReproducibleMath() {
     }
 
-    /** e^x lane by lane; see the class comment for the error bound. */
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
-        // k = round(x/ln 2) via the ROUND trick; t holds k in its low mantissa bits
-        FloatVector t = xc.fma(LOG2E, ROUND);
-        FloatVector k = t.sub(ROUND);
-        FloatVector r = k.fma(c(-C1), xc);
-        r = k.fma(c(-C2), r);
-        FloatVector p = r.fma(P0, P1);
-        p = p.fma(r, c(P2)).fma(r, c(P3)).fma(r, c(P4)).fma(r, c(P5));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        // 2^k: (bits(t) << 23) leaves k << 23 (the ROUND bits shift out); + bits(1f) adds the exponent bias
-        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3F800000).reinterpretAsFloats();
-        FloatVector e = y.mul(scale);
-        e = e.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
-        return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+    /*
+     * The vector forms work on arrays in place and spell every step out with the JDK's vector operations only: a
+     * vector passed to or returned from a method of ours must be boxed whenever the JIT does not inline that method
+     * (large callers hit its inlining cutoffs), which costs more than the arithmetic. Arrays cross the call for free.
+     */
+
+    /** a[i] ← e^(a[i]) for i in [from, to); see the class comment for the error bound. */
+    static void exp(float[] a, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector x = FloatVector.fromArray(S, a, i);
+            FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+            // k = round(x/ln 2) via the ROUND trick; t holds k in its low mantissa bits
+            FloatVector t = xc.fma(LOG2E, ROUND);
+            FloatVector k = t.sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(S, -C1), xc);
+            r = k.fma(FloatVector.broadcast(S, -C2), r);
+            FloatVector p = r.fma(P0, P1);
+            p = p.fma(r, FloatVector.broadcast(S, P2));
+            p = p.fma(r, FloatVector.broadcast(S, P3));
+            p = p.fma(r, FloatVector.broadcast(S, P4));
+            p = p.fma(r, FloatVector.broadcast(S, P5));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            // 2^k: (bits(t) << 23) leaves k << 23 (the ROUND bits shift out); + bits(1f) adds the exponent bias
+            FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3F800000)
+                    .reinterpretAsFloats();
+            FloatVector e = y.mul(scale).blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+            e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX)).intoArray(a, i);
+        }
+        for (; i < to; i++) {
+            a[i] = exp(a[i]);
+        }
     }
 
-    /** e^x with exactly the operations of {@link #exp(FloatVector)} on one lane. */
+    /** e^x with exactly the operations of {@link #exp(float[], int, int)} on one lane. */
     static float exp(float x) {
         float xc = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
         float t = Math.fma(xc, LOG2E, ROUND);
@@ -110,25 +125,42 @@ final class ReproducibleMath {
         return x > EXP_MAX ? Float.POSITIVE_INFINITY : e;
     }
 
-    private static FloatVector c(float v) {
-        return FloatVector.broadcast(S, v);
+    /** a[i] ← tanh(a[i]) for i in [from, to); see the class comment for the error bound. */
+    static void tanh(float[] a, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector x = FloatVector.fromArray(S, a, i);
+            // tanh(|x|), then x's sign bit: odd to the bit and −0 stays −0
+            FloatVector ax = x.abs();
+            FloatVector z = ax.mul(ax);
+            FloatVector p = z.fma(T0, T1);
+            p = p.fma(z, FloatVector.broadcast(S, T2));
+            p = p.fma(z, FloatVector.broadcast(S, T3));
+            p = p.fma(z, FloatVector.broadcast(S, T4));
+            FloatVector small = p.mul(z).fma(ax, ax);
+            // e^(2·min(|x|, 10)): the steps of exp(float[]), whose arguments here are in [0, 20]
+            FloatVector xe = ax.min(TANH_ONE).mul(2f);
+            FloatVector t = xe.fma(LOG2E, ROUND);
+            FloatVector k = t.sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(S, -C1), xe);
+            r = k.fma(FloatVector.broadcast(S, -C2), r);
+            FloatVector q = r.fma(P0, P1);
+            q = q.fma(r, FloatVector.broadcast(S, P2));
+            q = q.fma(r, FloatVector.broadcast(S, P3));
+            q = q.fma(r, FloatVector.broadcast(S, P4));
+            q = q.fma(r, FloatVector.broadcast(S, P5));
+            FloatVector e = q.fma(r.mul(r), r).add(1f).mul(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)
+                    .add(0x3F800000).reinterpretAsFloats());
+            FloatVector large = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
+            FloatVector y = small.blend(large, ax.compare(VectorOperators.GE, TANH_SMALL));
+            y.reinterpretAsInts().or(x.reinterpretAsInts().and(SIGN)).reinterpretAsFloats().intoArray(a, i);
+        }
+        for (; i < to; i++) {
+            a[i] = tanh(a[i]);
+        }
     }
 
-    /** tanh x lane by lane; see the class comment for the error bound. */
-    static FloatVector tanh(FloatVector x) {
-        // tanh(|x|), then x's sign bit: odd to the bit and −0 stays −0
-        FloatVector a = x.abs();
-        FloatVector z = a.mul(a);
-        FloatVector p = z.fma(T0, T1);
-        p = p.fma(z, c(T2)).fma(z, c(T3)).fma(z, c(T4));
-        FloatVector small = p.mul(z).fma(a, a);
-        FloatVector e = exp(a.min(TANH_ONE).mul(2f));
-        FloatVector large = c(1f).sub(c(2f).div(e.add(1f)));
-        FloatVector y = small.blend(large, a.compare(VectorOperators.GE, TANH_SMALL));
-        return y.reinterpretAsInts().or(x.reinterpretAsInts().and(SIGN)).reinterpretAsFloats();
-    }
-
-    /** tanh x with exactly the operations of {@link #tanh(FloatVector)} on one lane. */
+    /** tanh x with exactly the operations of {@link #tanh(float[], int, int)} on one lane. */
     static float tanh(float x) {
         float a = Math.abs(x);
         float y;
@@ -143,17 +175,25 @@ final class ReproducibleMath {
     }
 
     /**
-     * The sum of 16 virtual lanes held in {@code 16/L} vectors ({@code a0} lanes 0..L−1, {@code a1} the next L, …;
-     * vectors beyond 16/L are ignored), by the halving tree of the class comment.
+     * out[outOff + r] ← the sum of the 16 virtual lanes {@code lanes[16·r, 16·r + 16)}, for r in [0, rows), by the
+     * halving tree of the class comment.
      */
-    static float sum16(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+    static void sum16Rows(float[] lanes, int rows, float[] out, int outOff) {
+        for (int r = 0; r < rows; r++) {
+            out[outOff + r] = treeSum(lanes, VIRTUAL_LANES * r);
+        }
+    }
+
+    /** The halving-tree sum of {@code lanes[off, off + 16)}. */
+    private static float treeSum(float[] lanes, int off) {
         FloatVector v;
         if (L >= 16) {
-            v = a0;
+            v = FloatVector.fromArray(S, lanes, off);
         } else if (L == 8) {
-            v = a0.add(a1);
+            v = FloatVector.fromArray(S, lanes, off).add(FloatVector.fromArray(S, lanes, off + 8));
         } else {
-            v = a0.add(a2).add(a1.add(a3));
+            v = FloatVector.fromArray(S, lanes, off).add(FloatVector.fromArray(S, lanes, off + 8))
+                    .add(FloatVector.fromArray(S, lanes, off + 4).add(FloatVector.fromArray(S, lanes, off + 12)));
         }
         if (L >= 16) {
             v = v.add(v.rearrange(XOR8));
@@ -184,25 +224,28 @@ final class ReproducibleMath {
                 a3 = a3.add(FloatVector.fromArray(S, a, from + i + 3 * L));
             }
         }
+        // the last, partial block: masked loads put 0 in the lanes past n (adding +0 changes no sum)
         if (i < n) {
-            a0 = a0.add(tail(a, from, i, n));
-            if (L < 16) {
-                a1 = a1.add(tail(a, from, i + L, n));
+            a0 = a0.add(FloatVector.fromArray(S, a, from + i, S.indexInRange(i, n)));
+            if (L < 16 && i + L < n) {
+                a1 = a1.add(FloatVector.fromArray(S, a, from + i + L, S.indexInRange(i + L, n)));
             }
-            if (L < 8) {
-                a2 = a2.add(tail(a, from, i + 2 * L, n));
-                a3 = a3.add(tail(a, from, i + 3 * L, n));
+            if (L < 8 && i + 2 * L < n) {
+                a2 = a2.add(FloatVector.fromArray(S, a, from + i + 2 * L, S.indexInRange(i + 2 * L, n)));
+            }
+            if (L < 8 && i + 3 * L < n) {
+                a3 = a3.add(FloatVector.fromArray(S, a, from + i + 3 * L, S.indexInRange(i + 3 * L, n)));
             }
         }
-        return sum16(a0, a1, a2, a3);
-    }
-
-    /** The elements of {@code a[from + i, from + n)} in a vector's first lanes, 0 elsewhere. */
-    private static FloatVector tail(float[] a, int from, int i, int n) {
-        if (i >= n) {
-            return FloatVector.zero(S);
+        float[] lanes = new float[VIRTUAL_LANES];
+        a0.intoArray(lanes, 0);
+        if (L < 16) {
+            a1.intoArray(lanes, L);
         }
-        VectorMask<Float> m = S.indexInRange(i, n);
-        return FloatVector.fromArray(S, a, from + i, m);
+        if (L < 8) {
+            a2.intoArray(lanes, 2 * L);
+            a3.intoArray(lanes, 3 * L);
+        }
+        return treeSum(lanes, 0);
     }
 }

@@ -17,10 +17,14 @@ import java.nio.ByteOrder;
  *   s_c = q·x_c                      (vector dot, one horizontal sum per pattern)
  *   top-k on s_c/(‖q‖·‖x_c‖)
  *   m_new = max(m_run, beta·max s);  rescale l, t, o when it moved
- *   p_c = exp(beta·s_c − m_new)      (vectorised along the chunk)
+ *   p_c = exp(z_c − m_new),  z_c = beta·s_c rounded   (vectorised along the chunk)
  *   o  += Σ_c p_c·v_c                 (vectors along dv, four accumulators)
  * </pre>
  * This path is memory-bound: the budget per pattern is the time to read its d (+dv) floats.
+ *
+ * <p>Every sum has an order that does not depend on the vector width: dot products and the sums of p over the
+ * chunk run in {@link ReproducibleMath}'s 16 virtual lanes, and each element of o is one chain of FMAs over c
+ * (four interleaved chains, then ((a0 + a1) + (a2 + a3))) whether it sits in a full vector or in the tail.
  */
 final class RowWorker extends RangeWorker {
     private static final VectorSpecies<Float> S = CpuVectors.SPECIES;
@@ -30,13 +34,21 @@ final class RowWorker extends RangeWorker {
     private static final VectorSpecies<Integer> INT = S.withLanes(int.class);
     private static final java.lang.foreign.ValueLayout.OfShort HALF = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
+    private static final int V = ReproducibleMath.VIRTUAL_LANES;
+    /** Where e^x is 0 in float32 by far; see {@link #exponentiate}. */
+    private static final float SHIFT_MIN = -128f;
+
     private final float[] s;
+    private final float[] ts;
+    /** 16 virtual-lane partial sums per pattern of the chunk, reduced by {@link ReproducibleMath#sum16Rows}. */
+    private final float[] lanes;
     private final float[] xInv;
-    private final VectorMask<Float> dTail;
+    /** Masks of the last, partial virtual block of d for each of the 16/L accumulators; null when empty. */
+    private final VectorMask<Float>[] dTail;
     private final VectorMask<Float> dvTail;
     private final boolean halfX;
     private final boolean halfV;
-    /** bfloat16 mode: the queries' even and odd elements of every 2L-block of d (see {@link #scoresHalf}). */
+    /** bfloat16 mode: the queries' even and odd elements of every 32-element block of d (see {@link #scoresHalf}). */
     private final float[] qEven;
     private final float[] qOdd;
     private final float[] even = new float[L];
@@ -51,21 +63,34 @@ final class RowWorker extends RangeWorker {
         super(q, q.batch, 1, dv, dv, beta, k, chunk, xs, vs, norms);
         this.halfX = halfX;
         this.halfV = halfV;
-        int blocks = d / (2 * L);
-        qEven = new float[batch * Math.max(1, blocks) * L];
-        qOdd = new float[batch * Math.max(1, blocks) * L];
+        int blocks = d / (2 * V);
+        qEven = new float[batch * Math.max(1, blocks) * V];
+        qOdd = new float[batch * Math.max(1, blocks) * V];
         for (int b = 0; b < batch; b++) {
             for (int blk = 0; blk < blocks; blk++) {
-                for (int i = 0; i < L; i++) {
-                    qEven[(b * blocks + blk) * L + i] = q.rows[b * d + blk * 2 * L + 2 * i];
-                    qOdd[(b * blocks + blk) * L + i] = q.rows[b * d + blk * 2 * L + 2 * i + 1];
+                for (int i = 0; i < V; i++) {
+                    qEven[(b * blocks + blk) * V + i] = q.rows[b * d + blk * 2 * V + 2 * i];
+                    qOdd[(b * blocks + blk) * V + i] = q.rows[b * d + blk * 2 * V + 2 * i + 1];
                 }
             }
         }
         s = new float[chunk];
+        ts = new float[chunk];
+        lanes = new float[chunk * V];
         xInv = new float[chunk];
-        dTail = S.indexInRange(0, d % L);
+        int full = d / V * V;
+        @SuppressWarnings("unchecked")
+        VectorMask<Float>[] tails = new VectorMask[V / L];
+        for (int r = 0; r < V / L; r++) {
+            tails[r] = tailMask(full + r * L, d);
+        }
+        dTail = tails;
         dvTail = S.indexInRange(0, dv % L);
+    }
+
+    /** Lanes of a vector starting at element {@code from} that lie below {@code end}; null if none. */
+    private static VectorMask<Float> tailMask(int from, int end) {
+        return from >= end ? null : S.indexInRange(from, end);
     }
 
     @Override
@@ -84,7 +109,11 @@ final class RowWorker extends RangeWorker {
                 }
             }
             float mOld = mRun[b];
+            // beta > 0 and rounding is monotone: round(beta·max s) is the largest rounded logit z_c
             float mNew = Math.max(mOld, mc * beta);
+            if (!Float.isFinite(mNew)) {
+                throw logitOverflow(b, mc);
+            }
             if (mNew > mOld) {
                 rescale(b, mOld, mNew);
             }
@@ -100,45 +129,61 @@ final class RowWorker extends RangeWorker {
             return;
         }
         int qo = b * d;
-        int full = d / L * L;
-        boolean tail = full != d;
+        int full = d / V * V;
         long rowBytes = (long) d * Float.BYTES;
         long base = c0 * rowBytes;
+        FloatVector zero = FloatVector.zero(S);
         for (int c = 0; c < n; c++, base += rowBytes) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int j = 0; j < full; j += L) {
-                acc = FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE)
-                        .fma(FloatVector.fromArray(S, q.rows, qo + j), acc);
+            // element j goes to virtual lane j mod 16, i.e. to lane (j mod 16) mod L of accumulator r = (j mod 16) / L;
+            // one accumulator at a time keeps this loop small enough for the JIT to compile it well at any L
+            for (int r = 0; r < V; r += L) {
+                FloatVector acc = zero;
+                for (int j = r; j < full; j += V) {
+                    acc = FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE)
+                            .fma(FloatVector.fromArray(S, q.rows, qo + j), acc);
+                }
+                VectorMask<Float> m = dTail[r / L];
+                if (m != null) {
+                    int j = full + r;
+                    acc = FloatVector.fromMemorySegment(S, xs, base + (long) j * Float.BYTES, LE, m)
+                            .fma(FloatVector.fromArray(S, q.rows, qo + j, m), acc);
+                }
+                acc.intoArray(lanes, c * V + r);
             }
-            if (tail) {
-                acc = FloatVector.fromMemorySegment(S, xs, base + (long) full * Float.BYTES, LE, dTail)
-                        .fma(FloatVector.fromArray(S, q.rows, qo + full, dTail), acc);
-            }
-            s[c] = acc.reduceLanes(VectorOperators.ADD);
         }
+        ReproducibleMath.sum16Rows(lanes, n, s, 0);
     }
 
     /**
      * {@link #scores} over bfloat16 patterns. One int-vector load brings 2L bfloat16 values; as floats, the even
      * elements are the words shifted left by 16 and the odd ones the words with the low half cleared — widening
      * without a shuffle. A dot product does not care about order, so it runs on the queries' even and odd elements.
+     * Blocks of 32 elements (16 virtual lanes of pairs, whatever L is), then the rest in order.
      */
     private void scoresHalf(int b, long c0, int n) {
-        int blocks = d / (2 * L);
-        int done = blocks * 2 * L;
+        int blocks = d / (2 * V);
+        int done = blocks * 2 * V;
         long rowBytes = (long) d * Short.BYTES;
         long base = c0 * rowBytes;
-        int qb = b * blocks * L;
+        int qb = b * blocks * V;
+        FloatVector zero = FloatVector.zero(S);
         for (int c = 0; c < n; c++, base += rowBytes) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int blk = 0; blk < blocks; blk++) {
-                IntVector w = IntVector.fromMemorySegment(INT, xs, base + (long) blk * 2 * L * Short.BYTES, LE);
-                acc = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                        .fma(FloatVector.fromArray(S, qEven, qb + blk * L), acc);
-                acc = w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats()
-                        .fma(FloatVector.fromArray(S, qOdd, qb + blk * L), acc);
+            for (int r = 0; r < V; r += L) {
+                FloatVector acc = zero;
+                for (int blk = 0; blk < blocks; blk++) {
+                    int qi = qb + blk * V + r;
+                    IntVector w = IntVector.fromMemorySegment(INT, xs, base + (long) (blk * 2 * V + 2 * r) * Short.BYTES, LE);
+                    acc = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, qEven, qi), acc);
+                    acc = w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(S, qOdd, qi), acc);
+                }
+                acc.intoArray(lanes, c * V + r);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        ReproducibleMath.sum16Rows(lanes, n, s, 0);
+        // then the elements past the last whole block of 32, in order
+        base = c0 * rowBytes;
+        for (int c = 0; c < n && done < d; c++, base += rowBytes) {
+            float sum = s[c];
             for (int j = done; j < d; j++) {
                 sum += Bf16Patterns.widen(xs.get(HALF, base + (long) j * Short.BYTES)) * q.rows[b * d + j];
             }
@@ -146,12 +191,15 @@ final class RowWorker extends RangeWorker {
         }
     }
 
+    /** Moves query b's group state from max mOld to mNew: ×α = e^(mOld − mNew); α = 0 empties it (no ∞·0). */
     private void rescale(int b, float mOld, float mNew) {
         float delta = mOld - mNew;
-        float alpha = (float) Math.exp(delta);
+        float alpha = ReproducibleMath.exp(delta);
         float l = lF[b];
-        if (l == 0) {
+        if (alpha == 0) {
+            lF[b] = 0;
             tF[b] = 0;
+            java.util.Arrays.fill(oF, b * dv, (b + 1) * dv, 0f);
         } else {
             tF[b] = alpha * (tF[b] + delta * l);
             lF[b] = alpha * l;
@@ -162,31 +210,32 @@ final class RowWorker extends RangeWorker {
         mRun[b] = mNew;
     }
 
-    /** s[c] ← p_c = exp(beta·s_c − m); accumulates l and t. */
+    /**
+     * s[c] ← p_c = exp(z_c − m) with z_c = beta·s_c rounded to float, so z_c − m ≤ 0 (the exponent never
+     * overflows, however large the logits); accumulates l and t. z_c − m is clamped at {@link #SHIFT_MIN}, where
+     * p_c is already 0, so that p·(z − m) stays 0 instead of 0·∞.
+     */
     private void exponentiate(int b, int n, float m) {
         FloatVector betaV = FloatVector.broadcast(S, beta);
-        FloatVector negM = FloatVector.broadcast(S, -m);
-        FloatVector lAcc = FloatVector.zero(S);
-        FloatVector tAcc = FloatVector.zero(S);
+        FloatVector mV = FloatVector.broadcast(S, m);
         int c = 0;
         for (; c + L <= n; c += L) {
-            FloatVector sh = FloatVector.fromArray(S, s, c).fma(betaV, negM);
-            FloatVector p = sh.lanewise(VectorOperators.EXP);
-            p.intoArray(s, c);
-            lAcc = lAcc.add(p);
-            tAcc = p.fma(sh, tAcc);
+            FloatVector sh = FloatVector.fromArray(S, s, c).mul(betaV).sub(mV).max(SHIFT_MIN);
+            sh.intoArray(s, c);
+            sh.intoArray(ts, c);
         }
-        float l = lAcc.reduceLanes(VectorOperators.ADD);
-        float t = tAcc.reduceLanes(VectorOperators.ADD);
         for (; c < n; c++) {
-            float sh = s[c] * beta - m;
-            float p = (float) Math.exp(sh);
-            s[c] = p;
-            l += p;
-            t += p * sh;
+            s[c] = ts[c] = Math.max(s[c] * beta - m, SHIFT_MIN);
         }
-        lF[b] += l;
-        tF[b] += t;
+        ReproducibleMath.exp(s, 0, n);
+        for (c = 0; c + L <= n; c += L) {
+            FloatVector.fromArray(S, s, c).mul(FloatVector.fromArray(S, ts, c)).intoArray(ts, c);
+        }
+        for (; c < n; c++) {
+            ts[c] = s[c] * ts[c];
+        }
+        lF[b] += ReproducibleMath.sum(s, 0, n);
+        tF[b] += ReproducibleMath.sum(ts, 0, n);
     }
 
     /** o_b += Σ_c p_c · v_{c0+c}, one dv-vector slot at a time with four accumulators over c (FMA latency). */
@@ -264,24 +313,43 @@ final class RowWorker extends RangeWorker {
                 oF[j0 + 2 * i + 1] += odd[i];
             }
         }
+        // the rest: the same two FMA chains (even c, odd c) as a lane above, so no element depends on L
         for (int j = blocks * 2 * L; j < dv; j++) {
-            float acc = 0;
+            float accEven = 0;
+            float accOdd = 0;
             long at = c0 * rowBytes + (long) j * Short.BYTES;
             for (int c = 0; c < n; c++, at += rowBytes) {
-                acc += s[c] * Bf16Patterns.widen(vs.get(HALF, at));
+                float w = Bf16Patterns.widen(vs.get(HALF, at));
+                if ((c & 1) == 0) {
+                    accEven = Math.fma(w, s[c], accEven);
+                } else {
+                    accOdd = Math.fma(w, s[c], accOdd);
+                }
             }
-            oF[ob + j] += acc;
+            oF[ob + j] += accEven + accOdd;
         }
     }
 
+    /** {@link #accumulateSlot} for the last, partial vector of dv: the same four chains, masked. */
     private void accumulateTail(int b, long c0, int n, int j) {
         long rowBytes = (long) dv * Float.BYTES;
         long base = c0 * rowBytes + (long) j * Float.BYTES;
         FloatVector a0 = FloatVector.zero(S);
-        for (int c = 0; c < n; c++, base += rowBytes) {
-            a0 = FloatVector.fromMemorySegment(S, vs, base, LE, dvTail).fma(FloatVector.broadcast(S, s[c]), a0);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        VectorMask<Float> m = dvTail;
+        int c = 0;
+        for (; c + 4 <= n; c += 4, base += 4 * rowBytes) {
+            a0 = FloatVector.fromMemorySegment(S, vs, base, LE, m).fma(FloatVector.broadcast(S, s[c]), a0);
+            a1 = FloatVector.fromMemorySegment(S, vs, base + rowBytes, LE, m).fma(FloatVector.broadcast(S, s[c + 1]), a1);
+            a2 = FloatVector.fromMemorySegment(S, vs, base + 2 * rowBytes, LE, m).fma(FloatVector.broadcast(S, s[c + 2]), a2);
+            a3 = FloatVector.fromMemorySegment(S, vs, base + 3 * rowBytes, LE, m).fma(FloatVector.broadcast(S, s[c + 3]), a3);
+        }
+        for (; c < n; c++, base += rowBytes) {
+            a0 = FloatVector.fromMemorySegment(S, vs, base, LE, m).fma(FloatVector.broadcast(S, s[c]), a0);
         }
         int o = b * dv + j;
-        a0.add(FloatVector.fromArray(S, oF, o, dvTail)).intoArray(oF, o, dvTail);
+        a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(S, oF, o, m)).intoArray(oF, o, m);
     }
 }

@@ -15,10 +15,11 @@ import java.lang.foreign.MemorySegment;
  *   top-k          : cosᵀ = Sᵀ ∘ (1/‖x‖) ∘ (1/‖q‖) compared against each query's k-th best
  *   m_new          = max(m_run, beta·max_c Sᵀ[c])         (per query, vectorised)
  *   rescale group  : l, t, Oᵀ by e^(m_run − m_new) when the max moved
- *   Pᵀ             = exp(beta·Sᵀ − m_new);  l += Σ_c Pᵀ;  t += Σ_c Pᵀ·(beta·Sᵀ − m_new)
+ *   Pᵀ             = exp(Zᵀ − m_new), Zᵀ = beta·Sᵀ rounded (≤ m_new);  l += Σ_c Pᵀ;  t += Σ_c Pᵀ·(Zᵀ − m_new)
  *   Oᵀ (dv × tile) += V_chunkᵀ · Pᵀ                        (same micro-kernel, V read column-wise)
  * </pre>
- * The B×M score matrix is never formed; X and V are read from memory once per call.
+ * The B×M score matrix is never formed; X and V are read from memory once per call. Vectors run along queries, so
+ * every sum of one query is a chain over c or over d whatever the vector width.
  */
 final class TileWorker extends RangeWorker {
     private static final VectorSpecies<Float> S = CpuVectors.SPECIES;
@@ -31,8 +32,13 @@ final class TileWorker extends RangeWorker {
     private final float[] vc;
     private final float[] xInv;
     private final float[] s;
+    /** z − m of the current tile, beside its e^(z − m) in {@link #s}. */
+    private final float[] shifted;
+    private final float[] alphas = new float[L];
 
     private final boolean halfX;
+    /** Where e^x is 0 in float32 by far (see processTile). */
+    private static final float SHIFT_MIN = -128f;
 
     /** @param halfX {@code xs} holds bfloat16 patterns (widened while the chunk is copied); else float32 */
     TileWorker(PreparedQueries q, int dv, float beta, int k, int chunk, int tile,
@@ -46,6 +52,7 @@ final class TileWorker extends RangeWorker {
         vc = valuesArePatterns ? xc : new float[chunk * dv];
         xInv = new float[chunk];
         s = new float[chunk * Math.min(tile, padded)];
+        shifted = new float[s.length];
     }
 
     @Override
@@ -87,18 +94,31 @@ final class TileWorker extends RangeWorker {
                 }
             }
             FloatVector mOld = FloatVector.fromArray(S, mRun, bq);
+            // beta > 0 and rounding is monotone: round(beta·max s) is the largest rounded logit
             FloatVector mNew = mOld.max(mc.mul(betaV));
+            if (!mNew.test(VectorOperators.IS_FINITE).allTrue()) {
+                int lane = mNew.test(VectorOperators.IS_FINITE).not().firstTrue();
+                throw logitOverflow(bq + lane, mc.lane(lane));
+            }
             if (mNew.compare(VectorOperators.GT, mOld).anyTrue()) {
                 rescale(bq, mOld, mNew);
             }
+            for (int c = 0, i = w; c < n; c++, i += width) {
+                // z − m ≤ 0, clamped where e^x is 0 by far so that p·(z − m) is 0, never 0·∞
+                FloatVector sh = FloatVector.fromArray(S, s, i).mul(betaV).sub(mNew).max(SHIFT_MIN);
+                sh.intoArray(s, i);
+                sh.intoArray(shifted, i);
+            }
+        }
+        ReproducibleMath.exp(s, 0, n * width);
+        for (int w = 0; w < width; w += L) {
+            int bq = b0 + w;
             FloatVector lAcc = FloatVector.zero(S);
             FloatVector tAcc = FloatVector.zero(S);
             for (int c = 0, i = w; c < n; c++, i += width) {
-                FloatVector sh = FloatVector.fromArray(S, s, i).fma(betaV, mNew.neg());
-                FloatVector p = sh.lanewise(VectorOperators.EXP);
-                p.intoArray(s, i);
+                FloatVector p = FloatVector.fromArray(S, s, i);
                 lAcc = lAcc.add(p);
-                tAcc = p.fma(sh, tAcc);
+                tAcc = p.fma(FloatVector.fromArray(S, shifted, i), tAcc);
             }
             FloatVector.fromArray(S, lF, bq).add(lAcc).intoArray(lF, bq);
             FloatVector.fromArray(S, tF, bq).add(tAcc).intoArray(tF, bq);
@@ -117,18 +137,23 @@ final class TileWorker extends RangeWorker {
         }
     }
 
-    /** Moves the group state of queries {@code [bq, bq + L)} from max {@code mOld} to {@code mNew}. */
+    /**
+     * Moves the group state of queries {@code [bq, bq + L)} from max {@code mOld} to {@code mNew}. Lanes where
+     * α = e^(m_old − m_new) is 0 (nothing accumulated, or an old max too far below) become empty, which avoids
+     * ∞·0 in (m_old − m_new)·l.
+     */
     private void rescale(int bq, FloatVector mOld, FloatVector mNew) {
         FloatVector delta = mOld.sub(mNew);
-        FloatVector alpha = delta.lanewise(VectorOperators.EXP);
+        delta.intoArray(alphas, 0);
+        ReproducibleMath.exp(alphas, 0, L);
+        FloatVector alpha = FloatVector.fromArray(S, alphas, 0);
         FloatVector l = FloatVector.fromArray(S, lF, bq);
         FloatVector t = FloatVector.fromArray(S, tF, bq);
-        // t relative to the new max: α·(t + (m_old − m_new)·l); lanes with nothing accumulated stay 0 (avoids −∞·0).
-        VectorMask<Float> empty = l.compare(VectorOperators.EQ, 0f);
+        // t relative to the new max: α·(t + (m_old − m_new)·l)
+        VectorMask<Float> empty = alpha.compare(VectorOperators.EQ, 0f);
         t = t.add(delta.mul(l)).mul(alpha).blend(0f, empty);
-        l.mul(alpha).intoArray(lF, bq);
+        l.mul(alpha).blend(0f, empty).intoArray(lF, bq);
         t.intoArray(tF, bq);
-        alpha = alpha.blend(0f, empty);
         for (int j = 0, i = bq; j < dv; j++, i += padded) {
             FloatVector.fromArray(S, oF, i).mul(alpha).intoArray(oF, i);
         }

@@ -10,7 +10,7 @@ import java.util.Locale;
 /**
  * An on-disk cache of bars per source, symbol and interval: {@code DIR/<source>/<SYMBOL>-<interval>.csv} in the
  * {@link CsvBars} format. A request for [from, to) fetches only what the cache lacks at either end (before its first
- * bar, after its last), merges, and replaces the file by an atomic move ({@link AtomicFile}); a fetch that fails
+ * bar, after its last), merges, and replaces the file by an atomic move ({@link dev.engram.tensor.AtomicFiles}); a fetch that fails
  * leaves the previous file as it was. Only closed bars ever reach it (the sources return no others). Gaps inside the
  * cached span are the exchange's and are not fetched again.
  */

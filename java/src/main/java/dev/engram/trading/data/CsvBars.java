@@ -1,5 +1,6 @@
 package dev.engram.trading.data;
 
+import dev.engram.tensor.AtomicFiles;
 import de.siegmar.fastcsv.reader.CsvParseException;
 import de.siegmar.fastcsv.reader.CsvReader;
 import de.siegmar.fastcsv.reader.CsvRecord;
@@ -182,7 +183,7 @@ public final class CsvBars {
 
     /** Writes a series as CSV (see the class comment), replacing {@code file} atomically. */
     public static void write(Path file, BarSeries series) throws IOException {
-        AtomicFile.write(file, out -> {
+        AtomicFiles.writeStream(file, out -> {
             Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
             CsvWriter csv = CsvWriter.builder().lineDelimiter(LineDelimiter.LF).build(w);
             List<String> header = new ArrayList<>(List.of("timestamp", "open", "high", "low", "close", "volume"));

@@ -1,5 +1,6 @@
 package dev.engram.trading.data;
 
+import dev.engram.tensor.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
@@ -192,7 +193,7 @@ public final class SyntheticMarket {
         meta.put("interval", Interval.H1.bybitName());
         meta.put("params", p);
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        AtomicFile.write(dir.resolve("sample.json"), out -> out.write(om.writeValueAsBytes(meta)));
+        AtomicFiles.writeStream(dir.resolve("sample.json"), out -> out.write(om.writeValueAsBytes(meta)));
         return data;
     }
 }

@@ -1,5 +1,6 @@
 package dev.engram.trading.data;
 
+import dev.engram.tensor.AtomicFiles;
 import de.siegmar.fastcsv.reader.CsvParseException;
 import de.siegmar.fastcsv.reader.CsvReader;
 import de.siegmar.fastcsv.reader.CsvRecord;
@@ -113,7 +114,7 @@ public record TimedValues(String name, long[] times, double[] values) {
 
     /** Writes {@code timestamp,<name>} CSV, replacing the file atomically. */
     public void write(Path file) throws IOException {
-        AtomicFile.write(file, out -> {
+        AtomicFiles.writeStream(file, out -> {
             Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
             CsvWriter csv = CsvWriter.builder().lineDelimiter(LineDelimiter.LF).build(w);
             csv.writeRecord("timestamp", name);

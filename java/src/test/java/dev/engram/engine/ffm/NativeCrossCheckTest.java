@@ -5,6 +5,7 @@ import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalAssertions;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
+import dev.engram.engine.TestMatrices;
 import dev.engram.engine.reference.ReferenceBackend;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
@@ -24,6 +25,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The native kernels against the reference engine on random inputs: odd sizes, large batches and k, fp16/bf16
@@ -159,6 +161,57 @@ class NativeCrossCheckTest {
                     }
                     assertArrayEquals(first.entropy(), r.entropy(), 2e-5f, "entropy at " + shape);
                 }
+            }
+        }
+    }
+
+    /** (variant, scale, features, storage, M, d, B, seed): logit scales 1 … 1e30, price-sized features, M = 1. */
+    static Stream<Arguments> logitScaleCases() {
+        List<Arguments> out = new ArrayList<>();
+        int[][] shapes = {{1, 1, 1}, {1, 16, 3}, {700, 16, 2}, {300, 33, 17}};
+        long seed = 300;
+        for (String variant : List.of("emu", "cuda")) {
+            for (double scale : new double[] {1, 1e3, 1e9, 1e30}) {
+                for (TestMatrices.Features f : TestMatrices.Features.values()) {
+                    for (int[] sh : shapes) {
+                        // lattice values are exact in fp16 and bf16 too: rotate the storage through the cases
+                        NativeStorage storage = NativeStorage.values()[(int) (seed % NativeStorage.values().length)];
+                        out.add(Arguments.of(variant, scale, f, storage, (long) sh[0], sh[1], sh[2], seed++));
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * At any logit scale up to 1e30: finite results, weights summing to 1 (a column of ones in V), the reference's
+     * answer on the stored (rounded) values. Lattice features make every float32 logit exact (see
+     * {@link TestMatrices#lattice}), so the tolerance is the float32 sums' alone (logit error 0).
+     */
+    @ParameterizedTest(name = "{0}: scale={1} {2} {3}: M={4} d={5} B={6} seed={7}")
+    @MethodSource("logitScaleCases")
+    void agreesWithReferenceAtAnyLogitScale(String variant, double scale, TestMatrices.Features features,
+                                            NativeStorage storage, long m, int d, int b, long seed) {
+        NativeBackend e = engine(variant, storage, LaunchShape.AUTO);
+        try (FloatMatrix x = TestMatrices.lattice(m, d, features, false, seed);
+             FloatMatrix q = TestMatrices.lattice(b, d, features, seed % 2 == 0, seed + 1);
+             FloatMatrix v = RandomMatrices.gaussian(m, 3, seed + 2)) {
+            for (long r = 0; r < m; r++) {
+                v.set(r, 0, 1f);
+            }
+            try (FloatMatrix vr = rounded(v, storage); PatternMemory mem = PatternMemory.of(x, v);
+                 PatternMemory asStored = PatternMemory.of(x, vr)) {
+                RetrievalParams params = new RetrievalParams(TestMatrices.betaForScale(scale, q, x), Math.min((int) m, 3));
+                RetrievalResult actual = e.retrieve(mem, q, params);
+                String label = variant + " " + storage + " beta=" + params.beta();
+                for (int i = 0; i < actual.output().length; i++) {
+                    assertTrue(Float.isFinite(actual.output()[i]), label + ": output[" + i + "] = " + actual.output()[i]);
+                }
+                for (int bq = 0; bq < b; bq++) {
+                    assertEquals(1.0, actual.output()[bq * 3], 2e-5, label + ": sum of the weights of query " + bq);
+                }
+                RetrievalAssertions.assertAgrees(REFERENCE.retrieve(asStored, q, params), actual, asStored, q, 0.0, label);
             }
         }
     }

@@ -102,7 +102,7 @@ class BarCacheTest {
     void atomicWriteThatFailsKeepsTheOldFileAndLeavesNoTemporary() throws Exception {
         Path f = dir.resolve("x.csv");
         Files.writeString(f, "old");
-        assertThrows(IOException.class, () -> AtomicFile.write(f, out -> {
+        assertThrows(IOException.class, () -> dev.engram.tensor.AtomicFiles.writeStream(f, out -> {
             out.write("new, half written".getBytes());
             throw new IOException("disk full");
         }));
@@ -110,7 +110,7 @@ class BarCacheTest {
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count());
         }
-        AtomicFile.write(f, out -> out.write("new".getBytes()));
+        dev.engram.tensor.AtomicFiles.writeStream(f, out -> out.write("new".getBytes()));
         assertEquals("new", Files.readString(f));
     }
 }
