@@ -8,6 +8,7 @@ import dev.engram.hnn.train.PhysicsExperiment;
 import dev.engram.hnn.train.PhysicsTask;
 import dev.engram.report.Charts;
 import dev.engram.tensor.AtomicFiles;
+import dev.engram.engine.Backend;
 import dev.engram.engine.Capability;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -66,7 +67,7 @@ final class PhysicsCommand implements Callable<Integer> {
         long seed = seedOption.seed;
         int threads = engineOptions.threads;
         Path out = output.out;
-        engineOptions.select(Capability.TRAINING); // says which engine trains (the double-precision trainer today)
+        Backend engine = engineOptions.select(Capability.TRAINING);
         PhysicsTask task = PhysicsTask.parse(system);
         OutputFolder.check("--out", out);
         PhysicsExperiment.Settings p = PhysicsExperiment.Settings.paper(task, seed);
@@ -76,7 +77,7 @@ final class PhysicsCommand implements Callable<Integer> {
                         + "steps at %.1e; rollouts t∈[0,%.0f] by RK4 h=%.3g%n", task.label(), s.trajectories(), s.noise(),
                 s.layers(), s.hidden(), s.steps(), s.learningRate(), s.rolloutTime(), s.rolloutStep());
         long t0 = System.nanoTime();
-        PhysicsExperiment.Outcome o = PhysicsExperiment.run(s, line -> System.out.println("  " + line));
+        PhysicsExperiment.Outcome o = PhysicsExperiment.run(s, line -> System.out.println("  " + line), engine);
         double seconds = (System.nanoTime() - t0) / 1e9;
         System.out.println("model      test loss    energy MSE   params   train s");
         print("baseline", o.baseline());
@@ -84,7 +85,7 @@ final class PhysicsCommand implements Callable<Integer> {
 
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        root.put("system", task.label()).put("seed", seed).put("hidden", hidden).put("layers", layers)
+        root.put("system", task.label()).put("training_engine", engine.name()).put("seed", seed).put("hidden", hidden).put("layers", layers)
                 .put("steps", steps).put("learning_rate", learningRate).put("weight_decay", s.weightDecay())
                 .put("trajectories", s.trajectories()).put("noise", s.noise()).put("rollout_time", s.rolloutTime())
                 .put("rollout_step", s.rolloutStep()).put("seconds", seconds)

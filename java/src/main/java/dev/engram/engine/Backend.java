@@ -45,4 +45,17 @@ public interface Backend {
     default EnsembleResult integrate(EnsembleSpec spec, java.util.function.LongConsumer progress) {
         throw new UnsupportedOperationException("the " + name() + " engine does not integrate ensembles; use reference or cpu");
     }
+
+    /**
+     * Opens a session computing the HNN training loss and its gradient for {@code model} on {@code samples} with
+     * this engine (see {@link TrainingSession}).
+     *
+     * @return the session, or null for the reference engine: its training is the models' own double-precision
+     *         code (the hand-derived double backpropagation in {@code dev.engram.hnn}, which no engine may import),
+     *         and the caller runs that
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default TrainingSession openTraining(TrainingModel model, TrainingSamples samples) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train models; use reference or cpu");
+    }
 }

@@ -1,6 +1,7 @@
 package dev.engram.hnn;
 
 import dev.engram.engine.EnsembleModel;
+import dev.engram.engine.TrainingModel;
 
 import java.util.Map;
 
@@ -100,6 +101,12 @@ public sealed interface LearnedField permits NetworkField {
         backprop(q, p, u, dq, dp, grad);
         return sum * scale;
     }
+
+    /**
+     * The model for the training engines: its kind, n, m and the widths of its networks in θ order
+     * ({@link TrainingModel}); θ itself is handed over at every step.
+     */
+    TrainingModel toTrainingModel();
 
     /** The model for the batched ensemble engines ({@link EnsembleModel}: plain float32 weights), with u = 0. */
     default EnsembleModel toEnsembleModel() {

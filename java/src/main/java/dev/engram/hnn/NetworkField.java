@@ -1,6 +1,7 @@
 package dev.engram.hnn;
 
 import dev.engram.engine.EnsembleModel;
+import dev.engram.engine.TrainingModel;
 
 import java.util.Map;
 
@@ -55,6 +56,24 @@ abstract sealed class NetworkField implements LearnedField
             throw new IllegalArgumentException("a '" + kind + "' model takes no inputs (m = 0); pass no input table");
         }
         return ensembleModel(inputs);
+    }
+
+    @Override
+    public final TrainingModel toTrainingModel() {
+        TrainingModel.Kind k = TrainingModel.Kind.of(kind);
+        String[] names = k.networks();
+        int[][] widths = new int[names.length][];
+        for (int i = 0; i < names.length; i++) {
+            widths[i] = nets.get(names[i]).widths();
+        }
+        TrainingModel t = new TrainingModel(k, n, m, widths);
+        for (int i = 0; i < names.length; i++) {
+            if (t.offset(i) != nets.get(names[i]).offset()) {
+                throw new IllegalStateException("network " + names[i] + " of a '" + kind + "' model starts at "
+                        + nets.get(names[i]).offset() + " in theta, the engines expect " + t.offset(i));
+            }
+        }
+        return t;
     }
 
     /** The networks' weights in float32 as the engines' description of this kind; inputs null or steps×m. */

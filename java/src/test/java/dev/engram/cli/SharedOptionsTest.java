@@ -51,7 +51,7 @@ class SharedOptionsTest {
         assertTrue(out.contains("reference  retrieval, integration, training"), out);
         assertTrue(out.contains("emu        retrieval"), out);
         assertTrue(out.contains("auto for integration: " + Backends.select(dev.engram.engine.Capability.INTEGRATION, "auto").name()), out);
-        assertTrue(out.contains("auto for training: reference"), out);
+        assertTrue(out.contains("auto for training: cpu"), out);
     }
 
     @Test
@@ -59,9 +59,9 @@ class SharedOptionsTest {
         CommandLine cl = EngramCli.commandLine();
         java.io.StringWriter err = new java.io.StringWriter();
         cl.setErr(new java.io.PrintWriter(err, true));
-        int code = cl.execute("physics", "--backend", "cpu", "--steps", "1");
+        int code = cl.execute("physics", "--backend", "emu", "--steps", "1");
         assertEquals(2, code);
-        assertEquals("engram physics: the cpu engine cannot train HNN models; engines that can: reference (or auto)",
+        assertEquals("engram physics: the emu engine cannot train HNN models; engines that can: reference, cpu, cpu-bf16 (or auto)",
                 err.toString().strip());
     }
 }

@@ -8,6 +8,9 @@ import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalPartial;
+import dev.engram.engine.TrainingModel;
+import dev.engram.engine.TrainingSamples;
+import dev.engram.engine.TrainingSession;
 import dev.engram.tensor.FloatMatrix;
 
 import java.lang.foreign.MemorySegment;
@@ -305,6 +308,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 : new TileWorker(q, memory.valueDim(), params.beta(), params.k(), chunk, config.queryTile(),
                         xs, vs, norms, valuesAreX, halfX);
         return w.run(from, to, Math.max(1, 2048 / chunk));
+    }
+
+    /**
+     * A float32 training session on this engine's threads (see {@link CpuTraining}): bit-identical results at any
+     * thread count.
+     */
+    @Override
+    public TrainingSession openTraining(TrainingModel model, TrainingSamples samples) {
+        return new CpuTraining(java.util.Objects.requireNonNull(model, "model"),
+                java.util.Objects.requireNonNull(samples, "samples"), config.threads(), pool);
     }
 
     /** Stops the worker threads (the shared instance is never closed). */

@@ -23,7 +23,7 @@ public final class CpuProvider implements EngineProvider {
 
     @Override
     public Set<Capability> capabilities(String name) {
-        return EnumSet.of(Capability.RETRIEVAL, Capability.INTEGRATION);
+        return EnumSet.of(Capability.RETRIEVAL, Capability.INTEGRATION, Capability.TRAINING);
     }
 
     @Override

@@ -8,6 +8,9 @@ import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalPartial;
 import dev.engram.engine.TopK;
+import dev.engram.engine.TrainingModel;
+import dev.engram.engine.TrainingSamples;
+import dev.engram.engine.TrainingSession;
 import dev.engram.tensor.FloatMatrix;
 
 /**
@@ -88,5 +91,13 @@ public final class ReferenceBackend implements Backend {
             s += (double) a[j] * b[j];
         }
         return s;
+    }
+
+    /** Null: the reference training is the models' own double-precision code (see {@link Backend#openTraining}). */
+    @Override
+    public TrainingSession openTraining(TrainingModel model, TrainingSamples samples) {
+        java.util.Objects.requireNonNull(model, "model");
+        java.util.Objects.requireNonNull(samples, "samples");
+        return null;
     }
 }

@@ -1,5 +1,8 @@
 package dev.engram.hnn.train;
 
+import dev.engram.engine.Backend;
+import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.hnn.DerivativeNetwork;
 import dev.engram.hnn.HamiltonianNetwork;
 import dev.engram.hnn.LearnedField;
@@ -153,6 +156,15 @@ public final class PhysicsExperiment {
      * @param progress receives a line now and then (may be null)
      */
     public static Outcome run(Settings s, java.util.function.Consumer<String> progress) {
+        return run(s, progress, Backends.select(Capability.TRAINING, "auto", s.threads()));
+    }
+
+    /**
+     * Runs the experiment, training both models on {@code engine} (a {@link Capability#TRAINING} engine).
+     *
+     * @param progress receives a line now and then (may be null)
+     */
+    public static Outcome run(Settings s, java.util.function.Consumer<String> progress, Backend engine) {
         Dataset data = dataset(s.task(), s.trajectories(), s.noise(), s.seed());
         int[] hidden = new int[s.layers()];
         Arrays.fill(hidden, s.hidden());
@@ -164,8 +176,8 @@ public final class PhysicsExperiment {
         int threads = s.threads() == 0 ? Runtime.getRuntime().availableProcessors() : s.threads();
         ForkJoinPool pool = new ForkJoinPool(threads);
         try {
-            ModelScore base = trainAndScore("baseline", baseline, data, config, s, pool, progress);
-            ModelScore h = trainAndScore("hnn", hnn, data, config, s, pool, progress);
+            ModelScore base = trainAndScore("baseline", baseline, data, config, s, pool, progress, engine);
+            ModelScore h = trainAndScore("hnn", hnn, data, config, s, pool, progress, engine);
             double[] x0 = data.testInitialStates()[0];
             double[][] trueRoll = rollout(s.task().field(), x0, s.rolloutTime(), s.rolloutStep());
             double[][] hnnRoll = rollout(hnn.field(), x0, s.rolloutTime(), s.rolloutStep());
@@ -183,14 +195,14 @@ public final class PhysicsExperiment {
 
     private static ModelScore trainAndScore(String name, LearnedField model, Dataset data, TrainingConfig config,
                                             Settings s, ForkJoinPool pool,
-                                            java.util.function.Consumer<String> progress) {
+                                            java.util.function.Consumer<String> progress, Backend engine) {
         int every = Math.max(1, s.steps() / 10);
         TrainingResult r = Trainer.train(model, data.train(), config, (epoch, loss, val, lr) -> {
             if (progress != null && ((epoch + 1) % every == 0 || epoch == 0)) {
                 progress.accept(String.format("%s %s: step %d/%d, train loss %.4e", s.task().label(), name,
                         epoch + 1, s.steps(), loss));
             }
-        });
+        }, engine);
         double trainLoss = DerivativeLoss.loss(model, data.train(), pool);
         double testLoss = DerivativeLoss.loss(model, data.test(), pool);
         double mse = energyMse(s.task(), model.field(), data.testInitialStates(), s.rolloutTime(), s.rolloutStep(),

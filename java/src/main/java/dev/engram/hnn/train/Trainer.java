@@ -1,5 +1,10 @@
 package dev.engram.hnn.train;
 
+import dev.engram.engine.Backend;
+import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
+import dev.engram.engine.TrainingSamples;
+import dev.engram.engine.TrainingSession;
 import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
 import dev.engram.optim.LearningRateSchedule;
@@ -15,8 +20,13 @@ import java.util.stream.IntStream;
  * seeded shuffles, Adam/AdamW ({@link Adam}), the {@link LearningRateSchedule}, gradient-norm clipping and
  * early stopping on the validation loss with the best parameters restored.
  * <p>
- * Reproducible: the same model initialisation, data and config give bit-identical parameters, whatever the number
- * of threads (the gradient is summed over fixed chunks in a fixed order, see {@link DerivativeLoss}).
+ * The loss and its gradient come from the engine chosen for {@link Capability#TRAINING}: by default {@code auto}
+ * (the cpu engine's float32 batched double backprop when the Vector API is there), or the reference engine, whose
+ * training is the models' own double-precision code ({@link DerivativeLoss}). The optimiser, θ and the schedule are
+ * double on every engine.
+ * <p>
+ * Reproducible: the same model initialisation, data, config and engine give bit-identical parameters, whatever the
+ * number of threads (every engine sums the gradient over fixed chunks in a fixed order).
  */
 public final class Trainer {
     private Trainer() {
@@ -47,7 +57,35 @@ public final class Trainer {
      */
     public static TrainingResult train(LearnedField model, PhaseSpaceSamples data, TrainingConfig config,
                                        Listener listener) {
+        return train(model, data, config, listener, Backends.select(Capability.TRAINING, "auto", config.threads()));
+    }
+
+    /**
+     * As {@link #train(LearnedField, PhaseSpaceSamples, TrainingConfig, Listener)} on the given training engine
+     * (from {@code Backends.select(Capability.TRAINING, name, threads)}).
+     *
+     * @throws UnsupportedOperationException when {@code engine} does not train
+     */
+    public static TrainingResult train(LearnedField model, PhaseSpaceSamples data, TrainingConfig config,
+                                       Listener listener, Backend engine) {
         DerivativeLoss.requireCompatible(model, data);
+        TrainingSession session = engine.openTraining(model.toTrainingModel(), samples(data));
+        try {
+            return run(model, data, config, listener, session);
+        } finally {
+            if (session != null) {
+                session.close();
+            }
+        }
+    }
+
+    /** The data as the engines take it (the arrays are shared, not copied). */
+    static TrainingSamples samples(PhaseSpaceSamples data) {
+        return new TrainingSamples(data.dof(), data.inputs(), data.q(), data.p(), data.u(), data.dqdt(), data.dpdt());
+    }
+
+    private static TrainingResult run(LearnedField model, PhaseSpaceSamples data, TrainingConfig config,
+                                      Listener listener, TrainingSession session) {
         long t0 = System.nanoTime();
         double[] theta = model.parameters();
         requireFiniteParameters(theta);
@@ -77,7 +115,7 @@ public final class Trainer {
                 config.optimizer() == TrainingConfig.Optimizer.ADAMW ? Adam.WeightDecay.DECOUPLED : Adam.WeightDecay.L2),
                 theta);
         int threads = config.threads() == 0 ? Runtime.getRuntime().availableProcessors() : config.threads();
-        ForkJoinPool pool = new ForkJoinPool(threads);
+        ForkJoinPool pool = session == null ? new ForkJoinPool(threads) : null;
         try {
             double[] grad = new double[theta.length];
             double[] trainLoss = new double[config.epochs()];
@@ -96,7 +134,8 @@ public final class Trainer {
                 double sum = 0;
                 for (int from = 0; from < train.length; from += batch) {
                     int to = Math.min(train.length, from + batch);
-                    double loss = DerivativeLoss.evaluate(model, data, train, from, to, grad, pool);
+                    double loss = session != null ? session.lossAndGradient(theta, train, from, to, grad)
+                            : DerivativeLoss.evaluate(model, data, train, from, to, grad, pool);
                     if (!Double.isFinite(loss)) {
                         throw new IllegalStateException("training diverged: loss is " + loss + " at epoch " + epoch
                                 + ", step " + step + " (lower the learning rate or clip the gradient)");
@@ -110,7 +149,8 @@ public final class Trainer {
                 trainLoss[epoch] = sum / train.length;
                 double v = Double.NaN;
                 if (nVal > 0) {
-                    v = DerivativeLoss.evaluate(model, data, val, 0, val.length, null, pool);
+                    v = session != null ? session.lossAndGradient(theta, val, 0, val.length, null)
+                            : DerivativeLoss.evaluate(model, data, val, 0, val.length, null, pool);
                     valLoss[epoch] = v;
                     if (bestEpoch < 0 || v < bestLoss) {
                         bestLoss = v;
@@ -141,7 +181,9 @@ public final class Trainer {
                     Arrays.copyOf(valLoss, Math.min(valLoss.length, epoch)), bestEpoch, bestLoss, stopped, restored,
                     (System.nanoTime() - t0) / 1e9);
         } finally {
-            pool.shutdown();
+            if (pool != null) {
+                pool.shutdown();
+            }
         }
     }
 
