@@ -1,6 +1,7 @@
 package dev.engram.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -70,8 +71,21 @@ final class ReproducibleMath {
     private static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(S, i -> i ^ 2);
     private static final VectorShuffle<Float> XOR4 = VectorShuffle.fromOp(S, i -> (i ^ 4) % L);
     private static final VectorShuffle<Float> XOR8 = VectorShuffle.fromOp(S, i -> (i ^ 8) % L);
+    // lanes with bit h of their index set (the second row of each pair in sum16Rows' transpose-and-add)
+    private static final VectorMask<Float> H1 = bit(1);
+    private static final VectorMask<Float> H2 = bit(2);
+    private static final VectorMask<Float> H4 = bit(4);
+    private static final VectorMask<Float> H8 = bit(8);
 
     private ReproducibleMath() {
+    }
+
+    private static VectorMask<Float> bit(int h) {
+        boolean[] set = new boolean[L];
+        for (int i = 0; i < L; i++) {
+            set[i] = (i & h) != 0;
+        }
+        return VectorMask.fromArray(S, set, 0);
     }
 
     /*
@@ -179,9 +193,100 @@ final class ReproducibleMath {
      * halving tree of the class comment.
      */
     static void sum16Rows(float[] lanes, int rows, float[] out, int outOff) {
-        for (int r = 0; r < rows; r++) {
+        int r = 0;
+        for (; r + L <= rows; r += L) {
+            if (L >= 16) {
+                treeSum16x16(lanes, VIRTUAL_LANES * r, out, outOff + r);
+            } else if (L == 8) {
+                treeSum8x8(lanes, VIRTUAL_LANES * r, out, outOff + r);
+            } else {
+                treeSum4x4(lanes, VIRTUAL_LANES * r, out, outOff + r);
+            }
+        }
+        for (; r < rows; r++) {
             out[outOff + r] = treeSum(lanes, VIRTUAL_LANES * r);
         }
+    }
+
+    /*
+     * L rows at once by transpose-and-add. Each row first becomes one vector of L partial sums by the tree's first
+     * steps done vertically (L = 8: (i, i+8); L = 4: (i, i+8) then (i, i+4)). Then, for h = L/2 down to 1, vectors
+     * X and Y holding rows with 2h partials each (per row in an aligned group of 2h lanes) combine into one:
+     *     Z = blend(X, Y, bit h) + rearrange(blend(Y, X, bit h), i XOR h)
+     * A lane without bit h gets X[i] + X[i+h], a lane with it Y[i−h] + Y[i] (the same sum: IEEE addition is
+     * commutative to the bit) — exactly the tree's step (i, i+h) for both rows, now packed into groups of h lanes.
+     * Pairing vector j with vector j+h at each level leaves row i's sum in lane i. So every row gets the very
+     * additions of treeSum whatever L is; the only difference is how many rows share an instruction.
+     */
+
+    private static void treeSum16x16(float[] lanes, int off, float[] out, int at) {
+        FloatVector u0 = FloatVector.fromArray(S, lanes, off);
+        FloatVector u1 = FloatVector.fromArray(S, lanes, off + 16);
+        FloatVector u2 = FloatVector.fromArray(S, lanes, off + 32);
+        FloatVector u3 = FloatVector.fromArray(S, lanes, off + 48);
+        FloatVector u4 = FloatVector.fromArray(S, lanes, off + 64);
+        FloatVector u5 = FloatVector.fromArray(S, lanes, off + 80);
+        FloatVector u6 = FloatVector.fromArray(S, lanes, off + 96);
+        FloatVector u7 = FloatVector.fromArray(S, lanes, off + 112);
+        FloatVector u8 = FloatVector.fromArray(S, lanes, off + 128);
+        FloatVector u9 = FloatVector.fromArray(S, lanes, off + 144);
+        FloatVector u10 = FloatVector.fromArray(S, lanes, off + 160);
+        FloatVector u11 = FloatVector.fromArray(S, lanes, off + 176);
+        FloatVector u12 = FloatVector.fromArray(S, lanes, off + 192);
+        FloatVector u13 = FloatVector.fromArray(S, lanes, off + 208);
+        FloatVector u14 = FloatVector.fromArray(S, lanes, off + 224);
+        FloatVector u15 = FloatVector.fromArray(S, lanes, off + 240);
+        // h = 8
+        u0 = u0.blend(u8, H8).add(u8.blend(u0, H8).rearrange(XOR8));
+        u1 = u1.blend(u9, H8).add(u9.blend(u1, H8).rearrange(XOR8));
+        u2 = u2.blend(u10, H8).add(u10.blend(u2, H8).rearrange(XOR8));
+        u3 = u3.blend(u11, H8).add(u11.blend(u3, H8).rearrange(XOR8));
+        u4 = u4.blend(u12, H8).add(u12.blend(u4, H8).rearrange(XOR8));
+        u5 = u5.blend(u13, H8).add(u13.blend(u5, H8).rearrange(XOR8));
+        u6 = u6.blend(u14, H8).add(u14.blend(u6, H8).rearrange(XOR8));
+        u7 = u7.blend(u15, H8).add(u15.blend(u7, H8).rearrange(XOR8));
+        // h = 4
+        u0 = u0.blend(u4, H4).add(u4.blend(u0, H4).rearrange(XOR4));
+        u1 = u1.blend(u5, H4).add(u5.blend(u1, H4).rearrange(XOR4));
+        u2 = u2.blend(u6, H4).add(u6.blend(u2, H4).rearrange(XOR4));
+        u3 = u3.blend(u7, H4).add(u7.blend(u3, H4).rearrange(XOR4));
+        // h = 2
+        u0 = u0.blend(u2, H2).add(u2.blend(u0, H2).rearrange(XOR2));
+        u1 = u1.blend(u3, H2).add(u3.blend(u1, H2).rearrange(XOR2));
+        // h = 1
+        u0.blend(u1, H1).add(u1.blend(u0, H1).rearrange(XOR1)).intoArray(out, at);
+    }
+
+    private static void treeSum8x8(float[] lanes, int off, float[] out, int at) {
+        FloatVector u0 = FloatVector.fromArray(S, lanes, off).add(FloatVector.fromArray(S, lanes, off + 8));
+        FloatVector u1 = FloatVector.fromArray(S, lanes, off + 16).add(FloatVector.fromArray(S, lanes, off + 24));
+        FloatVector u2 = FloatVector.fromArray(S, lanes, off + 32).add(FloatVector.fromArray(S, lanes, off + 40));
+        FloatVector u3 = FloatVector.fromArray(S, lanes, off + 48).add(FloatVector.fromArray(S, lanes, off + 56));
+        FloatVector u4 = FloatVector.fromArray(S, lanes, off + 64).add(FloatVector.fromArray(S, lanes, off + 72));
+        FloatVector u5 = FloatVector.fromArray(S, lanes, off + 80).add(FloatVector.fromArray(S, lanes, off + 88));
+        FloatVector u6 = FloatVector.fromArray(S, lanes, off + 96).add(FloatVector.fromArray(S, lanes, off + 104));
+        FloatVector u7 = FloatVector.fromArray(S, lanes, off + 112).add(FloatVector.fromArray(S, lanes, off + 120));
+        u0 = u0.blend(u4, H4).add(u4.blend(u0, H4).rearrange(XOR4));
+        u1 = u1.blend(u5, H4).add(u5.blend(u1, H4).rearrange(XOR4));
+        u2 = u2.blend(u6, H4).add(u6.blend(u2, H4).rearrange(XOR4));
+        u3 = u3.blend(u7, H4).add(u7.blend(u3, H4).rearrange(XOR4));
+        u0 = u0.blend(u2, H2).add(u2.blend(u0, H2).rearrange(XOR2));
+        u1 = u1.blend(u3, H2).add(u3.blend(u1, H2).rearrange(XOR2));
+        u0.blend(u1, H1).add(u1.blend(u0, H1).rearrange(XOR1)).intoArray(out, at);
+    }
+
+    private static void treeSum4x4(float[] lanes, int off, float[] out, int at) {
+        FloatVector u0 = FloatVector.fromArray(S, lanes, off).add(FloatVector.fromArray(S, lanes, off + 8))
+                .add(FloatVector.fromArray(S, lanes, off + 4).add(FloatVector.fromArray(S, lanes, off + 12)));
+        FloatVector u1 = FloatVector.fromArray(S, lanes, off + 16).add(FloatVector.fromArray(S, lanes, off + 24))
+                .add(FloatVector.fromArray(S, lanes, off + 20).add(FloatVector.fromArray(S, lanes, off + 28)));
+        FloatVector u2 = FloatVector.fromArray(S, lanes, off + 32).add(FloatVector.fromArray(S, lanes, off + 40))
+                .add(FloatVector.fromArray(S, lanes, off + 36).add(FloatVector.fromArray(S, lanes, off + 44)));
+        FloatVector u3 = FloatVector.fromArray(S, lanes, off + 48).add(FloatVector.fromArray(S, lanes, off + 56))
+                .add(FloatVector.fromArray(S, lanes, off + 52).add(FloatVector.fromArray(S, lanes, off + 60)));
+        u0 = u0.blend(u2, H2).add(u2.blend(u0, H2).rearrange(XOR2));
+        u1 = u1.blend(u3, H2).add(u3.blend(u1, H2).rearrange(XOR2));
+        u0.blend(u1, H1).add(u1.blend(u0, H1).rearrange(XOR1)).intoArray(out, at);
     }
 
     /** The halving-tree sum of {@code lanes[off, off + 16)}. */

@@ -174,4 +174,25 @@ class ReproducibleMathTest {
                             + " at " + L + " lanes");
         }
     }
+
+    @ParameterizedTest(name = "rows={0}")
+    @ValueSource(ints = {0, 1, 3, 4, 5, 8, 15, 16, 17, 33, 128, 131})
+    void rowSumsFollowTheHalvingTreeAtThisVectorWidth(int rows) {
+        SplittableRandom rnd = new SplittableRandom(100 + rows);
+        float[] lanes = new float[16 * rows];
+        for (int i = 0; i < lanes.length; i++) {
+            lanes[i] = (float) ((rnd.nextDouble() - 0.5) * Math.pow(10, rnd.nextInt(8)));
+        }
+        float[] out = new float[rows + 3];
+        java.util.Arrays.fill(out, -7f);
+        ReproducibleMath.sum16Rows(lanes, rows, out, 2);
+        for (int r = 0; r < rows; r++) {
+            // 16 values, one per virtual lane: the canonical sum is just the halving tree over them
+            assertEquals(Float.floatToRawIntBits(canonicalSum(lanes, 16 * r, 16)), Float.floatToRawIntBits(out[2 + r]),
+                    "row " + r + " of " + rows + " at " + L + " lanes");
+        }
+        assertEquals(-7f, out[0]);
+        assertEquals(-7f, out[1]);
+        assertEquals(-7f, out[rows + 2], "nothing written past the last row");
+    }
 }
