@@ -19,9 +19,11 @@ import dev.engram.trading.backtest.WalkForward;
 import dev.engram.trading.data.BarSeries;
 import dev.engram.trading.data.CsvBars;
 import dev.engram.trading.data.Interval;
+import dev.engram.trading.data.TimedValues;
 import dev.engram.trading.metrics.Annualisation;
 import dev.engram.trading.metrics.ForecastMetrics;
 import dev.engram.trading.metrics.PerformanceMetrics;
+import dev.engram.trading.strategy.HnnStrategy;
 import dev.engram.trading.strategy.RiskRules;
 import dev.engram.trading.strategy.SignalRule;
 import dev.engram.trading.strategy.Strategies;
@@ -58,6 +60,19 @@ final class BacktestCommand implements Callable<Integer> {
     @Option(names = "--strategy", defaultValue = "memory",
             description = "memory, store, dense or hnn (default: ${DEFAULT-VALUE})")
     String strategy;
+
+    @Option(names = "--hnn-kind", defaultValue = "hnn", description = "model of --strategy hnn: hnn (general H), "
+            + "separable (T(p) + V(q)), dissipative (learned damping) or port (driven by --funding / --open-interest)"
+            + " (default: ${DEFAULT-VALUE})")
+    String hnnKind;
+
+    @Option(names = "--funding", description = "funding-rate CSV (time,value; e.g. SYMBOL-funding.csv from engram data"
+            + " synthetic): an input u(t) of --hnn-kind port")
+    Path funding;
+
+    @Option(names = "--open-interest", description = "open-interest CSV (time,value): its relative change is an input "
+            + "u(t) of --hnn-kind port")
+    Path openInterest;
 
     @Option(names = "--train-bars", description = "bars in the first (anchored) or every (--sliding) training window "
             + "(default: half the bars after the feature warm-up, at most 5000)")
@@ -161,7 +176,15 @@ final class BacktestCommand implements Callable<Integer> {
         BacktestResult r;
         Map<String, Object> fits;
         boolean terminal = System.console() != null && System.console().isTerminal();
-        try (Strategy s = Strategies.create(strategy, ss)) {
+        HnnStrategy.Kind kind = HnnStrategy.Kind.parse(hnnKind);
+        List<TimedValues> inputs = new ArrayList<>();
+        if (funding != null) {
+            inputs.add(readInputs("--funding", funding));
+        }
+        if (openInterest != null) {
+            inputs.add(readInputs("--open-interest", openInterest).relativeChange("open_interest_change"));
+        }
+        try (Strategy s = Strategies.create(strategy, ss, kind, inputs)) {
             r = Backtester.run(tradedData, universe, s, settings, (fold, n) -> {
                 if (terminal) {
                     System.err.printf("\r  fold %d/%d", fold.index() + 1, n);
@@ -216,6 +239,10 @@ final class BacktestCommand implements Callable<Integer> {
         st.put("symbol", traded.symbol());
         st.put("memory_symbols", universe.stream().map(MarketData::symbol).toList());
         st.put("interval", traded.interval().toString());
+        if (strategy.equals("hnn")) {
+            st.put("hnn_kind", kind.label());
+            st.put("inputs", inputs.stream().map(TimedValues::name).toList());
+        }
         st.put("train_bars", train);
         st.put("test_bars", test);
         st.put("windows", sliding ? "sliding" : "anchored");
@@ -241,6 +268,13 @@ final class BacktestCommand implements Callable<Integer> {
                 .writeValueAsString(root));
         System.out.println("wrote " + jsonFile + " and " + csv);
         return 0;
+    }
+
+    private static TimedValues readInputs(String option, Path p) throws Exception {
+        if (!Files.isRegularFile(p)) {
+            throw new NoSuchFileException(option + " " + p + ": no such file");
+        }
+        return TimedValues.read(p);
     }
 
     private BarSeries read(Path p) throws Exception {

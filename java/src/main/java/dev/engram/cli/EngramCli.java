@@ -25,8 +25,9 @@ import java.util.logging.SimpleFormatter;
 @Command(name = "engram", mixinStandardHelpOptions = true, version = "engram 0.1.0",
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
         subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
-                EnsembleCommand.class, EnsembleBenchCommand.class, TrainBenchCommand.class, StoreBenchCommand.class, FetchCommand.class,
-                DataCommand.class, BacktestCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class})
+                EnsembleCommand.class, EnsembleBenchCommand.class, TrainBenchCommand.class, StoreBenchCommand.class,
+                BacktestBenchCommand.class, FetchCommand.class, DataCommand.class, BacktestCommand.class,
+                EnginesCommand.class, CommandLine.HelpCommand.class})
 public final class EngramCli implements Runnable {
     /** Exit code for bad input, missing files and resources that do not suffice (the user can fix it). */
     static final int INPUT_ERROR = 2;

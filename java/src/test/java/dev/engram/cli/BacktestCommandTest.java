@@ -103,4 +103,37 @@ class BacktestCommandTest {
         assertEquals(2, run(err3, "backtest", "--data", stockFile().toString(), "--train-bars", "400"));
         assertTrue(err3.toString().contains("fewer training bars"), err3.toString());
     }
+
+    @Test
+    void thePortHnnRunsOnFundingAndOpenInterestFiles() throws Exception {
+        dev.engram.trading.data.SyntheticMarket.write(dir, dev.engram.trading.data.SyntheticMarket.Params.defaults()
+                .withBars(1000));
+        Path out = dir.resolve("port");
+        StringWriter err = new StringWriter();
+        int code = run(err, "backtest", "--data", dir.resolve("SYNBTC-60.csv").toString(), "--strategy", "hnn",
+                "--hnn-kind", "port", "--funding", dir.resolve("SYNBTC-funding.csv").toString(), "--open-interest",
+                dir.resolve("SYNBTC-open-interest.csv").toString(), "--train-bars", "600", "--test-bars", "150",
+                "--backend", "cpu", "--out", out.toString());
+        assertEquals(0, code, err.toString());
+        JsonNode settings = new ObjectMapper().readTree(out.resolve("backtest-hnn.json").toFile()).get("settings");
+        assertEquals("port", settings.get("hnn_kind").asText());
+        assertEquals("[\"funding_rate\",\"open_interest_change\"]", settings.get("inputs").toString());
+    }
+
+    @Test
+    void hnnKindsAndInputsAreRefusedWhereTheyDoNotApply() throws Exception {
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, "backtest", "--data", stockFile().toString(), "--strategy", "hnn", "--hnn-kind",
+                "port"));
+        assertTrue(err.toString().contains("--funding"), err.toString());
+        assertEquals(1, err.toString().strip().lines().count(), err.toString());
+        StringWriter err2 = new StringWriter();
+        assertEquals(2, run(err2, "backtest", "--data", stockFile().toString(), "--strategy", "memory", "--hnn-kind",
+                "separable"));
+        assertTrue(err2.toString().contains("--strategy memory"), err2.toString());
+        StringWriter err3 = new StringWriter();
+        assertEquals(2, run(err3, "backtest", "--data", stockFile().toString(), "--strategy", "hnn", "--hnn-kind",
+                "lagrangian"));
+        assertTrue(err3.toString().contains("lagrangian") && err3.toString().contains("port"), err3.toString());
+    }
 }

@@ -3,8 +3,13 @@ package dev.engram.trading.strategy;
 import dev.engram.engine.Backend;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
+import dev.engram.engine.EnsembleModel;
+import dev.engram.hnn.DissipativeHamiltonianNetwork;
+import dev.engram.hnn.HamiltonianGradient;
 import dev.engram.hnn.HamiltonianNetwork;
-import dev.engram.hnn.train.DerivativeTargets;
+import dev.engram.hnn.LearnedField;
+import dev.engram.hnn.PortHamiltonianNetwork;
+import dev.engram.hnn.SeparableHamiltonianNetwork;
 import dev.engram.hnn.train.PhaseSpaceSamples;
 import dev.engram.hnn.train.Trainer;
 import dev.engram.hnn.train.TrainingConfig;
@@ -13,6 +18,7 @@ import dev.engram.trading.backtest.Decision;
 import dev.engram.trading.backtest.MarketView;
 import dev.engram.trading.backtest.Strategy;
 import dev.engram.trading.backtest.TrainingSet;
+import dev.engram.trading.data.TimedValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,7 +30,18 @@ import java.util.SplittableRandom;
  * moving average, p = the last log return), each coordinate scaled by its standard deviation over the training
  * window (fixed for the test window). Time unit: one bar.
  * <p>
- * <b>Fit</b>: a general HNN H(q, p) (tanh MLP, {@link HamiltonianNetwork}) trained with {@link Trainer} on the
+ * <b>Model kinds</b> ({@link Kind}): the general HNN H(q, p) ({@link HamiltonianNetwork}, Tao's scheme), the
+ * separable H = T(p) + V(q) ({@link SeparableHamiltonianNetwork}, leapfrog), the dissipative model with a learned
+ * damping D(q, p) ≥ 0 ({@link DissipativeHamiltonianNetwork}, RK4) and the port-Hamiltonian model driven by external
+ * inputs u(t) such as the funding rate and the open-interest change ({@link PortHamiltonianNetwork}, RK4). The port
+ * model's u at bar i is the latest value of each input series published at or before bar i's start (the rule of
+ * {@code ExternalInputs.align}), read through the view's {@code startMs(i)}, which refuses i &gt; t: the inputs are
+ * causal by construction. Each input is standardised by its mean and standard deviation over the training window
+ * (0 before its first publication). Over the forecast horizon u is held at its value at the decision bar t (a
+ * zero-order hold: the future inputs are unknown at t), so each decision bar is its own ensemble call.
+ * <p>
+ * <b>Fit</b>: the model (tanh MLPs, every network 32 → 32 for H, T, V; 16 for the damping and the input map) trained
+ * with {@link Trainer} on the
  * training window's states (the newest {@code maxSamples}) with causal backward-difference targets (dq/dt ≈ q_t −
  * q_{t−1}, never central differences), AdamW, a held-out 20% validation split of the window with early stopping.
  * The momentum-noise level σ is the standard deviation of the training residual of dp/dt.
@@ -101,9 +118,50 @@ public final class HnnStrategy implements Strategy {
                       double noise, double seconds) {
     }
 
+    /** The Hamiltonian model kinds the strategy can fit, by their {@code --hnn-kind} names. */
+    public enum Kind {
+        HNN("hnn"), SEPARABLE("separable"), DISSIPATIVE("dissipative"), PORT("port");
+
+        /** The names accepted by {@link #parse}. */
+        public static final List<String> NAMES = List.of("hnn", "separable", "dissipative", "port");
+
+        private final String label;
+
+        Kind(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        /** The kind called {@code name} (hnn, separable, dissipative or port). */
+        public static Kind parse(String name) {
+            for (Kind k : values()) {
+                if (k.label.equals(name)) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("--hnn-kind " + name + " is not one of " + NAMES);
+        }
+
+        EnsembleSpec.Scheme scheme() {
+            return switch (this) {
+                case HNN -> EnsembleSpec.Scheme.TAO;
+                case SEPARABLE -> EnsembleSpec.Scheme.LEAPFROG;
+                case DISSIPATIVE, PORT -> EnsembleSpec.Scheme.RK4;
+            };
+        }
+    }
+
     private final Config config;
+    private final Kind kind;
+    private final List<TimedValues> inputs;
     private final List<Fit> fits = new ArrayList<>();
-    private HamiltonianNetwork model;
+    private LearnedField model;
+    private HamiltonianGradient hamiltonian;
+    private double[] uMean;
+    private double[] uStd;
     private double sq;
     private double sp;
     private double noise;
@@ -112,13 +170,37 @@ public final class HnnStrategy implements Strategy {
     private int stops;
     private int anomalies;
 
+    /** The general HNN, no inputs. */
     public HnnStrategy(Config config) {
+        this(config, Kind.HNN, List.of());
+    }
+
+    /**
+     * @param kind   model kind
+     * @param inputs the port model's u(t) series (funding rate, open-interest change, …), at least one; empty for
+     *               the other kinds
+     */
+    public HnnStrategy(Config config, Kind kind, List<TimedValues> inputs) {
+        if (kind == Kind.PORT && inputs.isEmpty()) {
+            throw new IllegalArgumentException("--hnn-kind port needs external inputs: give --funding FILE.csv "
+                    + "and/or --open-interest FILE.csv");
+        }
+        if (kind != Kind.PORT && !inputs.isEmpty()) {
+            throw new IllegalArgumentException("--hnn-kind " + kind.label() + " takes no external inputs ("
+                    + inputs.size() + " given): inputs drive only --hnn-kind port");
+        }
         this.config = config;
+        this.kind = kind;
+        this.inputs = List.copyOf(inputs);
     }
 
     @Override
     public String name() {
-        return "hnn";
+        return kind == Kind.HNN ? "hnn" : "hnn-" + kind.label();
+    }
+
+    public Kind kind() {
+        return kind;
     }
 
     public List<Fit> fits() {
@@ -156,28 +238,53 @@ public final class HnnStrategy implements Strategy {
         }
         double[] q = scale(st[0], sq);
         double[] p = scale(st[1], sp);
-        PhaseSpaceSamples data = DerivativeTargets.samples(1, q, p, x -> DerivativeTargets.backwardDifference(x, 1));
+        int m = inputs.size();
+        int firstBar = from + PricePhase.first(config.window());
+        double[][] raw = new double[q.length][];
+        for (int k = 0; k < q.length; k++) {
+            raw[k] = rawInputs(h, firstBar + k);
+        }
+        standardisation(raw, m);
+        // causal backward-difference targets: the sample at state k pairs (q_k, p_k, u_k) with x_k − x_{k−1}
+        int size = q.length - 1;
+        double[] sq1 = new double[size];
+        double[] sp1 = new double[size];
+        double[] su = new double[size * m];
+        double[] dqdt = new double[size];
+        double[] dpdt = new double[size];
+        for (int k = 1; k < q.length; k++) {
+            sq1[k - 1] = q[k];
+            sp1[k - 1] = p[k];
+            dqdt[k - 1] = q[k] - q[k - 1];
+            dpdt[k - 1] = p[k] - p[k - 1];
+            double[] u = standardised(raw[k]);
+            System.arraycopy(u, 0, su, (k - 1) * m, m);
+        }
+        PhaseSpaceSamples data = new PhaseSpaceSamples(1, m, sq1, sp1, su, dqdt, dpdt);
         horizon = ts.horizon();
-        model = HamiltonianNetwork.create(1, config.hidden(), config.seed() + 7919L * fitIndex);
+        model = create(config.seed() + 7919L * fitIndex);
+        hamiltonian = (HamiltonianGradient) model;
         TrainingConfig tc = TrainingConfig.defaults().withEpochs(config.epochs()).withBatchSize(128)
                 .withOptimizer(TrainingConfig.Optimizer.ADAMW, 3e-3, 1e-4).withCosineSchedule(1e-4, 10)
                 .withClipNorm(1.0).withValidation(0.2, 5, true).withSeed(config.seed() + fitIndex);
         TrainingResult r = Trainer.train(model, data, tc);
         // momentum noise: the std of what the model leaves unexplained of dp/dt
-        double[] dq = new double[1];
-        double[] dp = new double[1];
+        double[][] bq = new double[data.size()][1];
+        double[][] bp = new double[data.size()][1];
+        double[][] bu = new double[data.size()][m];
+        double[][] outQ = new double[data.size()][1];
+        double[][] outP = new double[data.size()][1];
         double[] res = new double[data.size()];
         double[] e = new double[data.size()];
-        double[] gq = new double[1];
-        double[] gp = new double[1];
         for (int i = 0; i < data.size(); i++) {
-            double[] qi = {data.q()[i]};
-            double[] pi = {data.p()[i]};
-            model.gradient(qi, pi, gq, gp);
-            dq[0] = gp[0];
-            dp[0] = -gq[0];
-            res[i] = data.dpdt()[i] - dp[0];
-            e[i] = model.energy(qi, pi);
+            bq[i][0] = data.q()[i];
+            bp[i][0] = data.p()[i];
+            System.arraycopy(data.u(), i * m, bu[i], 0, m);
+        }
+        model.predict(bq, bp, bu, outQ, outP);
+        for (int i = 0; i < data.size(); i++) {
+            res[i] = data.dpdt()[i] - outP[i][0];
+            e[i] = hamiltonian.energy(bq[i], bp[i]);
         }
         noise = std(res);
         fits.add(new Fit(data.size(), r.epochs(), r.bestValidationLoss(), mean(e), std(e), noise, r.seconds()));
@@ -204,6 +311,7 @@ public final class HnnStrategy implements Strategy {
         double[] maTerms = new double[b];
         SplittableRandom rnd = new SplittableRandom(config.seed() * 31 + fitIndex);
         float[] init = new float[b * n * 2];
+        double[][] uNow = new double[b][];
         for (int i = 0; i < b; i++) {
             MarketView v = views.get(i);
             int t = v.now();
@@ -220,11 +328,12 @@ public final class HnnStrategy implements Strategy {
             double q0 = st[0][last] / sq;
             double p0 = st[1][last] / sp;
             state[i] = new double[] {q0, p0};
+            uNow[i] = standardised(rawInputs(v, t));
             double[] energies = new double[last];
             for (int k = 0; k < last; k++) {
-                energies[k] = model.energy(new double[] {st[0][k] / sq}, new double[] {st[1][k] / sp});
+                energies[k] = hamiltonian.energy(new double[] {st[0][k] / sq}, new double[] {st[1][k] / sp});
             }
-            double eNow = model.energy(new double[] {q0}, new double[] {p0});
+            double eNow = hamiltonian.energy(new double[] {q0}, new double[] {p0});
             double es = std(energies);
             z[i] = es > 0 ? (eNow - mean(energies)) / es : 0;
             logs[i] = Math.log(c[c.length - 1]);
@@ -242,10 +351,31 @@ public final class HnnStrategy implements Strategy {
             }
         }
         int steps = config.stepsPerBar() * horizon;
-        EnsembleSpec spec = new EnsembleSpec(model.toEnsembleModel(), new float[] {0f}, new float[] {0f}, init, b * n,
-                1f / config.stepsPerBar(), steps, 0f, 0f, (float) noise, config.seed() + 104729L * fitIndex, steps,
-                false, EnsembleSpec.FAN, EnsembleSpec.Scheme.TAO, EnsembleSpec.DEFAULT_TAO_OMEGA);
-        EnsembleResult r = config.engine().integrate(spec);
+        EnsembleResult[] parts = new EnsembleResult[b];
+        int[] base = new int[b];
+        if (kind != Kind.PORT) {
+            EnsembleResult all = integrate(model.toEnsembleModel(null), init, b * n, steps, 0);
+            for (int i = 0; i < b; i++) {
+                parts[i] = all;
+                base[i] = i * n;
+            }
+        } else {
+            // u is held at its value at bar t over the horizon, so every bar is an ensemble of its own
+            int m = inputs.size();
+            for (int i = 0; i < b; i++) {
+                if (state[i] == null) {
+                    continue;
+                }
+                float[] table = new float[steps * m];
+                for (int s = 0; s < steps; s++) {
+                    for (int j = 0; j < m; j++) {
+                        table[s * m + j] = (float) uNow[i][j];
+                    }
+                }
+                parts[i] = integrate(model.toEnsembleModel(table), Arrays.copyOfRange(init, i * n * 2, (i + 1) * n * 2),
+                        n, steps, i);
+            }
+        }
         List<Decision> out = new ArrayList<>(b);
         double[][] energyBand = new double[b][];
         for (int i = 0; i < b; i++) {
@@ -257,8 +387,9 @@ public final class HnnStrategy implements Strategy {
             double[] ps = new double[n];
             double[] hs = new double[n];
             int m = 0;
+            EnsembleResult r = parts[i];
             for (int k = 0; k < n; k++) {
-                int tr = i * n + k;
+                int tr = base[i] + k;
                 if (r.divergedAtStep()[tr] >= 0) {
                     continue;
                 }
@@ -301,7 +432,7 @@ public final class HnnStrategy implements Strategy {
             }
             int prev = i - horizon;
             if (prev >= 0 && energyBand[prev] != null) {
-                double eNow = model.energy(new double[] {state[i][0]}, new double[] {state[i][1]});
+                double eNow = hamiltonian.energy(new double[] {state[i][0]}, new double[] {state[i][1]});
                 if (eNow < energyBand[prev][0] || eNow > energyBand[prev][1]) {
                     if (pos != 0) {
                         stops++;
@@ -316,6 +447,83 @@ public final class HnnStrategy implements Strategy {
             out.add(new Decision(pos, y50, conf, y5, y95, anomaly));
         }
         return out;
+    }
+
+    private EnsembleResult integrate(EnsembleModel em, float[] init, int trajectories, int steps, int part) {
+        EnsembleSpec spec = new EnsembleSpec(em, new float[] {0f}, new float[] {0f}, init, trajectories,
+                1f / config.stepsPerBar(), steps, 0f, 0f, (float) noise,
+                config.seed() + 104729L * fitIndex + 15485863L * part, steps, false, EnsembleSpec.FAN, kind.scheme(),
+                EnsembleSpec.DEFAULT_TAO_OMEGA);
+        return config.engine().integrate(spec);
+    }
+
+    private LearnedField create(long seed) {
+        int[] small = {16};
+        return switch (kind) {
+            case HNN -> HamiltonianNetwork.create(1, config.hidden(), seed);
+            case SEPARABLE -> SeparableHamiltonianNetwork.create(1, config.hidden(), seed);
+            case DISSIPATIVE -> DissipativeHamiltonianNetwork.create(1, config.hidden(), small, seed);
+            case PORT -> PortHamiltonianNetwork.create(1, inputs.size(), config.hidden(), small, small, seed);
+        };
+    }
+
+    /**
+     * u at bar i ≤ t, unstandardised: per input series the latest value published at or before bar i's start (NaN
+     * before its first publication). {@code v.startMs(i)} refuses i past the view's bar, so no input from after t
+     * can be read.
+     */
+    private double[] rawInputs(MarketView v, int i) {
+        double[] u = new double[inputs.size()];
+        if (u.length == 0) {
+            return u;
+        }
+        long start = v.startMs(i);
+        for (int j = 0; j < u.length; j++) {
+            TimedValues s = inputs.get(j);
+            int lo = 0;
+            int hi = s.size() - 1;
+            int k = -1;
+            while (lo <= hi) { // the last publication time ≤ start
+                int mid = (lo + hi) >>> 1;
+                if (s.time(mid) <= start) {
+                    k = mid;
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            u[j] = k < 0 ? Double.NaN : s.value(k);
+        }
+        return u;
+    }
+
+    /** Mean and standard deviation of each input over the training rows (finite values only; std 0 → 1). */
+    private void standardisation(double[][] raw, int m) {
+        uMean = new double[m];
+        uStd = new double[m];
+        for (int j = 0; j < m; j++) {
+            double s = 0;
+            double s2 = 0;
+            int c = 0;
+            for (double[] row : raw) {
+                if (Double.isFinite(row[j])) {
+                    s += row[j];
+                    s2 += row[j] * row[j];
+                    c++;
+                }
+            }
+            uMean[j] = c == 0 ? 0 : s / c;
+            double var = c < 2 ? 0 : (s2 - c * uMean[j] * uMean[j]) / (c - 1);
+            uStd[j] = var > 0 ? Math.sqrt(var) : 1;
+        }
+    }
+
+    private double[] standardised(double[] raw) {
+        double[] u = new double[raw.length];
+        for (int j = 0; j < raw.length; j++) {
+            u[j] = Double.isFinite(raw[j]) ? (raw[j] - uMean[j]) / uStd[j] : 0;
+        }
+        return u;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.engram.trading.strategy;
 
 import dev.engram.engine.Backend;
 import dev.engram.trading.backtest.Strategy;
+import dev.engram.trading.data.TimedValues;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,13 +35,26 @@ public final class Strategies {
         }
     }
 
-    /** The strategy called {@code name}. */
+    /** The strategy called {@code name} (the hnn strategy with the general HNN). */
     public static Strategy create(String name, Settings s) {
+        return create(name, s, HnnStrategy.Kind.HNN, List.of());
+    }
+
+    /**
+     * The strategy called {@code name}; {@code hnnKind} and {@code inputs} (the port model's u(t) series) choose the
+     * hnn strategy's model and are refused by the others when set.
+     */
+    public static Strategy create(String name, Settings s, HnnStrategy.Kind hnnKind, List<TimedValues> inputs) {
+        if (!name.equals("hnn") && (hnnKind != HnnStrategy.Kind.HNN || !inputs.isEmpty())) {
+            throw new IllegalArgumentException("--hnn-kind, --funding and --open-interest apply to --strategy hnn, "
+                    + "not to --strategy " + name);
+        }
         return switch (name) {
             case "memory" -> new MemoryStrategy(s.memory());
             case "store" -> new StoreStrategy(new StoreStrategy.Config(s.memory(), 10_000));
             case "dense" -> new DenseMemoryStrategy(DenseMemoryStrategy.Config.defaults(s.memory(), s.seed()));
-            case "hnn" -> new HnnStrategy(HnnStrategy.Config.defaults(s.engine(), s.signal(), s.seed()));
+            case "hnn" -> new HnnStrategy(HnnStrategy.Config.defaults(s.engine(), s.signal(), s.seed()), hnnKind,
+                    inputs);
             default -> throw new IllegalArgumentException("--strategy " + name + " is not one of " + NAMES);
         };
     }
