@@ -26,7 +26,7 @@ import java.util.logging.SimpleFormatter;
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
         subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
                 EnsembleCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class, FetchCommand.class,
-                DataCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class})
+                DataCommand.class, BacktestCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class})
 public final class EngramCli implements Runnable {
     /** Exit code for bad input, missing files and resources that do not suffice (the user can fix it). */
     static final int INPUT_ERROR = 2;

@@ -210,6 +210,29 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         return List.of(wq, wk, wv, wo, wp, bp, keys, values, logBeta);
     }
 
+    /** A copy of every parameter block, for early stopping: keep the best one seen, {@link #restore} it after. */
+    public double[][] snapshot() {
+        return parameters().stream().map(double[]::clone).toArray(double[][]::new);
+    }
+
+    /** Sets every parameter block to a {@link #snapshot} of this model. */
+    public void restore(double[][] snapshot) {
+        List<double[]> p = parameters();
+        if (snapshot.length != p.size()) {
+            throw new IllegalArgumentException("snapshot has " + snapshot.length + " blocks, the model " + p.size());
+        }
+        for (int i = 0; i < snapshot.length; i++) {
+            if (snapshot[i].length != p.get(i).length) {
+                throw new IllegalArgumentException("snapshot block " + i + " has " + snapshot[i].length
+                        + " values, the model " + p.get(i).length);
+            }
+        }
+        for (int i = 0; i < snapshot.length; i++) {
+            System.arraycopy(snapshot[i], 0, p.get(i), 0, snapshot[i].length);
+        }
+        invalidate();
+    }
+
     /**
      * Replaces the stored keys (M×d) and values (M×dv), e.g. with past feature vectors and what followed them.
      * Checked first (shape, finiteness); the memory is unchanged when rejected.

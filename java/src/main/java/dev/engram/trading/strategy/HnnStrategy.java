@@ -1,0 +1,371 @@
+package dev.engram.trading.strategy;
+
+import dev.engram.engine.Backend;
+import dev.engram.engine.EnsembleResult;
+import dev.engram.engine.EnsembleSpec;
+import dev.engram.hnn.HamiltonianNetwork;
+import dev.engram.hnn.train.DerivativeTargets;
+import dev.engram.hnn.train.PhaseSpaceSamples;
+import dev.engram.hnn.train.Trainer;
+import dev.engram.hnn.train.TrainingConfig;
+import dev.engram.hnn.train.TrainingResult;
+import dev.engram.trading.backtest.Decision;
+import dev.engram.trading.backtest.MarketView;
+import dev.engram.trading.backtest.Strategy;
+import dev.engram.trading.backtest.TrainingSet;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The Hamiltonian text's trader. Phase space: the price phase space ({@link PricePhase}: q = log c minus its w-bar
+ * moving average, p = the last log return), each coordinate scaled by its standard deviation over the training
+ * window (fixed for the test window). Time unit: one bar.
+ * <p>
+ * <b>Fit</b>: a general HNN H(q, p) (tanh MLP, {@link HamiltonianNetwork}) trained with {@link Trainer} on the
+ * training window's states (the newest {@code maxSamples}) with causal backward-difference targets (dq/dt ≈ q_t −
+ * q_{t−1}, never central differences), AdamW, a held-out 20% validation split of the window with early stopping.
+ * The momentum-noise level σ is the standard deviation of the training residual of dp/dt.
+ * <p>
+ * <b>Forecast</b> at bar t: N trajectories from the current state perturbed by N(0, σ_0²) in each coordinate,
+ * integrated h bars ahead (h = the walk-forward horizon) with {@code stepsPerBar} steps per bar (Tao's symplectic
+ * scheme: H is not separable) and momentum noise σ, on the engine. A whole test window is one ensemble call (each
+ * bar's N trajectories are rows of the explicit initial states; noise is keyed by trajectory, so the split does not
+ * matter). Quantiles of q and p at the horizon are taken per bar.
+ * <p>
+ * <b>Trade</b>: Δq = median q_{t+h} − q_t; long when Δq &gt; θ and the median p_{t+h} &gt; 0, short when Δq &lt; −θ
+ * and p &lt; 0, else flat (θ = the signal threshold, in σ of q); size = clamp(scale·|Δq| / spread, 0, max) with
+ * spread = q95 − q5 of the ensemble.
+ * <p>
+ * <b>Energy risk</b>: the energy H of the current state is z-scored against the energies of the last
+ * {@code energyWindow} states (computed from the view's bars); |z| &gt; 2 → flat (regime change, flagged as an
+ * anomaly). Energy stop-loss: when the realised state's energy at bar t lies outside the 5–95% energy band that the
+ * forecast made at bar t − h predicted for it, the position is closed at t.
+ * <p>
+ * The forecast's q quantiles are mapped to forward returns for the metrics: with L = log c, the moving average over
+ * the next h bars is taken to move along a straight line from L_t to the forecast L_{t+h} (exact for h = 1), which
+ * makes q_{t+h} linear in L_{t+h}.
+ */
+public final class HnnStrategy implements Strategy {
+    /**
+     * @param engine       ensemble engine
+     * @param hidden       hidden widths of the MLP
+     * @param epochs       training epochs at most
+     * @param maxSamples   newest training states used
+     * @param window       w of the moving average
+     * @param trajectories N per decision bar
+     * @param stepsPerBar  integrator steps per bar
+     * @param sigma0       initial perturbation (in σ of each coordinate)
+     * @param threshold    θ in σ of q
+     * @param scale        position per unit of |Δq|/spread
+     * @param maxPosition  largest |position|
+     * @param energyWindow trailing states for the energy z-score
+     * @param seed         weights, validation split, perturbations, noise
+     */
+    public record Config(Backend engine, int[] hidden, int epochs, int maxSamples, int window, int trajectories,
+                         int stepsPerBar, double sigma0, double threshold, double scale, double maxPosition,
+                         int energyWindow, long seed) {
+        public Config {
+            if (engine == null || hidden == null || hidden.length == 0) {
+                throw new IllegalArgumentException("hnn strategy needs an engine and hidden widths");
+            }
+            if (epochs < 1 || maxSamples < 20 || window < 2 || trajectories < 20 || stepsPerBar < 1
+                    || energyWindow < 10) {
+                throw new IllegalArgumentException("hnn strategy: epochs >= 1, samples >= 20, window >= 2, "
+                        + "trajectories >= 20, steps per bar >= 1, energy window >= 10");
+            }
+        }
+
+        /**
+         * Small enough to refit every window on two cores: 2 → 32 → 32 → 1, at most 40 epochs over the newest 2000
+         * states, w = 20, 200 trajectories × 10 steps per bar, σ_0 = 0.05, threshold and scale from the signal rule.
+         */
+        public static Config defaults(Backend engine, SignalRule rule, long seed) {
+            return new Config(engine, new int[] {32, 32}, 40, 2000, 20, 200, 10, 0.05, rule.threshold(),
+                    rule.scale() / 5, rule.maxPosition(), 100, seed);
+        }
+    }
+
+    /**
+     * @param samples        training states
+     * @param epochs         epochs run
+     * @param validationLoss best validation loss
+     * @param energyMean     mean energy of the training states
+     * @param energyStd      its standard deviation
+     * @param noise          momentum noise σ used
+     * @param seconds        training time
+     */
+    public record Fit(int samples, int epochs, double validationLoss, double energyMean, double energyStd,
+                      double noise, double seconds) {
+    }
+
+    private final Config config;
+    private final List<Fit> fits = new ArrayList<>();
+    private HamiltonianNetwork model;
+    private double sq;
+    private double sp;
+    private double noise;
+    private int horizon;
+    private int fitIndex;
+    private int stops;
+    private int anomalies;
+
+    public HnnStrategy(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "hnn";
+    }
+
+    public List<Fit> fits() {
+        return List.copyOf(fits);
+    }
+
+    /** Energy stop-losses taken so far. */
+    public int stops() {
+        return stops;
+    }
+
+    /** Bars stood aside for an energy anomaly so far. */
+    public int anomalies() {
+        return anomalies;
+    }
+
+    @Override
+    public void fit(TrainingSet ts) {
+        MarketView h = ts.history();
+        int from = Math.max(ts.trainFrom(), h.now() + 1 - config.maxSamples() - PricePhase.first(config.window()) - 1);
+        double[] closes = new double[h.now() + 1 - from];
+        for (int i = from; i <= h.now(); i++) {
+            closes[i - from] = h.close(i);
+        }
+        double[][] st = PricePhase.states(closes, config.window());
+        if (st[0].length < 40) {
+            throw new IllegalArgumentException("the training window gives " + st[0].length + " phase-space states; "
+                    + "the HNN needs at least 40 (use more training bars)");
+        }
+        sq = std(st[0]);
+        sp = std(st[1]);
+        if (!(sq > 0) || !(sp > 0)) {
+            throw new IllegalArgumentException("the training window's prices do not move (std of q " + sq + ", of p "
+                    + sp + "): nothing to learn");
+        }
+        double[] q = scale(st[0], sq);
+        double[] p = scale(st[1], sp);
+        PhaseSpaceSamples data = DerivativeTargets.samples(1, q, p, x -> DerivativeTargets.backwardDifference(x, 1));
+        horizon = ts.horizon();
+        model = HamiltonianNetwork.create(1, config.hidden(), config.seed() + 7919L * fitIndex);
+        TrainingConfig tc = TrainingConfig.defaults().withEpochs(config.epochs()).withBatchSize(128)
+                .withOptimizer(TrainingConfig.Optimizer.ADAMW, 3e-3, 1e-4).withCosineSchedule(1e-4, 10)
+                .withClipNorm(1.0).withValidation(0.2, 5, true).withSeed(config.seed() + fitIndex);
+        TrainingResult r = Trainer.train(model, data, tc);
+        // momentum noise: the std of what the model leaves unexplained of dp/dt
+        double[] dq = new double[1];
+        double[] dp = new double[1];
+        double[] res = new double[data.size()];
+        double[] e = new double[data.size()];
+        double[] gq = new double[1];
+        double[] gp = new double[1];
+        for (int i = 0; i < data.size(); i++) {
+            double[] qi = {data.q()[i]};
+            double[] pi = {data.p()[i]};
+            model.gradient(qi, pi, gq, gp);
+            dq[0] = gp[0];
+            dp[0] = -gq[0];
+            res[i] = data.dpdt()[i] - dp[0];
+            e[i] = model.energy(qi, pi);
+        }
+        noise = std(res);
+        fits.add(new Fit(data.size(), r.epochs(), r.bestValidationLoss(), mean(e), std(e), noise, r.seconds()));
+        fitIndex++;
+    }
+
+    @Override
+    public Decision decide(MarketView view) {
+        return decideAll(List.of(view)).getFirst();
+    }
+
+    @Override
+    public List<Decision> decideAll(List<MarketView> views) {
+        if (model == null) {
+            throw new IllegalStateException("hnn strategy: decide before fit");
+        }
+        int b = views.size();
+        int n = config.trajectories();
+        int w = config.window();
+        int f = PricePhase.first(w);
+        double[][] state = new double[b][];
+        double[] z = new double[b];
+        double[] logs = new double[b];
+        double[] maTerms = new double[b];
+        SplittableRandom rnd = new SplittableRandom(config.seed() * 31 + fitIndex);
+        float[] init = new float[b * n * 2];
+        for (int i = 0; i < b; i++) {
+            MarketView v = views.get(i);
+            int t = v.now();
+            int from = Math.max(0, t - config.energyWindow() - f);
+            double[] c = new double[t + 1 - from];
+            for (int j = from; j <= t; j++) {
+                c[j - from] = v.close(j);
+            }
+            double[][] st = PricePhase.states(c, w);
+            int last = st[0].length - 1;
+            if (last < 10) {
+                continue;
+            }
+            double q0 = st[0][last] / sq;
+            double p0 = st[1][last] / sp;
+            state[i] = new double[] {q0, p0};
+            double[] energies = new double[last];
+            for (int k = 0; k < last; k++) {
+                energies[k] = model.energy(new double[] {st[0][k] / sq}, new double[] {st[1][k] / sp});
+            }
+            double eNow = model.energy(new double[] {q0}, new double[] {p0});
+            double es = std(energies);
+            z[i] = es > 0 ? (eNow - mean(energies)) / es : 0;
+            logs[i] = Math.log(c[c.length - 1]);
+            // the moving-average terms that leave the window over the next h bars: L_{t−w+1} … L_{t−w+h}
+            double old = 0;
+            for (int j = 0; j < horizon; j++) {
+                int idx = c.length - w + j;
+                old += idx >= 0 ? Math.log(c[idx]) : Math.log(c[0]);
+            }
+            maTerms[i] = old;
+            for (int k = 0; k < n; k++) {
+                int row = (i * n + k) * 2;
+                init[row] = (float) (q0 + config.sigma0() * rnd.nextGaussian());
+                init[row + 1] = (float) (p0 + config.sigma0() * rnd.nextGaussian());
+            }
+        }
+        int steps = config.stepsPerBar() * horizon;
+        EnsembleSpec spec = new EnsembleSpec(model.toEnsembleModel(), new float[] {0f}, new float[] {0f}, init, b * n,
+                1f / config.stepsPerBar(), steps, 0f, 0f, (float) noise, config.seed() + 104729L * fitIndex, steps,
+                false, EnsembleSpec.FAN, EnsembleSpec.Scheme.TAO, EnsembleSpec.DEFAULT_TAO_OMEGA);
+        EnsembleResult r = config.engine().integrate(spec);
+        List<Decision> out = new ArrayList<>(b);
+        double[][] energyBand = new double[b][];
+        for (int i = 0; i < b; i++) {
+            if (state[i] == null) {
+                out.add(Decision.none());
+                continue;
+            }
+            double[] qs = new double[n];
+            double[] ps = new double[n];
+            double[] hs = new double[n];
+            int m = 0;
+            for (int k = 0; k < n; k++) {
+                int tr = i * n + k;
+                if (r.divergedAtStep()[tr] >= 0) {
+                    continue;
+                }
+                qs[m] = r.finalState(tr, 0);
+                ps[m] = r.finalState(tr, 1);
+                hs[m] = r.finalEnergy()[tr];
+                m++;
+            }
+            if (m < n / 2) {
+                out.add(Decision.none());
+                continue;
+            }
+            qs = Arrays.copyOf(qs, m);
+            ps = Arrays.copyOf(ps, m);
+            hs = Arrays.copyOf(hs, m);
+            Arrays.sort(qs);
+            Arrays.sort(ps);
+            Arrays.sort(hs);
+            double q5 = quantile(qs, 0.05);
+            double q50 = quantile(qs, 0.5);
+            double q95 = quantile(qs, 0.95);
+            double p50 = quantile(ps, 0.5);
+            energyBand[i] = new double[] {quantile(hs, 0.05), quantile(hs, 0.95)};
+            double dq = q50 - state[i][0];
+            double spread = q95 - q5;
+            double pos = 0;
+            if (dq > config.threshold() && p50 > 0) {
+                pos = 1;
+            } else if (dq < -config.threshold() && p50 < 0) {
+                pos = -1;
+            }
+            if (pos != 0) {
+                pos *= spread > 0 ? Math.min(config.maxPosition(), config.scale() * Math.abs(dq) / spread)
+                        : config.maxPosition();
+            }
+            boolean anomaly = Math.abs(z[i]) > 2;
+            if (anomaly) {
+                pos = 0;
+                anomalies++;
+            }
+            int prev = i - horizon;
+            if (prev >= 0 && energyBand[prev] != null) {
+                double eNow = model.energy(new double[] {state[i][0]}, new double[] {state[i][1]});
+                if (eNow < energyBand[prev][0] || eNow > energyBand[prev][1]) {
+                    if (pos != 0) {
+                        stops++;
+                    }
+                    pos = 0; // the realised state left the band its forecast gave: stop
+                }
+            }
+            double y50 = forwardReturn(q50 * sq, logs[i], views.get(i), maTerms[i]);
+            double y5 = forwardReturn(q5 * sq, logs[i], views.get(i), maTerms[i]);
+            double y95 = forwardReturn(q95 * sq, logs[i], views.get(i), maTerms[i]);
+            double conf = spread > 0 ? Math.min(1, Math.abs(dq) / spread) : 0;
+            out.add(new Decision(pos, y50, conf, y5, y95, anomaly));
+        }
+        return out;
+    }
+
+    /**
+     * The forward return over h bars implied by a forecast q_{t+h} (unscaled): the moving average over the next h
+     * bars drops L_{t−w+1} … L_{t−w+h} and adds values on a line from L_t to x = L_{t+h}, so
+     * q = x − MA_t − (h·L_t + (x − L_t)(h + 1)/2 − S_old)/w, linear in x.
+     */
+    private double forwardReturn(double qFuture, double logNow, MarketView v, double sOld) {
+        int w = config.window();
+        int h = horizon;
+        double ma = logNow - state(v);
+        double x = (qFuture + ma + (h * logNow - logNow * (h + 1) / 2.0 - sOld) / w) / (1 - (h + 1) / (2.0 * w));
+        return Math.exp(x - logNow) - 1;
+    }
+
+    /** q_t unscaled at the view's bar (L_t − MA_t). */
+    private double state(MarketView v) {
+        int t = v.now();
+        int w = config.window();
+        double s = 0;
+        for (int j = Math.max(0, t - w + 1); j <= t; j++) {
+            s += Math.log(v.close(j));
+        }
+        return Math.log(v.close(t)) - s / w;
+    }
+
+    static double quantile(double[] sorted, double level) {
+        double h = (sorted.length - 1) * level;
+        int lo = (int) Math.floor(h);
+        int hi = Math.min(sorted.length - 1, lo + 1);
+        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    private static double[] scale(double[] v, double s) {
+        double[] o = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            o[i] = v[i] / s;
+        }
+        return o;
+    }
+
+    static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return v.length == 0 ? Double.NaN : s / v.length;
+    }
+
+    static double std(double[] v) {
+        return MemoryStrategy.std(v);
+    }
+}

@@ -1,0 +1,234 @@
+package dev.engram.trading.strategy;
+
+import dev.engram.engine.Backend;
+import dev.engram.engine.PatternMemory;
+import dev.engram.hopfield.PatternStore;
+import dev.engram.tensor.FloatMatrix;
+import dev.engram.trading.backtest.Decision;
+import dev.engram.trading.backtest.MarketView;
+import dev.engram.trading.backtest.Strategy;
+import dev.engram.trading.backtest.TrainingSet;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The pattern store as a predictor ({@link PatternStore}), used as a store is meant to be: at each fit the patterns
+ * whose outcome became known since the last fit are inserted in time order (near-duplicates above cosine 0.95 merge
+ * by EMA, a full store evicts by recency × usage), then the store is frozen for the test window. (With sliding
+ * windows the capacity, not the window, decides what is forgotten.) Prediction = the similarity-weighted outcome of the top-k stored patterns,
+ * ŷ = Σ_i w_i·y_i with w = softmax(β·cos_i) over the k neighbours; σ̂ their weighted dispersion; confidence the
+ * store's 1 − H/log M over the whole store; novelty and consensus from the neighbours. β is calibrated as for
+ * {@link MemoryStrategy} at the first fit (or fixed) and kept: the store's size stops growing at its capacity. Zero feature rows (no feature moved) are neither stored nor traded on.
+ */
+public final class StoreStrategy implements Strategy {
+    /**
+     * @param capacity the store's capacity M_max (older, little-used patterns are evicted beyond it)
+     */
+    public record Config(MemoryStrategy.Config memory, int capacity) {
+        public Config {
+            if (capacity < 2) {
+                throw new IllegalArgumentException("store capacity must be >= 2, got " + capacity);
+            }
+        }
+    }
+
+    /**
+     * @param inserted patterns inserted at this fit, {@code stored} slots after merging and eviction, {@code merged}
+     *                 merges among the inserted
+     */
+    public record Fit(int inserted, int stored, int merged, float beta, double calibrationConfidence) {
+    }
+
+    private final Config config;
+    private final List<Fit> fits = new ArrayList<>();
+    private PatternStore store;
+    private double outcomeStd;
+    private float beta;
+    private double calibrationConfidence;
+    private long lastInsertedMs = Long.MIN_VALUE;
+
+    public StoreStrategy(Config config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "store";
+    }
+
+    public List<Fit> fits() {
+        return List.copyOf(fits);
+    }
+
+    @Override
+    public void fit(TrainingSet ts) {
+        int d = ts.dim();
+        float[] x = ts.patterns();
+        double[] y = ts.outcomes();
+        long[] t = ts.times();
+        int[] keep = nonZeroRows(x, d, ts.size());
+        if (keep.length < 2) {
+            throw new IllegalArgumentException("the training window holds " + keep.length + " usable patterns; the "
+                    + "store needs at least 2 (use more training bars)");
+        }
+        // only what the store has not seen: patterns whose outcome became known since the last fit
+        int n = 0;
+        float[] xs = new float[keep.length * d];
+        double[] ys = new double[keep.length];
+        long[] ts2 = new long[keep.length];
+        for (int r : keep) {
+            if (t[r] > lastInsertedMs || store == null) {
+                System.arraycopy(x, r * d, xs, n * d, d);
+                ys[n] = y[r];
+                ts2[n] = t[r];
+                n++;
+            }
+        }
+        double[] all = new double[keep.length];
+        for (int r = 0; r < keep.length; r++) {
+            all[r] = y[keep[r]];
+        }
+        outcomeStd = MemoryStrategy.std(all);
+        MemoryStrategy.Config mc = config.memory();
+        if (store == null) {
+            double calib = Double.NaN;
+            if (Double.isNaN(mc.beta())) {
+                BetaCalibration.Result r = calibrate(mc.engine(), Arrays.copyOf(xs, n * d), d,
+                        ts.horizon() * ts.symbolNames().size(), mc.targetConfidence());
+                beta = r.beta();
+                calib = r.meanConfidence();
+            } else {
+                beta = (float) mc.beta();
+            }
+            calibrationConfidence = calib;
+            PatternStore.Config sc = PatternStore.Config.defaults(d, config.capacity());
+            store = new PatternStore(new PatternStore.Config(d, sc.capacity(), beta, sc.mergeSimilarity(),
+                    sc.mergeRate(), sc.halfLife()), mc.engine());
+        }
+        int merged = 0;
+        int batch = 128;
+        for (int from = 0; from < n; from += batch) {
+            int to = Math.min(n, from + batch);
+            try (FloatMatrix fm = FloatMatrix.of(Arrays.copyOfRange(xs, from * d, to * d), to - from, d)) {
+                for (PatternStore.Insertion ins : store.insertAll(fm, Arrays.copyOfRange(ys, from, to),
+                        Arrays.copyOfRange(ts2, from, to))) {
+                    merged += ins.action() == PatternStore.Action.MERGED ? 1 : 0;
+                }
+            }
+        }
+        if (n > 0) {
+            lastInsertedMs = ts2[n - 1];
+        }
+        fits.add(new Fit(n, store.size(), merged, beta, calibrationConfidence));
+    }
+
+    /** β for the held-out last patterns against the earlier ones (see {@link MemoryStrategy}). */
+    static BetaCalibration.Result calibrate(Backend engine, float[] x, int d, int gap, double target) {
+        int m = x.length / d;
+        int q = Math.max(1, Math.min(256, m / 5));
+        int held = m - q - gap;
+        if (held < 2) {
+            return new BetaCalibration.Result(PatternStore.DEFAULT_BETA, Double.NaN, 0);
+        }
+        try (FloatMatrix mem = FloatMatrix.of(Arrays.copyOf(x, held * d), held, d);
+             PatternMemory pm = PatternMemory.of(mem);
+             FloatMatrix queries = FloatMatrix.of(Arrays.copyOfRange(x, (m - q) * d, m * d), q, d)) {
+            return BetaCalibration.calibrate(engine, pm, queries, target);
+        }
+    }
+
+    static int[] nonZeroRows(float[] x, int d, int rows) {
+        int[] keep = new int[rows];
+        int n = 0;
+        for (int r = 0; r < rows; r++) {
+            boolean zero = true;
+            for (int c = 0; c < d && zero; c++) {
+                zero = x[r * d + c] == 0;
+            }
+            if (!zero) {
+                keep[n++] = r;
+            }
+        }
+        return Arrays.copyOf(keep, n);
+    }
+
+    @Override
+    public Decision decide(MarketView view) {
+        return decideAll(List.of(view)).getFirst();
+    }
+
+    @Override
+    public List<Decision> decideAll(List<MarketView> views) {
+        if (store == null) {
+            throw new IllegalStateException("store strategy: decide before fit");
+        }
+        int d = store.config().dim();
+        int[] rowOf = new int[views.size()];
+        float[] q = new float[views.size() * d];
+        int b = 0;
+        for (int i = 0; i < views.size(); i++) {
+            MarketView v = views.get(i);
+            rowOf[i] = -1;
+            if (v.hasFeatures(v.now())) {
+                float[] f = v.features(v.now());
+                if (nonZeroRows(f, d, 1).length == 1) {
+                    System.arraycopy(f, 0, q, b * d, d);
+                    rowOf[i] = b++;
+                }
+            }
+        }
+        List<Decision> out = new ArrayList<>(views.size());
+        List<PatternStore.Prediction> ps = List.of();
+        if (b > 0) {
+            try (FloatMatrix qm = FloatMatrix.of(Arrays.copyOf(q, b * d), b, d)) {
+                ps = store.query(qm, config.memory().k());
+            }
+        }
+        MemoryStrategy.Config mc = config.memory();
+        for (int i = 0; i < views.size(); i++) {
+            if (rowOf[i] < 0) {
+                out.add(Decision.none());
+                continue;
+            }
+            MemoryForecast f = forecast(ps.get(rowOf[i]));
+            double pos = mc.risk().apply(mc.signal().position(f.predicted(), f.confidence(), outcomeStd), f, outcomeStd);
+            out.add(Decision.of(pos, f.predicted(), f.confidence()));
+        }
+        return out;
+    }
+
+    /** ŷ = softmax(β·cos)-weighted outcome of the neighbours, their dispersion, the store's confidence. */
+    MemoryForecast forecast(PatternStore.Prediction p) {
+        List<PatternStore.Neighbor> nb = p.neighbors();
+        double max = Double.NEGATIVE_INFINITY;
+        for (PatternStore.Neighbor n : nb) {
+            max = Math.max(max, n.similarity());
+        }
+        double z = 0;
+        double m1 = 0;
+        double m2 = 0;
+        for (PatternStore.Neighbor n : nb) {
+            double w = Math.exp(beta * (n.similarity() - max));
+            z += w;
+            m1 += w * n.outcome();
+            m2 += w * n.outcome() * n.outcome();
+        }
+        double y = m1 / z;
+        int agree = 0;
+        for (PatternStore.Neighbor n : nb) {
+            agree += Math.signum(n.outcome()) == Math.signum(y) ? 1 : 0;
+        }
+        return new MemoryForecast(y, Math.clamp(p.confidence(), 0, 1), Math.sqrt(Math.max(0, m2 / z - y * y)), max,
+                (double) agree / nb.size());
+    }
+
+    @Override
+    public void close() {
+        if (store != null) {
+            store.close();
+            store = null;
+        }
+    }
+}
