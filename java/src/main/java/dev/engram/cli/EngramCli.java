@@ -24,7 +24,7 @@ import java.util.logging.SimpleFormatter;
  */
 @Command(name = "engram", mixinStandardHelpOptions = true, version = "engram 0.1.0",
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
-        subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
+        subcommands = {RunCommand.class, DemoCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
                 EnsembleCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class, FetchCommand.class,
                 DataCommand.class, BacktestCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class})
 public final class EngramCli implements Runnable {
