@@ -109,7 +109,7 @@ final class RunReport {
                 + " hourly, walk-forward, " + costs, String.format(Locale.ROOT, "equity (start %,.0f)", init), times,
                 eq, init >= 100 ? "#,##0" : "0.00");
         ReportCharts.timeLines(out.resolve("underwater.png"), "Underwater curve (drawdown from the running peak), "
-                + sym + " hourly", "drawdown from peak (fraction)", times, uw, "0%");
+                + sym + " hourly", "drawdown from the peak (%)", times, uw, "0%");
         ReportCharts.timeLines(out.resolve("rolling-sharpe.png"), "Rolling Sharpe ratio, " + SHARPE_WINDOW
                         + "-bar (30-day) window, annualised, " + sym, "Sharpe ratio (annualised)", times, rs, "0.0");
         html.section("equity", "Equity and drawdown",
@@ -387,7 +387,7 @@ final class RunReport {
                     && Double.isFinite(f.realised()[1]);
             ReportCharts.fan(r.out.resolve(names[i]), "Monte-Carlo fan of " + sym + " close " + what[i] + ", "
                             + f.paths() + " HNN paths",
-                    "bars (hours) ahead", "close (price units)", x, f.price(), known ? f.realised() : null);
+                    "hours (hourly bars) ahead", "close (price units)", x, f.price(), known ? f.realised() : null);
             mc.append(HtmlReport.figure(names[i], "Monte-Carlo fan " + what[i], "Filled bands: 5-95% and 25-75% of"
                     + " the paths; line: the median" + (known ? "; black: what the price did." : ".")));
         }

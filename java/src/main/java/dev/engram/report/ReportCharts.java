@@ -53,6 +53,8 @@ public final class ReportCharts {
         XYChart chart = xy(title, "time (UTC)", yLabel);
         chart.getStyler().setDatePattern("yyyy-MM-dd");
         chart.getStyler().setYAxisDecimalPattern(yPattern);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         List<Date> x = dates(timesMs);
         int c = 0;
         for (Map.Entry<String, double[]> e : series.entrySet()) {
@@ -274,7 +276,10 @@ public final class ReportCharts {
                     + bands.length);
         }
         XYChart chart = xy(title, xLabel, yLabel);
-        chart.getStyler().setXAxisTickMarkSpacingHint(90);
+        // XChart labels every x of a short series; keep about a dozen labels so they do not run together
+        double step = Math.max(1, Math.ceil((x.length - 1) / 12.0));
+        chart.setCustomXAxisTickLabelsFormatter(v -> Math.abs(v / step - Math.rint(v / step)) < 1e-9
+                ? String.format(java.util.Locale.ROOT, "%.0f", v) : "");
         chart.getStyler().setYAxisDecimalPattern("#,##0");
         band(chart, "5–95% of paths", x, bands[0], bands[4], new Color(158, 202, 225));
         band(chart, "25–75% of paths", x, bands[1], bands[3], new Color(66, 146, 198));

@@ -28,14 +28,17 @@ class RunCommandTest {
     }
 
     static Result run(String... args) {
-        CommandLine cl = EngramCli.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err, true));
         PrintStream old = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        System.setOut(capture);
         try {
+            CommandLine cl = EngramCli.commandLine();
+            StringWriter err = new StringWriter();
+            cl.setErr(new PrintWriter(err, true));
+            cl.setOut(new PrintWriter(capture, true));
             int code = cl.execute(args);
+            capture.flush();
             return new Result(code, buf.toString(StandardCharsets.UTF_8), err.toString());
         } finally {
             System.setOut(old);

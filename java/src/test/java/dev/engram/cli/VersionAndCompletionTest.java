@@ -1,0 +1,29 @@
+package dev.engram.cli;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VersionAndCompletionTest {
+    @Test
+    void versionNamesTheVersionAndTheEnginesThatRunHere() {
+        RunCommandTest.Result r = RunCommandTest.run("--version");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("engram " + VersionProvider.VERSION + "\n"), r.out());
+        // the reference engine always runs; auto picks an engine per capability
+        assertTrue(r.out().contains("engines here: reference"), r.out());
+        assertTrue(r.out().contains("auto picks: retrieval "), r.out());
+    }
+
+    @Test
+    void completionScriptCompletesEveryCommand() {
+        RunCommandTest.Result r = RunCommandTest.run("generate-completion");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("#!/usr/bin/env bash"), r.out().lines().findFirst().orElse(""));
+        for (String c : new String[] {"run", "demo", "backtest", "fetch", "ensemble", "engines"}) {
+            assertTrue(r.out().contains(c), c);
+        }
+        assertTrue(r.out().contains("complete -F _complete_engram"), "bash complete hook");
+    }
+}
