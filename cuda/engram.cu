@@ -4,6 +4,7 @@
 #include "engram.h"
 #include "engram_cuda.cuh"
 #include "half_bits.h"
+#include "integrate.cuh"
 
 #include <algorithm>
 #include <atomic>
@@ -32,7 +33,10 @@ struct engram_memory {
     float* norms = nullptr;
     void* workspace = nullptr;
     size_t workspace_bytes = 0;
-    std::mutex mu;  // one retrieval or append at a time: they share the workspace and the buffers
+    int device = 0;            // the device the buffers live on (current at create); every call selects it first
+    int sms = 1;               // its multiprocessors and opt-in shared memory per block, read once at create
+    size_t smem_optin = 0;
+    std::mutex mu;  // one retrieval, append, write or destroy at a time: they share the workspace and the buffers
 };
 
 namespace {
@@ -100,6 +104,14 @@ int32_t check_common(engram_memory* mem, const float* queries, int64_t batch, in
                     (long long) from, (long long) to, (long long) mem->size);
     if (k < 0 || k > ENGRAM_MAX_K)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "k must be in [0, %d], got %d", ENGRAM_MAX_K, k);
+    for (int64_t r = 0; r < batch; r++) {
+        for (int j = 0; j < mem->dim; j++) {
+            const float v = queries[r * stride + j];
+            if (!std::isfinite(v))
+                return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "queries[%lld][%d] is %g (must be finite)",
+                            (long long) r, j, (double) v);
+        }
+    }
     return ENGRAM_OK;
 }
 
@@ -120,17 +132,11 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     if (qtile < 1 || qtile > max_qtile)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.query_tile must be in [1, block_threads/4 = %d], got %d", max_qtile, qtile);
-    int device = 0;
-    cudaDeviceProp prop;
-    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
-        cudaGetLastError();
-        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the properties of the current device");
-    }
     if (chunk == 0) {
         // Enough blocks to fill the device several times over, but chunks long enough that the per-chunk partials
         // (B·(3 + dv + 2k) floats each) stay small next to the patterns they summarise.
         const int64_t qtiles = (batch + qtile - 1) / qtile;
-        const int64_t wanted = std::max<int64_t>(1, 8LL * prop.multiProcessorCount / qtiles);
+        const int64_t wanted = std::max<int64_t>(1, 8LL * mem->sms / qtiles);
         int64_t c = (count + wanted - 1) / wanted;
         c = (c + kTile - 1) / kTile * kTile;
         chunk = (int) std::min<int64_t>(std::max<int64_t>(c, 256), 16384);
@@ -138,7 +144,7 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     if (chunk < kTile || chunk % kTile != 0)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.chunk must be a positive multiple of %d, got %d", kTile, chunk);
-    const size_t optin = prop.sharedMemPerBlockOptin > 0 ? prop.sharedMemPerBlockOptin : prop.sharedMemPerBlock;
+    const size_t optin = mem->smem_optin;
     bool asked_for_tile = launch != nullptr && launch->query_tile != 0;
     while ((size_t) engram::shared_plan(mem->dim, mem->value_dim, k, qtile, values_in_xs).bytes > optin) {
         if (asked_for_tile || qtile == 1)
@@ -179,7 +185,7 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     const int d = mem->dim, dv = mem->value_dim;
     const bool values_in_xs = mem->values_are_patterns && d <= kMaxDimTile;
     const int64_t count = to - from;
-    Shape shape;
+    Shape shape{};
     st = choose_shape(mem, batch, k, count, values_in_xs, launch, &shape, err, err_cap);
     if (st != ENGRAM_OK) return st;
     const int64_t chunks = (count + shape.chunk - 1) / shape.chunk;
@@ -209,13 +215,10 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     }
     char* ws = static_cast<char*>(mem->workspace);
     float* dq = reinterpret_cast<float*>(ws + q_at);
-    if (stride == d) {
-        CUDA_TRY(cudaMemcpy(dq, queries, (size_t) batch * d * 4, cudaMemcpyHostToDevice), "uploading the queries");
-    } else {
-        for (int64_t r = 0; r < batch; r++)
-            CUDA_TRY(cudaMemcpy(dq + r * d, queries + r * stride, (size_t) d * 4, cudaMemcpyHostToDevice),
-                     "uploading the queries");
-    }
+    // one copy either way: a strided batch is gathered by the copy engine (rows of d floats, stride floats apart)
+    CUDA_TRY(cudaMemcpy2D(dq, (size_t) d * 4, queries, (size_t) stride * 4, (size_t) d * 4, (size_t) batch,
+                          cudaMemcpyHostToDevice),
+             "uploading the queries");
     engram::PartialOut part{reinterpret_cast<float*>(ws + pm_at), reinterpret_cast<float*>(ws + pl_at),
                             reinterpret_cast<float*>(ws + pt_at), reinterpret_cast<float*>(ws + po_at),
                             reinterpret_cast<float*>(ws + ps_at), reinterpret_cast<long long*>(ws + pi_at)};
@@ -411,8 +414,17 @@ int32_t engram_memory_create(int32_t dim, int32_t value_dim, int32_t values_are_
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) return cuda_fail(e, "cudaGetDeviceCount", err, err_cap);
     if (n == 0) return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "no CUDA device found");
+    int device = 0;
+    cudaDeviceProp prop;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+        cudaGetLastError();
+        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the properties of the current device");
+    }
     engram_memory* m = new (std::nothrow) engram_memory();
     if (m == nullptr) return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory for a handle");
+    m->device = device;
+    m->sms = std::max(1, prop.multiProcessorCount);
+    m->smem_optin = prop.sharedMemPerBlockOptin > 0 ? prop.sharedMemPerBlockOptin : prop.sharedMemPerBlock;
     m->dim = dim;
     m->value_dim = value_dim;
     m->values_are_patterns = values_are_patterns != 0;
@@ -427,6 +439,7 @@ int32_t engram_memory_append(engram_memory* mem, const float* x, const float* v,
     const int32_t args = check_row_args(mem, n, x, v, err, err_cap);
     if (args != ENGRAM_OK || n == 0) return args;
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     const int d = mem->dim, dv = mem->value_dim;
     const size_t es = element_bytes(mem->storage);
     const int64_t limit = (int64_t) (((size_t) 1 << 62) / (es * (size_t) std::max(d, dv)));
@@ -484,6 +497,7 @@ int32_t engram_memory_write(engram_memory* mem, const int64_t* rows, int64_t n, 
     if (args != ENGRAM_OK || n == 0) return args;
     if (rows == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     for (int64_t i = 0; i < n; i++) {
         if (rows[i] < 0 || rows[i] >= mem->size)
             return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "rows[%lld] = %lld is outside 0..%lld",
@@ -513,7 +527,12 @@ int64_t engram_memory_device_bytes(const engram_memory* mem) {
 
 void engram_memory_destroy(engram_memory* mem) {
     if (mem == nullptr) return;
-    free_memory(mem);
+    {
+        // waits for a call in flight on another thread (the caller must not start new ones on a handle it destroys)
+        std::lock_guard<std::mutex> lock(mem->mu);
+        cudaSetDevice(mem->device);
+        free_memory(mem);
+    }
     delete mem;
     live_memories--;
 }
@@ -526,6 +545,7 @@ int32_t engram_retrieve(engram_memory* mem, const float* queries, int64_t batch,
                         int64_t err_cap) {
     if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     return run(mem, queries, batch, query_stride, beta, k, from, to, launch, true, entropy, confidence, nullptr, output,
                top_index, top_score, err, err_cap);
 }
@@ -536,6 +556,7 @@ int32_t engram_retrieve_partial(engram_memory* mem, const float* queries, int64_
                                 float* top_score, char* err, int64_t err_cap) {
     if (mem == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "mem is NULL");
     std::lock_guard<std::mutex> lock(mem->mu);
+    CUDA_TRY(cudaSetDevice(mem->device), "selecting the memory's device");
     return run(mem, queries, batch, query_stride, beta, k, from, to, launch, false, max, sum, shifted, out, top_index,
                top_score, err, err_cap);
 }
@@ -553,3 +574,410 @@ int32_t engram_emu_memory_limit(int64_t bytes, int64_t* allocated, char* err, in
 }
 
 }  // extern "C"
+
+// ---- ensemble integration: argument checks, packing, workspace, launch (kernels in integrate*.cu) ----
+namespace {
+
+const char* const kKindNames[] = {"hamiltonian", "separable", "dissipative", "port", "derivative"};
+const char* const kSchemeNames[] = {"LEAPFROG", "STORMER_VERLET", "TAO", "RK4"};
+constexpr int kMaxNetWidth = 1 << 16;
+
+bool scheme_valid(int kind, int scheme) {
+    switch (kind) {
+        case ENGRAM_MODEL_HAMILTONIAN: return scheme != ENGRAM_SCHEME_STORMER_VERLET;
+        case ENGRAM_MODEL_SEPARABLE: return true;
+        default: return scheme == ENGRAM_SCHEME_RK4;
+    }
+}
+
+/** Checks net `slot` of the model (name for messages): widths in range, in/out widths (−1: any), params finite. */
+int32_t check_net(const engram_mlp& net, int slot, const char* name, int in, int out, bool scalar_energy, char* err,
+                  int64_t err_cap) {
+    if (net.layers < 1 || net.layers > ENGRAM_MAX_NET_LAYERS)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "nets[%d] (%s): layers must be in [1, %d], got %d", slot, name, ENGRAM_MAX_NET_LAYERS, net.layers);
+    if (net.widths == nullptr || net.params == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] (%s): widths or params is NULL", slot, name);
+    if (scalar_energy && net.layers < 2)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "nets[%d] (%s) is a scalar energy and needs at least one tanh hidden layer", slot, name);
+    for (int l = 0; l <= net.layers; l++) {
+        if (net.widths[l] < 1 || net.widths[l] > kMaxNetWidth)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] (%s): widths[%d] must be in [1, %d], got %d",
+                        slot, name, l, kMaxNetWidth, net.widths[l]);
+    }
+    if (net.widths[0] != in)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] (%s): input width must be %d, got %d", slot,
+                    name, in, net.widths[0]);
+    if (out >= 0 && net.widths[net.layers] != out)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] (%s): output width must be %d, got %d", slot,
+                    name, out, net.widths[net.layers]);
+    int64_t count = 0;
+    for (int l = 0; l < net.layers; l++) count += (int64_t) net.widths[l + 1] * (net.widths[l] + 1);
+    if (count > (int64_t) 1 << 28)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] (%s) has %lld parameters (at most 2^28)",
+                    slot, name, (long long) count);
+    for (int64_t k = 0; k < count; k++) {
+        if (!std::isfinite(net.params[k]))
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] (%s): params[%lld] is %g (must be finite)",
+                        slot, name, (long long) k, (double) net.params[k]);
+    }
+    return ENGRAM_OK;
+}
+
+/** The model's networks by kind: names, input/output widths, whether each is a scalar energy. */
+int32_t check_model(const engram_ensemble* e, int* nets_used, char* err, int64_t err_cap) {
+    const int n = e->dof, m = e->input_count;
+    struct Want {
+        const char* name;
+        int in, out;
+        bool energy;
+    } want[3] = {};
+    int used = 0;
+    switch (e->kind) {
+        case ENGRAM_MODEL_HAMILTONIAN:
+            want[0] = {"H", 2 * n, 1, true};
+            used = 1;
+            break;
+        case ENGRAM_MODEL_SEPARABLE:
+            want[0] = {"T", n, 1, true};
+            want[1] = {"V", n, 1, true};
+            used = 2;
+            break;
+        case ENGRAM_MODEL_DISSIPATIVE:
+            want[0] = {"H", 2 * n, 1, true};
+            want[1] = {"R", 2 * n, n, false};
+            used = 2;
+            break;
+        case ENGRAM_MODEL_PORT:
+            want[0] = {"H", 2 * n, 1, true};
+            want[1] = {"R", 2 * n, n, false};
+            want[2] = {"G", n, n * m, false};
+            used = 3;
+            break;
+        default:
+            want[0] = {"F", 2 * n + m, 2 * n, false};
+            used = 1;
+            break;
+    }
+    const bool takes_inputs = e->kind == ENGRAM_MODEL_PORT || e->kind == ENGRAM_MODEL_DERIVATIVE;
+    if (e->kind == ENGRAM_MODEL_PORT ? m < 1 : (takes_inputs ? m < 0 : m != 0))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "input_count %d is not valid for a %s model (%s)", m,
+                    kKindNames[e->kind], e->kind == ENGRAM_MODEL_PORT ? "at least 1" : takes_inputs ? ">= 0" : "must be 0");
+    if (m > 4096)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "input_count must be <= 4096, got %d", m);
+    for (int s = 0; s < 3; s++) {
+        if (s < used) {
+            const int32_t st = check_net(e->nets[s], s, want[s].name, want[s].in, want[s].out, want[s].energy, err,
+                                         err_cap);
+            if (st != ENGRAM_OK) return st;
+        } else if (e->nets[s].layers != 0) {
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "nets[%d] must be empty (layers 0) for a %s model",
+                        s, kKindNames[e->kind]);
+        }
+    }
+    *nets_used = used;
+    return ENGRAM_OK;
+}
+
+int32_t check_finite_floats(const float* v, int64_t count, const char* what, char* err, int64_t err_cap) {
+    for (int64_t k = 0; k < count; k++) {
+        if (!std::isfinite(v[k]))
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "%s[%lld] is %g (must be finite)", what,
+                        (long long) k, (double) v[k]);
+    }
+    return ENGRAM_OK;
+}
+
+/** Device buffers of one integration, freed on every return path. */
+struct DeviceBuffers {
+    std::vector<void*> held;
+    ~DeviceBuffers() {
+        for (void* p : held) cudaFree(p);
+        cudaGetLastError();
+    }
+    cudaError_t alloc(void** p, size_t bytes) {
+        *p = nullptr;
+        cudaError_t e = cudaMalloc(p, bytes == 0 ? 4 : bytes);
+        if (e == cudaSuccess) held.push_back(*p);
+        return e;
+    }
+};
+
+/** Multiprocessors of the current device, read once per device and process (properties are slow to query). */
+int32_t device_sm_count(int* out, char* err, int64_t err_cap) {
+    static std::mutex mu;
+    static std::vector<int> cache;
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess) {
+        cudaGetLastError();
+        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the current device");
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    if ((int) cache.size() <= device) cache.resize(device + 1, 0);
+    if (cache[device] == 0) {
+        cudaDeviceProp prop;
+        if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+            cudaGetLastError();
+            return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the properties of device %d", device);
+        }
+        cache[device] = std::max(1, prop.multiProcessorCount);
+    }
+    *out = cache[device];
+    return ENGRAM_OK;
+}
+
+}  // namespace
+
+extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int64_t count,
+                                    const engram_integrate_launch* launch, float* samples, float* final_states,
+                                    int32_t* diverged_at, char* err, int64_t err_cap) {
+    using engram::IntegrateArgs;
+    if (e == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "e (the ensemble) is NULL");
+    if (samples == nullptr || final_states == nullptr || diverged_at == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "samples, final_states or diverged_at is NULL");
+    if (e->kind < 0 || e->kind >= ENGRAM_MODEL_COUNT)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "kind must be in [0, %d), got %d", ENGRAM_MODEL_COUNT,
+                    e->kind);
+    if (e->scheme < 0 || e->scheme >= ENGRAM_SCHEME_COUNT)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "scheme must be in [0, %d), got %d",
+                    ENGRAM_SCHEME_COUNT, e->scheme);
+    if (!scheme_valid(e->kind, e->scheme))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "scheme %s is not valid for a %s model",
+                    kSchemeNames[e->scheme], kKindNames[e->kind]);
+    if (e->dof < 1 || e->dof > 4096)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "dof must be in [1, 4096], got %d", e->dof);
+    int nets_used = 0;
+    int32_t st = check_model(e, &nets_used, err, err_cap);
+    if (st != ENGRAM_OK) return st;
+    if (!(e->dt > 0.f) || !std::isfinite(e->dt))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "dt must be a finite number > 0, got %g", (double) e->dt);
+    const float nonneg[3] = {e->sigma_q, e->sigma_p, e->noise};
+    const char* const nonneg_names[3] = {"sigma_q", "sigma_p", "noise"};
+    for (int k = 0; k < 3; k++) {
+        if (!(nonneg[k] >= 0.f) || !std::isfinite(nonneg[k]))
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "%s must be a finite number >= 0, got %g",
+                        nonneg_names[k], (double) nonneg[k]);
+    }
+    if (!(e->tao_omega > 0) || !std::isfinite(e->tao_omega))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "tao_omega must be a finite number > 0, got %g",
+                    e->tao_omega);
+    if (e->steps < 1) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "steps must be >= 1, got %d", e->steps);
+    if (e->sample_every < 0)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "sample_every must be >= 0, got %d", e->sample_every);
+    const long long samples_expected = engram::sample_count(e->steps, e->sample_every);
+    if (e->sample_count != samples_expected)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "sample_count is %d but steps = %d and sample_every = %d give %lld samples", e->sample_count,
+                    e->steps, e->sample_every, samples_expected);
+    if (e->trajectories < 1)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "trajectories must be >= 1, got %lld",
+                    (long long) e->trajectories);
+    if (first < 0 || count < 1 || count > e->trajectories - first)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "trajectory range [%lld, %lld + %lld) is empty or outside 0..%lld", (long long) first,
+                    (long long) first, (long long) count, (long long) e->trajectories);
+    const int n = e->dof, m = e->input_count, dim = 2 * n;
+    if (e->inputs != nullptr) {
+        if (m == 0)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "inputs given but the %s model takes none (m = 0)",
+                        kKindNames[e->kind]);
+        st = check_finite_floats(e->inputs, (int64_t) e->steps * m, "inputs", err, err_cap);
+        if (st != ENGRAM_OK) return st;
+    }
+    if (e->initial_states != nullptr) {
+        st = check_finite_floats(e->initial_states + first * dim, count * dim, "initial_states (of the range)", err,
+                                 err_cap);
+    } else if (e->q0 == nullptr || e->p0 == nullptr) {
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "q0/p0 are NULL and no initial_states are given");
+    } else {
+        st = check_finite_floats(e->q0, n, "q0", err, err_cap);
+        if (st == ENGRAM_OK) st = check_finite_floats(e->p0, n, "p0", err, err_cap);
+    }
+    if (st != ENGRAM_OK) return st;
+    const int32_t kernel = launch != nullptr ? launch->kernel : 0;
+    const int32_t threads_asked = launch != nullptr ? launch->block_threads : 0;
+    const int32_t max_blocks = launch != nullptr ? launch->max_blocks : 0;
+    if (kernel < 0 || kernel >= ENGRAM_KERNEL_COUNT)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "launch.kernel must be in [0, %d), got %d",
+                    ENGRAM_KERNEL_COUNT, kernel);
+    if (threads_asked != 0 && (threads_asked < 32 || threads_asked > 256 || threads_asked % 32 != 0))
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.block_threads must be a multiple of 32 in [32, 256], got %d", threads_asked);
+    if (max_blocks < 0)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "launch.max_blocks must be >= 0, got %d", max_blocks);
+    const long long sample_floats = (long long) e->sample_count * count * (dim + 1);
+
+    // Pack the networks: params of each net in order, with the offsets the kernels index by.
+    IntegrateArgs a{};
+    std::vector<float> params;
+    int act = 0;  // running workspace offset of hidden activations
+    int max_width = dim + m;
+    try {
+        for (int s = 0; s < nets_used; s++) {
+            const engram_mlp& src = e->nets[s];
+            engram::NetDesc& d = a.nets[s];
+            d.layers = src.layers;
+            int64_t at = 0;
+            for (int l = 0; l <= src.layers; l++) {
+                d.widths[l] = src.widths[l];
+                max_width = std::max(max_width, src.widths[l]);
+            }
+            for (int l = 0; l < src.layers; l++) {
+                const int rows = src.widths[l + 1], cols = src.widths[l];
+                d.w_off[l] = (int) params.size();
+                params.insert(params.end(), src.params + at, src.params + at + (int64_t) rows * cols);
+                at += (int64_t) rows * cols;
+                d.b_off[l] = (int) params.size();
+                params.insert(params.end(), src.params + at, src.params + at + rows);
+                at += rows;
+                if (l + 1 < src.layers) {
+                    d.act_off[l] = act;
+                    act += rows;
+                }
+            }
+            if (params.size() > ((size_t) 1 << 30))
+                return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "the model has too many parameters (%zu)",
+                            params.size());
+        }
+    } catch (const std::bad_alloc&) {
+        return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory packing the model");
+    }
+    engram::Scratch& sc = a.scratch;
+    int at = act;
+    auto take = [&](int floats) {
+        const int k = at;
+        at += floats;
+        return k;
+    };
+    sc.delta = take(max_width);
+    sc.g = take(max_width);
+    sc.x = take(dim);
+    sc.prev = take(dim);
+    sc.grad = take(dim);
+    sc.field = take(dim);
+    sc.tmp = take(dim);
+    sc.ksum = take(dim);
+    sc.copy = take(dim);
+    sc.force = take(n);
+    sc.aux = take(std::max(dim + m, n));
+    sc.inforce = take(std::max(1, n * m));
+    sc.floats = at;
+
+    a.kind = e->kind;
+    a.scheme = e->scheme;
+    a.n = n;
+    a.m = m;
+    a.steps = e->steps;
+    a.sample_every = e->sample_every;
+    a.sample_count = e->sample_count;
+    a.dt = e->dt;
+    a.sigma_q = e->sigma_q;
+    a.sigma_p = e->sigma_p;
+    a.noise = e->noise;
+    a.tao_c = (float) std::cos(2 * e->tao_omega * (double) e->dt);
+    a.tao_s = (float) std::sin(2 * e->tao_omega * (double) e->dt);
+    a.amp = (double) e->noise * std::sqrt((double) e->dt);
+    a.seed = e->seed;
+    a.first = first;
+    a.count = count;
+
+    int sms = 0;
+    st = device_sm_count(&sms, err, err_cap);
+    if (st != ENGRAM_OK) return st;
+    // The kernel and its grid. FP32: one thread per trajectory, enough threads to fill every SM (2048 resident
+    // each), no more (the workspace grows with the grid). Tensor: warps of `tile` trajectories, at most 128 threads.
+    const bool tensor = kernel == ENGRAM_KERNEL_TENSOR_BF16;
+    int tile = launch != nullptr ? launch->tile : 0;
+    int threads = threads_asked != 0 ? threads_asked : 128;
+    long long blocks = 0;
+    std::vector<unsigned char> packed;
+    if (tensor) {
+        char why[200];
+        if (!engram::tensor_kernel_supports(a, why, (int) sizeof why))
+            return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap, "%s", why);
+        if (tile == 0) tile = 16;
+        if (tile != 16 && tile != 32)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "launch.tile must be 0, 16 or 32, got %d", tile);
+        if (tile == 32 && e->nets[0].widths[1] > 32)
+            return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                        "launch.tile = 32 needs a hidden width h <= 32 (registers), got h = %d; use tile 16",
+                        e->nets[0].widths[1]);
+        if (threads > 128)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                        "launch.block_threads must be at most 128 for the tensor-core kernel, got %d", threads);
+        const long long tiles = (count + tile - 1) / tile;
+        const int warps = threads / 32;
+        blocks = std::min<long long>((tiles + warps - 1) / warps, (long long) sms * 16);
+        try {
+            packed.resize((size_t) engram::tensor_kernel_weight_bytes(a));
+        } catch (const std::bad_alloc&) {
+            return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory packing the weights");
+        }
+        engram::pack_tensor_weights(a, params.data(), packed.data());
+    } else {
+        if (launch != nullptr && launch->tile != 0)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                        "launch.tile applies to the tensor-core kernel only; pass 0 for the FP32 kernel, got %d",
+                        launch->tile);
+        blocks = (count + threads - 1) / threads;
+        blocks = std::min<long long>(blocks, (long long) sms * (2048 / threads));
+        const long long ws_budget = 1LL << 30;  // bytes of workspace at most
+        blocks = std::min<long long>(blocks, std::max<long long>(1, ws_budget / ((long long) sc.floats * 4 * threads)));
+    }
+    if (max_blocks > 0) blocks = std::min<long long>(blocks, max_blocks);
+    blocks = std::max<long long>(blocks, 1);
+
+    DeviceBuffers dev;
+    void *dparams, *dinputs = nullptr, *dinit = nullptr, *dq0 = nullptr, *dp0 = nullptr, *dsamples, *dfinals, *ddiv,
+                   *dws = nullptr, *dpacked = nullptr;
+    CUDA_TRY(dev.alloc(&dparams, params.size() * 4), "allocating the model's parameters");
+    CUDA_TRY(cudaMemcpy(dparams, params.data(), params.size() * 4, cudaMemcpyHostToDevice), "uploading the model");
+    if (tensor) {
+        CUDA_TRY(dev.alloc(&dpacked, packed.size()), "allocating the packed bf16 weights");
+        CUDA_TRY(cudaMemcpy(dpacked, packed.data(), packed.size(), cudaMemcpyHostToDevice),
+                 "uploading the packed bf16 weights");
+    }
+    if (e->inputs != nullptr) {
+        CUDA_TRY(dev.alloc(&dinputs, (size_t) e->steps * m * 4), "allocating the input table");
+        CUDA_TRY(cudaMemcpy(dinputs, e->inputs, (size_t) e->steps * m * 4, cudaMemcpyHostToDevice),
+                 "uploading the input table");
+    }
+    if (e->initial_states != nullptr) {
+        CUDA_TRY(dev.alloc(&dinit, (size_t) count * dim * 4), "allocating the initial states");
+        CUDA_TRY(cudaMemcpy(dinit, e->initial_states + first * dim, (size_t) count * dim * 4, cudaMemcpyHostToDevice),
+                 "uploading the initial states");
+    } else {
+        CUDA_TRY(dev.alloc(&dq0, (size_t) n * 4), "allocating q0");
+        CUDA_TRY(dev.alloc(&dp0, (size_t) n * 4), "allocating p0");
+        CUDA_TRY(cudaMemcpy(dq0, e->q0, (size_t) n * 4, cudaMemcpyHostToDevice), "uploading q0");
+        CUDA_TRY(cudaMemcpy(dp0, e->p0, (size_t) n * 4, cudaMemcpyHostToDevice), "uploading p0");
+    }
+    CUDA_TRY(dev.alloc(&dsamples, (size_t) sample_floats * 4), "allocating the samples");
+    CUDA_TRY(dev.alloc(&dfinals, (size_t) count * dim * 4), "allocating the final states");
+    CUDA_TRY(dev.alloc(&ddiv, (size_t) count * 4), "allocating the divergence flags");
+    if (!tensor)
+        CUDA_TRY(dev.alloc(&dws, (size_t) blocks * threads * sc.floats * 4), "allocating the integration workspace");
+    a.params = static_cast<const float*>(dparams);
+    a.inputs = static_cast<const float*>(dinputs);
+    a.init = static_cast<const float*>(dinit);
+    a.q0 = static_cast<const float*>(dq0);
+    a.p0 = static_cast<const float*>(dp0);
+    a.samples = static_cast<float*>(dsamples);
+    a.finals = static_cast<float*>(dfinals);
+    a.diverged = static_cast<int*>(ddiv);
+    a.ws = static_cast<float*>(dws);
+    if (tensor) {
+        CUDA_TRY(engram::launch_integrate_tensor(a, dpacked, (int) blocks, threads / 32, tile),
+                 "launching integrate_tc_kernel");
+        CUDA_TRY(cudaDeviceSynchronize(), "running integrate_tc_kernel");
+    } else {
+        CUDA_TRY(engram::launch_integrate_fp32(a, (int) blocks, threads), "launching integrate_fp32_kernel");
+        CUDA_TRY(cudaDeviceSynchronize(), "running integrate_fp32_kernel");
+    }
+    CUDA_TRY(cudaMemcpy(samples, dsamples, (size_t) sample_floats * 4, cudaMemcpyDeviceToHost), "downloading samples");
+    CUDA_TRY(cudaMemcpy(final_states, dfinals, (size_t) count * dim * 4, cudaMemcpyDeviceToHost),
+             "downloading final states");
+    CUDA_TRY(cudaMemcpy(diverged_at, ddiv, (size_t) count * 4, cudaMemcpyDeviceToHost), "downloading divergence flags");
+    return ENGRAM_OK;
+}

@@ -29,7 +29,7 @@ extern "C" {
 #define ENGRAM_API __attribute__((visibility("default")))
 #endif
 
-#define ENGRAM_ABI_VERSION 2
+#define ENGRAM_ABI_VERSION 3
 
 /** Largest top-k a retrieval supports (per-block lists live in shared memory). Callers read it: engram_get_limits. */
 #define ENGRAM_MAX_K 256
@@ -147,6 +147,91 @@ ENGRAM_API int32_t engram_retrieve_partial(engram_memory* mem, const float* quer
                                            const engram_launch* launch, float* max, float* sum, float* shifted,
                                            float* out, int64_t* top_index, float* top_score, char* err,
                                            int64_t err_cap);
+
+/* ---- ensemble integration (dev.engram.engine.EnsembleSpec / EnsembleModel / EnsembleResult) ---- */
+
+/** Most affine layers (hidden layers + the output layer) of one network in an ensemble model. */
+#define ENGRAM_MAX_NET_LAYERS 8
+
+/** Model kinds, as dev.engram.engine.EnsembleModel; which networks each uses: engram_ensemble.nets. */
+typedef enum engram_model_kind {
+    ENGRAM_MODEL_HAMILTONIAN = 0, /* nets: H [2n, hidden..., 1] */
+    ENGRAM_MODEL_SEPARABLE = 1,   /* nets: T [n, hidden..., 1] (of p), V [n, hidden..., 1] (of q) */
+    ENGRAM_MODEL_DISSIPATIVE = 2, /* nets: H [2n, ..., 1], R [2n, ..., n] (damping D = softplus(R)) */
+    ENGRAM_MODEL_PORT = 3,        /* nets: H, R as above, G [n, ..., n*m] (input map G(q), n x m row-major) */
+    ENGRAM_MODEL_DERIVATIVE = 4,  /* nets: F [2n + m, ..., 2n] */
+    ENGRAM_MODEL_COUNT = 5
+} engram_model_kind;
+
+/** Integration schemes, as dev.engram.engine.EnsembleSpec.Scheme (same equations, same order of updates). */
+typedef enum engram_scheme {
+    ENGRAM_SCHEME_LEAPFROG = 0,       /* the seed's p, q, p form with three gradients; hamiltonian and separable */
+    ENGRAM_SCHEME_STORMER_VERLET = 1, /* separable only, one grad V and one grad T per step */
+    ENGRAM_SCHEME_TAO = 2,            /* Tao's extended phase space; hamiltonian and separable */
+    ENGRAM_SCHEME_RK4 = 3,            /* every kind */
+    ENGRAM_SCHEME_COUNT = 4
+} engram_scheme;
+
+/** Which integration kernel runs. */
+typedef enum engram_integrate_kernel {
+    ENGRAM_KERNEL_AUTO = 0,        /* ENGRAM_KERNEL_FP32 (the tensor kernel is chosen only by name: lower precision) */
+    ENGRAM_KERNEL_FP32 = 1,        /* one thread per trajectory, float32 FMA: every kind and scheme */
+    ENGRAM_KERNEL_TENSOR_BF16 = 2, /* warp tiles on mma.sync bf16 (FP32 accumulate): hamiltonian, leapfrog, two
+                                      hidden layers of equal width h (a multiple of 16, <= 256), n <= 8 */
+    ENGRAM_KERNEL_COUNT = 3
+} engram_integrate_kernel;
+
+/**
+ * One tanh MLP (dev.engram.engine.MlpWeights): widths[0..layers], params holds, layer after layer, W_l
+ * (widths[l+1] x widths[l], row-major) then b_l (widths[l+1]). Hidden layers are tanh, the last is linear.
+ */
+typedef struct engram_mlp {
+    const int32_t* widths;
+    const float* params;
+    int32_t layers;
+    int32_t reserved; /* 0 */
+} engram_mlp;
+
+/**
+ * An ensemble to integrate (dev.engram.engine.EnsembleSpec). Trajectory i (0 <= i < trajectories, a global index:
+ * the noise of a trajectory depends only on seed, i and the step) starts at initial_states row i, or at
+ * (q0, p0) + (sigma_q, sigma_p) * Philox normals of (seed, i, step -1); after every step p += noise * sqrt(dt) *
+ * Philox normals of (seed, i, step). States are sampled at steps 0, e, 2e, ... and at `steps` (e = sample_every,
+ * or steps when 0): sample_count of them, which the caller states so that buffer sizes are checked.
+ */
+typedef struct engram_ensemble {
+    engram_mlp nets[3];          /* by kind, see engram_model_kind; unused entries zero */
+    const float* inputs;         /* u(t): steps x m row-major (row i drives step i + 1), or NULL for u = 0 */
+    const float* initial_states; /* trajectories x 2n (q then p), or NULL */
+    const float* q0;             /* n (ignored when initial_states is given) */
+    const float* p0;             /* n */
+    int64_t trajectories;        /* N */
+    uint64_t seed;
+    double tao_omega;            /* coupling of ENGRAM_SCHEME_TAO, > 0 */
+    float dt, sigma_q, sigma_p, noise;
+    int32_t kind, scheme, dof, input_count, steps, sample_every, sample_count;
+    int32_t reserved; /* 0 */
+} engram_ensemble;
+
+/** Launch shape of an integration; 0 lets the library choose. Results do not depend on it. */
+typedef struct engram_integrate_launch {
+    int32_t kernel;        /* engram_integrate_kernel */
+    int32_t block_threads; /* a multiple of 32 in [32, 256] (tensor kernel: at most 128) */
+    int32_t tile;          /* tensor kernel: trajectories per warp tile, 16 or 32 (32: h <= 32 only) */
+    int32_t max_blocks;    /* cap on the grid (blocks then loop over trajectories); >= 1 */
+} engram_integrate_launch;
+
+/**
+ * Integrates trajectories [first, first + count) of e and writes, for them:
+ *   samples      sample_count x count x (2n + 1): per sample, per trajectory q, p and the energy (H, T + V, NaN for
+ *                the derivative kind); NaN from the first sample after a trajectory diverged
+ *   final_states count x 2n: the state after the last step, or the last finite state of a diverged trajectory
+ *   diverged_at  count: the step whose result was not finite (the trajectory stops there), or -1
+ * launch may be NULL.
+ */
+ENGRAM_API int32_t engram_integrate(const engram_ensemble* e, int64_t first, int64_t count,
+                                    const engram_integrate_launch* launch, float* samples, float* final_states,
+                                    int32_t* diverged_at, char* err, int64_t err_cap);
 
 /**
  * Emulation build only (ENGRAM_ERROR_UNSUPPORTED on CUDA): caps emulated device memory at `bytes` (< 0: no cap) so

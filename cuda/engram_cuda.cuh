@@ -114,3 +114,25 @@ cudaError_t launch_retrieve_merge(PartialOut in, int chunks, int batch, int dv, 
                                   double* weights, int* heads, MergeOut out);
 
 }  // namespace engram
+
+// The kernels under C names (defined in retrieve_partial.cu and retrieve_merge.cu): what driver-API callers (the
+// JCuda engine, through the fatbins) and the harnesses in cuda/dev/ launch. Parameters as in those files.
+extern "C" {
+__global__ void engram_kernel_retrieve_partial_f32(const void* x, const void* v, const float* norms, long long from,
+                                                   long long to, int d, int dv, const float* queries, int batch,
+                                                   float beta, int k, int chunk, int qtile, float* m, float* l,
+                                                   float* t, float* o, float* top_score, long long* top_index);
+__global__ void engram_kernel_retrieve_partial_f16(const void* x, const void* v, const float* norms, long long from,
+                                                   long long to, int d, int dv, const float* queries, int batch,
+                                                   float beta, int k, int chunk, int qtile, float* m, float* l,
+                                                   float* t, float* o, float* top_score, long long* top_index);
+__global__ void engram_kernel_retrieve_partial_bf16(const void* x, const void* v, const float* norms, long long from,
+                                                    long long to, int d, int dv, const float* queries, int batch,
+                                                    float beta, int k, int chunk, int qtile, float* m, float* l,
+                                                    float* t, float* o, float* top_score, long long* top_index);
+__global__ void engram_kernel_retrieve_merge(float* in_m, float* in_l, float* in_t, float* in_o, float* in_top_score,
+                                             long long* in_top_index, int chunks, int batch, int dv, int k,
+                                             long long count, int finish, double* weights, int* heads, float* out_a,
+                                             float* out_b, float* out_c, float* out_o, float* out_top_score,
+                                             long long* out_top_index);
+}

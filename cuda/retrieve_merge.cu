@@ -68,9 +68,10 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 
-__global__ void __launch_bounds__(256) retrieve_merge_kernel(PartialOut in, int chunks, int batch, int dv, int k,
-                                                             long long count, int finish, double* weights, int* heads,
-                                                             MergeOut out) {
+/** One block of pass 2 (query b = blockIdx.x); engram_kernel_retrieve_merge below is this body. */
+__device__ __forceinline__ void retrieve_merge_block(const PartialOut& in, int chunks, int batch, int dv, int k,
+                                                     long long count, int finish, double* weights, int* heads,
+                                                     const MergeOut& out) {
     ENGRAM_SHARED_ARRAY(double, red, 64);
     ENGRAM_SHARED_ARRAY(Best, bred, 32);
     ENGRAM_SHARED_ARRAY(double, colsum, 32 * 32);
@@ -182,11 +183,29 @@ __global__ void __launch_bounds__(256) retrieve_merge_kernel(PartialOut in, int 
 }
 
 }  // namespace
+}  // namespace engram
+
+// The kernel with a C name, for driver-API callers (cuModuleGetFunction on the fatbin). Flat parameters, in this
+// order (dev.engram.engine.jcuda.KernelTable lists the same signature):
+//   in_m, in_l, in_t, in_o, in_top_score, in_top_index   (pass 1's PartialOut arrays)
+//   chunks, batch, dv, k, count, finish, weights, heads, out_a, out_b, out_c, out_o, out_top_score, out_top_index
+extern "C" __global__ void __launch_bounds__(256)
+    engram_kernel_retrieve_merge(float* in_m, float* in_l, float* in_t, float* in_o, float* in_top_score,
+                                 long long* in_top_index, int chunks, int batch, int dv, int k, long long count,
+                                 int finish, double* weights, int* heads, float* out_a, float* out_b, float* out_c,
+                                 float* out_o, float* out_top_score, long long* out_top_index) {
+    engram::retrieve_merge_block(engram::PartialOut{in_m, in_l, in_t, in_o, in_top_score, in_top_index}, chunks, batch,
+                                 dv, k, count, finish, weights, heads,
+                                 engram::MergeOut{out_a, out_b, out_c, out_o, out_top_score, out_top_index});
+}
+
+namespace engram {
 
 cudaError_t launch_retrieve_merge(PartialOut in, int chunks, int batch, int dv, int k, long long count, int finish,
                                   double* weights, int* heads, MergeOut out) {
-    ENGRAM_LAUNCH(retrieve_merge_kernel, dim3((unsigned) batch), dim3(256), 0)
-    (in, chunks, batch, dv, k, count, finish, weights, heads, out);
+    ENGRAM_LAUNCH(engram_kernel_retrieve_merge, dim3((unsigned) batch), dim3(256), 0)
+    (in.m, in.l, in.t, in.o, in.top_score, in.top_index, chunks, batch, dv, k, count, finish, weights, heads, out.a,
+     out.b, out.c, out.o, out.top_score, out.top_index);
     return cudaGetLastError();
 }
 

@@ -157,13 +157,12 @@ __device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, in
     __syncwarp(kFullMask);  // the count is read by every lane at the next offer
 }
 
+/** One block of pass 1 (see the header comment); the extern "C" kernels below are this body per storage type. */
 template <typename T>
-__global__ void __launch_bounds__(kMaxBlockThreads, 4) retrieve_partial_kernel(const T* __restrict__ x, const T* __restrict__ v,
-                                                               const float* __restrict__ norms, long long from,
-                                                               long long to, int d, int dv,
-                                                               const float* __restrict__ queries, int batch,
-                                                               float beta, int k, int chunk, int qtile,
-                                                               PartialOut out) {
+__device__ __forceinline__ void retrieve_partial_block(const T* __restrict__ x, const T* __restrict__ v,
+                                                       const float* __restrict__ norms, long long from, long long to,
+                                                       int d, int dv, const float* __restrict__ queries, int batch,
+                                                       float beta, int k, int chunk, int qtile, PartialOut out) {
     const int tid = threadIdx.x, nthreads = blockDim.x, lane = tid & 31, warp = tid >> 5, nwarps = nthreads >> 5;
     const long long c = blockIdx.x;
     const long long c0 = from + c * (long long) chunk;
@@ -336,41 +335,47 @@ __global__ void __launch_bounds__(kMaxBlockThreads, 4) retrieve_partial_kernel(c
     }
 }
 
-template <typename T>
-cudaError_t launch_typed(const void* x, const void* v, const float* norms, long long from, long long to, int d,
-                         int dv, const float* queries, int batch, float beta, int k, int threads, int chunk,
-                         int qtile, PartialOut out) {
-    const SharedPlan plan = shared_plan(d, dv, k, qtile, v == nullptr);
-    if (plan.bytes > 48 * 1024) {
-        cudaError_t e = cudaFuncSetAttribute(retrieve_partial_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             plan.bytes);
-        if (e != cudaSuccess) return e;
-    }
-    const long long chunks = (to - from + chunk - 1) / chunk;
-    dim3 grid((unsigned) chunks, (unsigned) ((batch + qtile - 1) / qtile));
-    ENGRAM_LAUNCH(retrieve_partial_kernel<T>, grid, dim3(threads), plan.bytes)
-    (static_cast<const T*>(x), static_cast<const T*>(v), norms, from, to, d, dv, queries, batch, beta, k, chunk,
-     qtile, out);
-    return cudaGetLastError();
-}
-
 }  // namespace
+}  // namespace engram
+
+// The kernels, one per storage type, with C names so that a driver-API caller (the JCuda engine: cuModuleGetFunction
+// on the fatbin) finds them by name. Flat parameters, in this order (cuLaunchKernel packs one pointer per parameter;
+// dev.engram.engine.jcuda.KernelTable lists the same signature):
+//   x, v (null: the staged X rows are the values), norms, from, to, d, dv, queries, batch, beta, k, chunk, qtile,
+//   m, l, t, o, top_score, top_index   (the PartialOut arrays)
+#define ENGRAM_PARTIAL_KERNEL(NAME, T)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(engram::kMaxBlockThreads, 4)                                           \
+        NAME(const void* x, const void* v, const float* norms, long long from, long long to, int d, int dv,             \
+             const float* queries, int batch, float beta, int k, int chunk, int qtile, float* m, float* l, float* t,     \
+             float* o, float* top_score, long long* top_index) {                                                        \
+        engram::retrieve_partial_block<T>(static_cast<const T*>(x), static_cast<const T*>(v), norms, from, to, d, dv,  \
+                                          queries, batch, beta, k, chunk, qtile,                                       \
+                                          engram::PartialOut{m, l, t, o, top_score, top_index});                       \
+    }
+ENGRAM_PARTIAL_KERNEL(engram_kernel_retrieve_partial_f32, float)
+ENGRAM_PARTIAL_KERNEL(engram_kernel_retrieve_partial_f16, __half)
+ENGRAM_PARTIAL_KERNEL(engram_kernel_retrieve_partial_bf16, __nv_bfloat16)
+#undef ENGRAM_PARTIAL_KERNEL
+
+namespace engram {
 
 cudaError_t launch_retrieve_partial(int storage, const void* x, const void* v, const float* norms, long long from,
                                     long long to, int d, int dv, const float* queries, int batch, float beta, int k,
                                     int threads, int chunk, int qtile, PartialOut out) {
-    switch (storage) {
-        case ENGRAM_STORAGE_F16:
-            return launch_typed<__half>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk, qtile,
-                                        out);
-        case ENGRAM_STORAGE_BF16:
-            return launch_typed<__nv_bfloat16>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk,
-                                               qtile, out);
-        case ENGRAM_STORAGE_F32:
-        default:  // engram_memory_create admits only the kinds above
-            return launch_typed<float>(x, v, norms, from, to, d, dv, queries, batch, beta, k, threads, chunk, qtile,
-                                       out);
+    auto kernel = storage == ENGRAM_STORAGE_F16    ? engram_kernel_retrieve_partial_f16
+                  : storage == ENGRAM_STORAGE_BF16 ? engram_kernel_retrieve_partial_bf16
+                                                   : engram_kernel_retrieve_partial_f32;  // create admits only these kinds
+    const SharedPlan plan = shared_plan(d, dv, k, qtile, v == nullptr);
+    if (plan.bytes > 48 * 1024) {
+        cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.bytes);
+        if (e != cudaSuccess) return e;
     }
+    const long long chunks = (to - from + chunk - 1) / chunk;
+    dim3 grid((unsigned) chunks, (unsigned) ((batch + qtile - 1) / qtile));
+    ENGRAM_LAUNCH(kernel, grid, dim3(threads), plan.bytes)
+    (x, v, norms, from, to, d, dv, queries, batch, beta, k, chunk, qtile, out.m, out.l, out.t, out.o, out.top_score,
+     out.top_index);
+    return cudaGetLastError();
 }
 
 }  // namespace engram

@@ -56,9 +56,24 @@ cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGR
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
 "$build/emu_selftest" >&2                          # fibers (the default scheduler)
 ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread
+# The kernel harnesses (cuda/dev/), emulated: every launch shape against the C reference. float32 at full size and
+# every storage kind at the small (--quick) size keep this to ~20 s of CPU; cuda/dev/README.md runs the rest.
+for h in "$build"/harness_*_emu; do
+  [ -x "$h" ] || continue
+  log="$h.log"
+  for args in "--validate-only --storage f32" "--validate-only --quick --storage all"; do
+    # shellcheck disable=SC2086
+    if ! "$h" $args >"$log"; then
+      echo "native-build: $(basename "$h") $args FAILED:" >&2
+      grep -v '"ok": true' "$log" >&2 || true
+      exit 1
+    fi
+    tail -n 1 "$log" >&2
+  done
+done
 
 mkdir -p "$dest"
-for lib in libengram_emu.so libengram_cuda.so; do
+for lib in libengram_emu.so libengram_cuda.so engram_retrieve_partial.fatbin engram_retrieve_merge.fatbin; do
   if [ -f "$build/$lib" ]; then
     cmp -s "$build/$lib" "$dest/$lib" 2>/dev/null || cp "$build/$lib" "$dest/$lib"
   fi

@@ -59,6 +59,7 @@ struct Block {
     Barrier block_bar;
     std::vector<Barrier> warp_bars;
     std::vector<std::array<uint64_t, 32>> exchange[2];  // per warp, double-buffered by barrier generation
+    std::vector<std::array<unsigned char, 32 * kExchangeAllBytes>> wide[2];  // exchange_all, the same way
     bool fault = false;
     std::string fault_message;
     unsigned block_gen = 0;
@@ -287,6 +288,90 @@ unsigned ballot(unsigned mask, bool predicate) {
     return out & mask;
 }
 
+void exchange_all(unsigned mask, const void* mine, size_t bytes, void* all) {
+    if (bytes > kExchangeAllBytes) fault("exchange_all of " + std::to_string(bytes) + " bytes per lane (at most 64)");
+    if (fibers::active()) return fibers::exchange_all(mask, mine, bytes, all);
+    Block& b = current();
+    int w = tl_warp();
+    std::unique_lock<std::mutex> lk(b.mu);
+    check_mask(b, mask, "a warp-wide exchange (mma.sync/ldmatrix)", lk);
+    unsigned parity = b.warp_bars[w].gen & 1;
+    std::memcpy(b.wide[parity][w].data() + (size_t) (tl_tid % 32) * bytes, mine, bytes);
+    wait_at(b, b.warp_bars[w], false, "a warp-wide exchange (mma.sync/ldmatrix)", lk);
+    int lanes = std::min(32, b.nthreads - w * 32);
+    std::memcpy(all, b.wide[parity][w].data(), (size_t) lanes * bytes);
+    std::memset(static_cast<unsigned char*>(all) + (size_t) lanes * bytes, 0, (size_t) (32 - lanes) * bytes);
+}
+
+namespace {
+float bf16_low(uint32_t v) { return engram::half_bits::bf16_value((uint16_t) (v & 0xffffu)); }
+float bf16_high(uint32_t v) { return engram::half_bits::bf16_value((uint16_t) (v >> 16)); }
+}  // namespace
+
+void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
+    struct Frag {
+        uint32_t a[4], b[2];
+        float c[4];
+    } mine, all[32];
+    std::memcpy(mine.a, a, sizeof mine.a);
+    std::memcpy(mine.b, b, sizeof mine.b);
+    std::memcpy(mine.c, c, sizeof mine.c);
+    exchange_all(0xffffffffu, &mine, sizeof mine, all);
+    // Rebuild the whole A (16×16), B (16×8) and C (16×8) from the lanes' fragments, as the PTX ISA lays them out.
+    float A[16][16], B[16][8], C[16][8];
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane >> 2, t = lane & 3;
+        for (int i = 0; i < 8; i++) {
+            const uint32_t reg = all[lane].a[i / 2];
+            const float v = (i & 1) ? bf16_high(reg) : bf16_low(reg);
+            const int row = (i < 2 || (i >= 4 && i < 6)) ? g : g + 8;
+            const int col = t * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+            A[row][col] = v;
+        }
+        for (int i = 0; i < 4; i++) {
+            const uint32_t reg = all[lane].b[i / 2];
+            const float v = (i & 1) ? bf16_high(reg) : bf16_low(reg);
+            B[t * 2 + (i & 1) + (i >= 2 ? 8 : 0)][g] = v;
+        }
+        for (int i = 0; i < 4; i++) C[i < 2 ? g : g + 8][t * 2 + (i & 1)] = all[lane].c[i];
+    }
+    const int lane = lane_id(), g = lane >> 2, t = lane & 3;
+    for (int i = 0; i < 4; i++) {
+        const int row = i < 2 ? g : g + 8, col = t * 2 + (i & 1);
+        double s = C[row][col];
+        for (int k = 0; k < 16; k++) s += (double) A[row][k] * B[k][col];
+        d[i] = (float) s;
+    }
+}
+
+void ldmatrix(uint32_t* r, int count, bool trans, const void* row) {
+    if (count != 1 && count != 2 && count != 4) fault("ldmatrix with .x" + std::to_string(count));
+    const void* rows[32];
+    exchange_all(0xffffffffu, &row, sizeof row, rows);
+    const int lane = lane_id(), g = lane >> 2, t = lane & 3;
+    for (int j = 0; j < count; j++) {
+        uint16_t e[2];
+        for (int h = 0; h < 2; h++) {
+            // element (g, 2t + h) of matrix j, or (2t + h, g) transposed; row addresses from lanes 8j..8j+7
+            const int mr = trans ? 2 * t + h : g, mc = trans ? g : 2 * t + h;
+            const unsigned char* base = static_cast<const unsigned char*>(rows[8 * j + mr]);
+            if (base == nullptr || (reinterpret_cast<uintptr_t>(base) & 15) != 0)
+                fault("ldmatrix row address of lane " + std::to_string(8 * j + mr) + " is not 16-byte aligned");
+            std::memcpy(&e[h], base + 2 * mc, 2);
+        }
+        r[j] = (uint32_t) e[0] | ((uint32_t) e[1] << 16);
+    }
+}
+
+float tanh_approx(float x) {
+    float y = std::tanh(x);
+    uint32_t bits;
+    std::memcpy(&bits, &y, 4);
+    bits &= 0xffffe000u;  // keep 1 + 10 fraction bits: truncation toward zero, relative error < 2^-10
+    std::memcpy(&y, &bits, 4);
+    return y;
+}
+
 void launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (*trampoline)(void*), void* args) {
     unsigned long long nthreads = (unsigned long long) block.x * block.y * block.z;
     if (nthreads == 0 || nthreads > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535
@@ -318,6 +403,8 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (
     for (int w = 0; w < b.nwarps; w++) b.warp_bars[w].expected = std::min(32, b.nthreads - w * 32);
     b.exchange[0].resize(b.nwarps);
     b.exchange[1].resize(b.nwarps);
+    b.wide[0].resize(b.nwarps);
+    b.wide[1].resize(b.nwarps);
     b.dynamic_bytes = shared_bytes;
     b.dynamic.allocate(shared_bytes);
     b.kernel = name;
@@ -417,6 +504,16 @@ cudaError_t cudaFree(void* p) {
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
     if (bytes > 0) std::memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                         cudaMemcpyKind) {
+    if (width > dpitch || width > spitch) {
+        record_error(cudaErrorInvalidValue, "cudaMemcpy2D: width exceeds a pitch");
+        return cudaErrorInvalidValue;
+    }
+    for (size_t r = 0; r < height; r++)
+        std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
     return cudaSuccess;
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {

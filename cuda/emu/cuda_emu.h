@@ -43,6 +43,7 @@
 #define __noinline__
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+#define __grid_constant__
 #define __align__(n) alignas(n)
 
 struct dim3 {
@@ -57,6 +58,9 @@ struct alignas(16) float4 {
 };
 struct alignas(8) uint2 {
     unsigned x, y;
+};
+struct alignas(16) uint4 {
+    unsigned x, y, z, w;
 };
 
 inline thread_local uint3 threadIdx;
@@ -79,8 +83,21 @@ inline float __half2float(__half h) { return engram::half_bits::f16_value(h.x); 
 inline float __bfloat162float(__nv_bfloat16 h) { return engram::half_bits::bf16_value(h.x); }
 
 // ---- device math the kernels use ----
-// expf, logf, sqrtf, fmaxf, fminf come from <cmath> (the C library's float functions)
+// expf, logf, sqrtf, fmaxf, fminf, tanhf, fmaf come from <cmath> (the C library's float functions); the
+// classification functions are global in CUDA device code, std:: here
+using std::isfinite;
+using std::isnan;
 inline float __expf(float x) { return std::exp(x); }
+inline float __uint_as_float(unsigned v) {
+    float f;
+    std::memcpy(&f, &v, 4);
+    return f;
+}
+inline unsigned __float_as_uint(float f) {
+    unsigned v;
+    std::memcpy(&v, &f, 4);
+    return v;
+}
 inline int __ffs(unsigned v) { return v == 0 ? 0 : __builtin_ctz(v) + 1; }
 inline int __popc(unsigned v) { return __builtin_popcount(v); }
 
@@ -98,7 +115,36 @@ void syncwarp(unsigned mask);
 /** Exchanges 8 bytes per lane within the warp: writes mine, waits for the warp, returns lane src's. */
 uint64_t exchange(unsigned mask, uint64_t mine, int src_lane);
 unsigned ballot(unsigned mask, bool predicate);
+/** Most bytes one lane contributes to exchange_all. */
+constexpr size_t kExchangeAllBytes = 64;
+/**
+ * Warp-wide gather: every lane writes `bytes` (at most kExchangeAllBytes) from mine, waits for the warp, and receives
+ * all lanes' contributions in lane order into all (32·bytes; lanes missing from a partial last warp read as zero).
+ */
+void exchange_all(unsigned mask, const void* mine, size_t bytes, void* all);
 int lane_id();
+/**
+ * mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 d, a, b, c for the calling lane, with the PTX ISA's fragment
+ * layouts (groupID g = lane/4, t = lane%4; elements low half first):
+ *   A 16×16 a0..a7 in a[0..3]: row g (a0, a1, a4, a5) or g + 8 (a2, a3, a6, a7), col 2t + (i&1), +8 for i >= 4
+ *   B 16×8  b0..b3 in b[0..1]: row (k) 2t + (i&1), +8 for i >= 2; col (n) g
+ *   C, D 16×8 c0..c3:          row g (c0, c1) or g + 8 (c2, c3); col 2t + (i&1)
+ * The products of bf16 values are exact in float; the sum of the 16 products and c is formed in double and rounded
+ * once to float (at least as accurate as the hardware, whose order of accumulation is unspecified).
+ */
+void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]);
+/**
+ * ldmatrix.sync.aligned.m8n8.x{count}{.trans}.shared.b16: lanes 8j..8j+7 give the row addresses of 8×8 matrix j
+ * (16 bytes each); register j of lane l receives matrix j's elements (l/4, 2(l%4)) and (l/4, 2(l%4) + 1), or with
+ * trans (2(l%4), l/4) and (2(l%4) + 1, l/4).
+ */
+void ldmatrix(uint32_t* r, int count, bool trans, const void* row);
+/**
+ * tanh.approx.f32 as the emulator models it: tanhf truncated toward zero to 11 significant bits, so the relative
+ * error is below 2⁻¹⁰ — the size of the device instruction's documented maximum (about 2⁻¹¹), never smaller, so a
+ * tolerance that passes here is not one that only an exact tanh would meet.
+ */
+float tanh_approx(float x);
 /** Caps emulated device memory (cudaMalloc fails beyond it), so out-of-memory paths can be tested. */
 void set_memory_limit(size_t bytes);
 /** Bytes of emulated device memory currently allocated. */
@@ -240,6 +286,8 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
 cudaError_t cudaMalloc(void** p, size_t bytes);
 cudaError_t cudaFree(void* p);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                         cudaMemcpyKind kind);
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
 cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaGetLastError();

@@ -75,6 +75,7 @@ struct Block {
     Barrier block_bar;
     std::vector<Barrier> warp_bars;
     std::vector<std::array<uint64_t, 32>> exchange[2];
+    std::vector<std::array<unsigned char, 32 * kExchangeAllBytes>> wide[2];  // exchange_all, as exchange
     bool fault = false;
     std::string fault_message;
     void* dynamic = nullptr;
@@ -346,6 +347,18 @@ unsigned ballot(unsigned mask, bool predicate) {
     return out & mask;
 }
 
+void exchange_all(unsigned mask, const void* mine, size_t bytes, void* all) {
+    Block& b = cur();
+    check_mask(b, mask, "a warp-wide exchange (mma.sync/ldmatrix)");
+    const int tid = b.fibers[b.current].tid, w = tid / 32;
+    const unsigned parity = b.warp_bars[w].gen & 1;
+    std::memcpy(b.wide[parity][w].data() + (size_t) (tid % 32) * bytes, mine, bytes);
+    wait_at(b.warp_bars[w], false, "a warp-wide exchange (mma.sync/ldmatrix)");
+    const int lanes = std::min(32, b.nthreads - w * 32);
+    std::memcpy(all, b.wide[parity][w].data(), (size_t) lanes * bytes);
+    std::memset(static_cast<unsigned char*>(all) + (size_t) lanes * bytes, 0, (size_t) (32 - lanes) * bytes);
+}
+
 bool launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (*trampoline)(void*), void* args,
             std::string* fault_message) {
     const int nthreads = (int) (block.x * block.y * block.z);
@@ -370,6 +383,8 @@ bool launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (
         for (int w = 0; w < nwarps; w++) b.warp_bars[w].expected = std::min(32, nthreads - w * 32);
         b.exchange[0].resize(nwarps);
         b.exchange[1].resize(nwarps);
+        b.wide[0].resize(nwarps);
+        b.wide[1].resize(nwarps);
         b.dynamic_bytes = shared_bytes;
         b.dynamic = ::operator new(shared_bytes == 0 ? 64 : shared_bytes, std::align_val_t(64));
         const long page = sysconf(_SC_PAGESIZE);

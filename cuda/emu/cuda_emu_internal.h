@@ -18,6 +18,7 @@ void syncwarp(unsigned mask);
 int lane_id();
 uint64_t exchange(unsigned mask, uint64_t mine, int src_lane);
 unsigned ballot(unsigned mask, bool predicate);
+void exchange_all(unsigned mask, const void* mine, size_t bytes, void* all);
 /** Runs the grid; false (with the message) when a block faulted. */
 bool launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (*trampoline)(void*), void* args,
             std::string* fault_message);

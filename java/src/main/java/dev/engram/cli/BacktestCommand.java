@@ -178,7 +178,7 @@ final class BacktestCommand implements Callable<Integer> {
         PerformanceMetrics bhm = PerformanceMetrics.of(bh, ann);
         ForecastMetrics fm = ForecastMetrics.of(r);
         long[] times = r.times();
-        System.out.printf("%s on %s (%s bars), %s; %d folds, train %d bars (%s), test %d, horizon %d, embargo %d;"
+        System.out.printf("%s on %s (interval %s), %s; %d folds, train %d bars (%s), test %d, horizon %d, embargo %d;"
                         + " fees %s + slippage %s bps per side; engine %s; %.1f s%n", strategy, traded.symbol(),
                 traded.interval(), others.isEmpty() ? "memory of 1 symbol" : "memory of " + universe.size() + " symbols",
                 r.folds().size(), train, sliding ? "sliding" : "anchored", test, horizon, embargo, fmt(feeBps),

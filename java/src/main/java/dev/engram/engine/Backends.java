@@ -30,13 +30,14 @@ public final class Backends {
     private static final List<String> PROVIDER_CLASSES = List.of(
             "dev.engram.engine.reference.ReferenceProvider",
             "dev.engram.engine.cpu.CpuProvider",
-            "dev.engram.engine.ffm.NativeProvider");
+            "dev.engram.engine.ffm.NativeProvider",
+            "dev.engram.engine.jcuda.JCudaProvider");
 
-    /** Engines {@code auto} considers, best first; {@code cpu-bf16} and {@code emu} are only chosen by name. */
+    /** Engines {@code auto} considers, best first; {@code cpu-bf16}, {@code emu} and {@code jcuda} are only chosen by name. */
     public static final List<String> AUTO_ORDER = List.of("cuda", "cpu", "reference");
 
     /** Names accepted by {@link #select(Capability, String)}. */
-    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "cpu-bf16", "emu", "cuda");
+    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "cpu-bf16", "emu", "cuda", "jcuda");
 
     private static final Map<String, EngineProvider> PROVIDERS;
     private static final Map<String, String> PROVIDER_FAILURES;
@@ -77,8 +78,8 @@ public final class Backends {
     /**
      * The engine for {@code capability}: "auto" (the best one here, chosen once per capability and cached),
      * "reference" (plain Java, the oracle), "cpu" (Vector API, all cores), "cpu-bf16" (the same reading a bfloat16
-     * copy of the patterns), "cuda" (libengram's kernels on a GPU) or "emu" (the same kernels emulated on the host:
-     * for tests, slow).
+     * copy of the patterns), "cuda" (libengram's kernels on a GPU), "jcuda" (the same kernels through the JCuda driver API) or "emu" (the same
+     * kernels emulated on the host: for tests, slow).
      *
      * @param threads worker threads for the cpu engines (0: all cores); the other engines ignore it
      * @throws IllegalArgumentException for an unknown name, or an engine that lacks {@code capability} (the message

@@ -99,6 +99,15 @@ public final class EnsembleRecorder {
         dst[base + 2 * n] = energy;
     }
 
+    /**
+     * Records trajectories {@code [first, first + count)} at sample s from {@code values[offset …]}: per trajectory
+     * q_0..q_{n−1}, p_0..p_{n−1} and the energy (2n + 1 floats, NaN for a diverged trajectory), the layout the native
+     * kernels write.
+     */
+    public void sampleRange(int s, int first, int count, float[] values, int offset) {
+        System.arraycopy(values, offset, samples[s], first * coords, count * coords);
+    }
+
     /** Marks trajectory i as diverged from sample s on (its later samples are NaN). */
     public void markDiverged(int i, int step) {
         diverged[i] = step;

@@ -1,6 +1,8 @@
 package dev.engram.engine.ffm;
 
 import dev.engram.engine.Backend;
+import dev.engram.engine.EnsembleResult;
+import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
@@ -16,7 +18,7 @@ import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The native engine: libengram's retrieval kernels through FFM, either on a CUDA GPU ({@code cuda}) or compiled for
+ * The native engine: libengram's retrieval and ensemble-integration kernels through FFM, either on a CUDA GPU ({@code cuda}) or compiled for
  * the host by the execution-model emulator ({@code emu}: the very same kernel source, for tests and CI, slow).
  *
  * <p>Matrices pass to the library as their own off-heap segments, without copies. The first retrieval against a
@@ -29,6 +31,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Accuracy against the reference engine: dot products in float32 (error about d·2⁻²⁴·‖q‖·‖x‖), softmax sums in
  * float32 within a memory chunk and in double across chunks; top-k cosines in float32. With fp16/bf16 storage the
  * result equals the reference run on the rounded patterns, to the same tolerances.
+ *
+ * <p>Integration ({@link #integrate}): every model kind and scheme of the cpu engine, by the FP32 kernel (one thread
+ * per trajectory, float32 arithmetic, Philox noise identical to {@link dev.engram.engine.Philox}); agrees with the
+ * reference engine as the cpu engine does (float32 round-off). {@link IntegrationLaunch.Kernel#TENSOR_BF16} selects
+ * the tensor-core kernel for the general Hamiltonian with leapfrog (bf16 weights and activations: see its tolerance).
  */
 public final class NativeBackend implements Backend, AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -38,13 +45,19 @@ public final class NativeBackend implements Backend, AutoCloseable {
     private final NativeLibrary lib;
     private final NativeStorage storage;
     private final LaunchShape shape;
+    private final IntegrationLaunch integration;
     private final Map<PatternMemory, NativeMemory> uploaded = Collections.synchronizedMap(new WeakHashMap<>());
     private volatile boolean closed;
 
     private NativeBackend(NativeLibrary lib, NativeStorage storage, LaunchShape shape) {
+        this(lib, storage, shape, IntegrationLaunch.AUTO);
+    }
+
+    private NativeBackend(NativeLibrary lib, NativeStorage storage, LaunchShape shape, IntegrationLaunch integration) {
         this.lib = lib;
         this.storage = Objects.requireNonNull(storage, "storage");
         this.shape = Objects.requireNonNull(shape, "shape");
+        this.integration = Objects.requireNonNull(integration, "integration");
         if (shape.blockThreads() > lib.limits.maxBlockThreads()) {
             throw new IllegalArgumentException("blockThreads=" + shape.blockThreads() + " exceeds " + lib
                     + "'s limit of " + lib.limits.maxBlockThreads() + " threads per block");
@@ -127,7 +140,7 @@ public final class NativeBackend implements Backend, AutoCloseable {
         } catch (RuntimeException e) {
             device = e.getMessage();
         }
-        return lib + ", " + device + ", storage " + storage + ", launch " + shape;
+        return lib + ", " + device + ", storage " + storage + ", launch " + shape + ", integration " + integration;
     }
 
     public NativeStorage storage() {
@@ -138,9 +151,35 @@ public final class NativeBackend implements Backend, AutoCloseable {
         return shape;
     }
 
+    public IntegrationLaunch integration() {
+        return integration;
+    }
+
     /** This engine's library and a different storage/shape (shares nothing else: its own device copies). */
     public NativeBackend with(NativeStorage storage, LaunchShape shape) {
-        return new NativeBackend(lib, storage, shape);
+        return new NativeBackend(lib, storage, shape, integration);
+    }
+
+    /** This engine's library, storage and shape with another integration kernel/launch shape (no shared copies). */
+    public NativeBackend with(IntegrationLaunch integration) {
+        return new NativeBackend(lib, storage, shape, integration);
+    }
+
+    /**
+     * Integrates the ensemble on the device (or the emulated device): see {@link Backend#integrate}. The kernel
+     * writes every sample; quantiles are computed on the host by {@link dev.engram.engine.EnsembleRecorder}, as for
+     * the Java engines. Progress is reported after each range of trajectories (about 2²⁰ per call).
+     *
+     * @throws NativeEngineException when the device fails or the chosen kernel does not serve this model
+     */
+    @Override
+    public EnsembleResult integrate(EnsembleSpec spec, java.util.function.LongConsumer progress) {
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(progress, "progress");
+        if (closed) {
+            throw new IllegalStateException("this " + name() + " engine is closed");
+        }
+        return NativeEnsemble.run(lib, spec, integration, progress);
     }
 
     /**

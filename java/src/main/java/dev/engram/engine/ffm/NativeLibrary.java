@@ -33,7 +33,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * temporary directory when it sits inside a jar).
  */
 final class NativeLibrary {
-    static final int ABI_VERSION = 2;
+    static final int ABI_VERSION = 3;
     /** engram.h's struct engram_limits. */
     private static final StructLayout LIMITS = MemoryLayout.structLayout(
             JAVA_INT.withName("max_k"), JAVA_INT.withName("max_block_threads"));
@@ -57,6 +57,7 @@ final class NativeLibrary {
     final MethodHandle retrieve;
     final MethodHandle retrievePartial;
     final MethodHandle emuMemoryLimit;
+    final MethodHandle integrate;
     final Limits limits;
 
     /**
@@ -100,6 +101,8 @@ final class NativeLibrary {
                         JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         emuMemoryLimit = bind(linker, lookup, "engram_emu_memory_limit",
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+        integrate = bind(linker, lookup, "engram_integrate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG,
+                JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         MethodHandle getLimits = bind(linker, lookup, "engram_get_limits", FunctionDescriptor.ofVoid(ADDRESS));
         limits = NativeCall.run("engram_get_limits", c -> {
             MemorySegment out = c.arena().allocate(LIMITS);

@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * The libengram engines ({@code cuda} on a GPU, {@code emu} on the host) for {@link dev.engram.engine.Backends}.
- * Their capabilities are the kernels the library has: retrieval.
+ * Their capabilities are the kernels the library has: retrieval and ensemble integration.
  */
 public final class NativeProvider implements EngineProvider {
 
@@ -21,7 +21,7 @@ public final class NativeProvider implements EngineProvider {
 
     @Override
     public Set<Capability> capabilities(String name) {
-        return EnumSet.of(Capability.RETRIEVAL);
+        return EnumSet.of(Capability.RETRIEVAL, Capability.INTEGRATION);
     }
 
     @Override

@@ -1,0 +1,102 @@
+package dev.engram.engine.ffm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The host side of native-build/gpu-check.sh, which otherwise only runs on a lent GPU machine: argument handling,
+ * the JSON lines it assembles, and the harness validation through the emulated harness binaries that
+ * native-build/build.sh made (skipped, with the reason, when the native build did not run).
+ */
+class GpuCheckScriptTest {
+    private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+    private static final Path SCRIPT = ROOT.resolve("native-build/gpu-check.sh");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private record Run(int exit, String stdout, String stderr) {
+    }
+
+    private static Run run(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("bash", SCRIPT.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(ROOT.toFile()).start();
+        var out = p.getInputStream().readAllBytes();
+        var err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "gpu-check.sh did not finish");
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    private static Path harnessBuild() {
+        String env = System.getenv("ENGRAM_NATIVE_BUILD_DIR");
+        return env != null && !env.isBlank() ? Path.of(env) : ROOT.resolve("target/native-build");
+    }
+
+    @Test
+    void badArgumentsAreOneLineAndExit64() throws Exception {
+        Run r = run("--nope");
+        assertEquals(64, r.exit());
+        assertEquals("gpu-check: unknown argument '--nope' (see --help)\n", r.stderr());
+        r = run("--cases", "1x2");
+        assertEquals(64, r.exit());
+        assertEquals("gpu-check: --cases must be BxMxd[,BxMxd...], got '1x2'\n", r.stderr());
+        r = run("--reps");
+        assertEquals(64, r.exit());
+        assertEquals("gpu-check: --reps needs a value\n", r.stderr());
+    }
+
+    @Test
+    void emulatedRunValidatesAndWritesJsonLines(@TempDir Path tmp) throws Exception {
+        Path build = harnessBuild();
+        assumeTrue(Files.isExecutable(build.resolve("harness_retrieve_emu")),
+                () -> "no emulated harness in " + build + " (the native build did not run)");
+        Path out = tmp.resolve("results.jsonl");
+        Run r = run("--emulated", build.toString(), "--quick", "--skip-torch", "--out", out.toString());
+        assertEquals(0, r.exit(), r.stdout() + r.stderr());
+        List<String> steps = new ArrayList<>();
+        JsonNode harnessSummary = null;
+        for (String line : Files.readAllLines(out)) {
+            JsonNode n = JSON.readTree(line);  // every line is one JSON object
+            if (n.has("step")) {
+                steps.add(n.get("step").asText() + ":" + n.get("status").asText());
+            } else if ("validate-summary".equals(n.path("phase").asText())) {
+                harnessSummary = n;
+            }
+        }
+        assertEquals(List.of("environment:ok", "build-retrieve:skipped", "validate-retrieve:ok",
+                "sanitize-memcheck-retrieve:skipped", "sanitize-racecheck-retrieve:skipped",
+                "sanitize-synccheck-retrieve:skipped", "time-retrieve:skipped", "torch:skipped", "summary:ok"), steps);
+        assertTrue(harnessSummary != null, "the harness's own summary line is in the results file");
+        assertEquals(0, harnessSummary.get("failures").asInt());
+        assertEquals(24, harnessSummary.get("checked").asInt());  // 3 storages × 2 problems × 2 shapes × 2 merge modes
+        try (var left = Files.list(tmp)) {
+            assertEquals(List.of(out), left.toList(), "the scratch folder is removed");
+        }
+    }
+
+    @Test
+    void aMissingHarnessFailsTheRun(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("r.jsonl");
+        Run r = run("--emulated", tmp.toString(), "--skip-torch", "--out", out.toString());
+        assertEquals(1, r.exit());
+        List<String> lines = Files.readAllLines(out);
+        JsonNode build = JSON.readTree(lines.get(1));
+        assertEquals("failed", build.get("status").asText());
+        assertEquals(tmp.resolve("harness_retrieve_emu") + " not found (run native-build/build.sh)",
+                build.get("reason").asText());
+        assertEquals("failed", JSON.readTree(lines.getLast()).get("status").asText());
+    }
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# gpu-check.sh: everything worth knowing about the kernels from a few minutes on a lent GPU machine (nvcc, PyTorch,
+# compute-sanitizer; no Java, no network), in about 4 minutes, as JSON lines appended to one file as it goes, so an
+# interrupted run still leaves every result so far.
+#
+#   1. environment   GPU, driver, nvcc, PyTorch, compute-sanitizer versions
+#   2. build         each harness in cuda/dev/ with nvcc in one step (or --prebuilt DIR with the binaries)
+#   3. validate      every harness at every launch shape against its C reference (all storage kinds)
+#   4. sanitize      compute-sanitizer memcheck, racecheck, synccheck on the small (--quick) problems; a tool that
+#                    refuses (missing, unsupported GPU) is recorded as skipped, an error it finds as failed
+#   5. time          the retrieval kernels at the sizes of cuda/PERFORMANCE.md, f32/f16/bf16 (CUDA events)
+#   6. torch         PyTorch on the same GPU at the same sizes: matmul+softmax+topk, SDPA, the cuBLAS GEMM alone
+#                    (bench/peers/torch_gpu_retrieval.py)
+# Each step runs under `timeout` with what is left of --budget; a step that runs out is recorded as "timeout".
+#
+# usage: native-build/gpu-check.sh [--out FILE.jsonl] [--budget SECONDS] [--arch SM] [--prebuilt DIR]
+#                                  [--cases BxMxd,...] [--reps N] [--skip-torch] [--quick]
+#                                  [--emulated BUILD_DIR]
+#   --out       results file (default: gpu-check-<date>.jsonl in the current folder); lines are appended
+#   --budget    seconds for the whole run (default 230)
+#   --arch      nvcc target, e.g. sm_90 for H100/H200 (default), sm_80 for A100
+#   --emulated  CI mode: no GPU; run the emulated harness binaries from BUILD_DIR (native-build/build.sh's folder),
+#               validation only (build, sanitizer and timing are recorded as skipped)
+# Exit status: 0 when every step that ran passed (skipped steps do not fail the run), 1 when one failed, 64 on a
+# bad argument.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="gpu-check-$(date +%Y%m%d-%H%M%S).jsonl"
+budget=230
+arch=sm_90
+prebuilt=""
+emulated=""
+cases="1x10000000x64,64x10000000x64"
+reps=20
+skip_torch=0
+quick=0
+harnesses=(retrieve)
+declare -A harness_kernels=([retrieve]="cuda/retrieve_partial.cu cuda/retrieve_merge.cu")
+
+die() { echo "gpu-check: $*" >&2; exit 64; }
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) need_value "$@"; out="$2"; shift 2 ;;
+    --budget) need_value "$@"; budget="$2"; shift 2 ;;
+    --arch) need_value "$@"; arch="$2"; shift 2 ;;
+    --prebuilt) need_value "$@"; prebuilt="$2"; shift 2 ;;
+    --emulated) need_value "$@"; emulated="$2"; shift 2 ;;
+    --cases) need_value "$@"; cases="$2"; shift 2 ;;
+    --reps) need_value "$@"; reps="$2"; shift 2 ;;
+    --skip-torch) skip_torch=1; shift ;;
+    --quick) quick=1; shift ;;
+    -h|--help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[[ "$budget" =~ ^[0-9]+$ ]] && [ "$budget" -ge 10 ] || die "--budget must be an integer number of seconds >= 10, got '$budget'"
+[[ "$reps" =~ ^[0-9]+$ ]] && [ "$reps" -ge 1 ] || die "--reps must be a positive integer, got '$reps'"
+[[ "$arch" =~ ^sm_[0-9]+a?$ ]] || die "--arch must look like sm_90, got '$arch'"
+[[ "$cases" =~ ^[0-9]+x[0-9]+x[0-9]+(,[0-9]+x[0-9]+x[0-9]+)*$ ]] || die "--cases must be BxMxd[,BxMxd...], got '$cases'"
+[ -z "$prebuilt" ] || [ -d "$prebuilt" ] || die "--prebuilt folder '$prebuilt' does not exist"
+[ -z "$emulated" ] || [ -d "$emulated" ] || die "--emulated folder '$emulated' does not exist"
+mkdir -p "$(dirname "$out")" 2>/dev/null || die "cannot create the folder of --out '$out'"
+: >>"$out" 2>/dev/null || die "cannot append to --out '$out'"
+
+start=$(date +%s)
+failed=0
+# scratch beside the results (not /tmp), removed on exit
+work="$(mktemp -d "$(dirname "$out")/.gpu-check-XXXXXX")" || die "cannot make a scratch folder next to '$out'"
+trap 'rm -rf "$work"' EXIT
+
+# JSON string escaping: backslash, quote, control characters (tabs/newlines become spaces)
+json_str() {
+  local s="${1//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="$(printf '%s' "$s" | tr '\000-\037' ' ')"
+  printf '"%s"' "$s"
+}
+# record STEP STATUS SECONDS [key value]...: one line {"step": ..., "status": ..., "seconds": ..., key: "value"...}
+record() {
+  local line="{\"check\": \"gpu-check\", \"step\": $(json_str "$1"), \"status\": $(json_str "$2"), \"seconds\": $3"
+  shift 3
+  while [ $# -ge 2 ]; do line+=", $(json_str "$1"): $(json_str "$2")"; shift 2; done
+  echo "$line}" | tee -a "$out"
+}
+left() { echo $(( budget - ($(date +%s) - start) )); }
+# run STEP CAP CMD...: runs CMD under timeout min(CAP, budget left); records ok / failed / timeout with its last line
+run_step() {
+  local step="$1" cap="$2"; shift 2
+  local t; t=$(left)
+  if [ "$t" -le 5 ]; then record "$step" skipped 0 reason "budget spent"; return 0; fi
+  [ "$cap" -lt "$t" ] && t="$cap"
+  local t0; t0=$(date +%s)
+  timeout --kill-after=5 "$t" "$@" >"$work/step.log" 2>&1
+  local rc=$?
+  local secs=$(( $(date +%s) - t0 ))
+  local last; last="$(grep -v '^\s*$' "$work/step.log" | tail -n 1 | cut -c1-300)"
+  if [ $rc -eq 0 ]; then record "$step" ok "$secs"
+  elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then record "$step" timeout "$secs" limit_s "$t" last "$last"; failed=1
+  else record "$step" failed "$secs" exit "$rc" last "$last"; failed=1
+  fi
+  return $rc
+}
+
+# 1. environment
+gpu="$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)"
+nvcc_bin="$(command -v nvcc || ls /usr/local/cuda*/bin/nvcc 2>/dev/null | head -n 1 || true)"
+nvcc_v="$([ -n "$nvcc_bin" ] && "$nvcc_bin" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p' | head -n 1)"
+torch_v="$(python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>/dev/null || echo none)"
+san="$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1 || true)"
+record environment ok 0 gpu "${gpu:-none}" nvcc "${nvcc_v:-none}" torch "$torch_v" \
+  compute_sanitizer "${san:-none}" mode "$([ -n "$emulated" ] && echo emulated || echo gpu)" budget_s "$budget"
+
+# 2. build
+declare -A bin
+for h in "${harnesses[@]}"; do
+  if [ -n "$emulated" ]; then
+    bin[$h]="$emulated/harness_${h}_emu"
+    if [ -x "${bin[$h]}" ]; then record "build-$h" skipped 0 reason "emulated: using ${bin[$h]}"
+    else record "build-$h" failed 0 reason "${bin[$h]} not found (run native-build/build.sh)"; failed=1; unset "bin[$h]"; fi
+  elif [ -n "$prebuilt" ] && [ -x "$prebuilt/$h" ]; then
+    bin[$h]="$prebuilt/$h"; record "build-$h" skipped 0 reason "prebuilt: $prebuilt/$h"
+  elif [ -z "$nvcc_bin" ]; then
+    record "build-$h" failed 0 reason "nvcc not found (PATH, /usr/local/cuda*/bin) and no --prebuilt"; failed=1
+  else
+    # shellcheck disable=SC2086
+    if run_step "build-$h" 120 "$nvcc_bin" -O3 -std=c++17 -arch="$arch" --expt-relaxed-constexpr -lineinfo \
+         -I"$here/cuda" "$here/cuda/dev/$h.cu" $(printf "$here/%s " ${harness_kernels[$h]}) -o "$work/$h"; then
+      bin[$h]="$work/$h"
+    fi
+  fi
+done
+
+# 3. validate (the harness writes one line per failing launch and a summary line into $out)
+qflag=(); [ $quick -eq 1 ] && qflag=(--quick)
+for h in "${!bin[@]}"; do
+  run_step "validate-$h" 90 "${bin[$h]}" --validate-only "${qflag[@]}" --json "$out"
+done
+
+# 4. compute-sanitizer at small sizes
+for tool in memcheck racecheck synccheck; do
+  for h in "${!bin[@]}"; do
+    if [ -n "$emulated" ]; then record "sanitize-$tool-$h" skipped 0 reason "emulated build"; continue; fi
+    if [ -z "$san" ]; then record "sanitize-$tool-$h" skipped 0 reason "compute-sanitizer not found"; continue; fi
+    t=$(left); [ "$t" -gt 40 ] && t=40
+    if [ "$t" -le 5 ]; then record "sanitize-$tool-$h" skipped 0 reason "budget spent"; continue; fi
+    t0=$(date +%s)
+    timeout --kill-after=5 "$t" "$san" --tool "$tool" --error-exitcode 3 "${bin[$h]}" --validate-only --quick \
+      --storage f32 >"$work/san.log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - t0 ))
+    summary="$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|not supported|Error:' "$work/san.log" | tail -n 1 | cut -c1-300)"
+    if [ $rc -eq 0 ]; then record "sanitize-$tool-$h" ok "$secs" summary "$summary"
+    elif [ $rc -eq 3 ]; then record "sanitize-$tool-$h" failed "$secs" summary "$summary" \
+      first_error "$(grep -m1 -E '^=+ +(Invalid|Race|Barrier|Error|Uninitialized)' "$work/san.log" | cut -c1-300)"; failed=1
+    elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then record "sanitize-$tool-$h" skipped "$secs" reason "timeout after ${t}s"
+    else record "sanitize-$tool-$h" skipped "$secs" reason "compute-sanitizer refused (exit $rc): $summary"
+    fi
+  done
+done
+
+# 5. time the kernels (the harness validates again first: seconds on a GPU)
+for h in "${!bin[@]}"; do
+  if [ -n "$emulated" ]; then record "time-$h" skipped 0 reason "emulated build: timing needs a GPU"; continue; fi
+  run_step "time-$h" 90 "${bin[$h]}" --cases "$cases" --reps "$reps" --json "$out"
+done
+
+# 6. PyTorch on the same GPU, same shapes
+if [ $skip_torch -eq 1 ]; then record torch skipped 0 reason "--skip-torch"
+elif [ "$torch_v" = none ]; then record torch skipped 0 reason "python3 cannot import torch"
+else run_step torch 90 python3 "$here/bench/peers/torch_gpu_retrieval.py" --cases "$cases" --reps "$reps" --json "$out"
+fi
+
+record summary "$([ $failed -eq 0 ] && echo ok || echo failed)" $(( $(date +%s) - start )) out "$out"
+exit $failed
