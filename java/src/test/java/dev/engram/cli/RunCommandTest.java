@@ -45,11 +45,21 @@ class RunCommandTest {
         }
     }
 
+    /** The example of {@code engram run --help}, with its --out moved into the test's folder. */
+    static String[] helpExample(Path out) {
+        String desc = String.join(" ", EngramCli.commandLine().getSubcommands().get("run").getCommandSpec()
+                .usageMessage().description());
+        String example = desc.substring(desc.indexOf("engram run ") + "engram ".length()).strip();
+        String[] args = example.split(" +");
+        assertEquals("--out", args[args.length - 2], example);
+        args[args.length - 1] = out.toString();
+        return args;
+    }
+
     @Test
-    void aSmallRunWritesTheWholeReportAndItsNumbersAgreeWithTheCsvs() throws Exception {
+    void theHelpExampleWritesTheWholeReportAndItsNumbersAgreeWithTheCsvs() throws Exception {
         Path out = dir.resolve("report");
-        Result r = run("run", "--bars", "1500", "--train-bars", "600", "--test-bars", "300", "--strategies",
-                "memory,hnn", "--paths", "100", "--horizon-bars", "12", "--k", "5", "--out", out.toString());
+        Result r = run(helpExample(out));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("buy & hold") && r.out().contains("report: "), r.out());
         for (String f : List.of("index.html", "metrics.json", "equity.png", "underwater.png", "rolling-sharpe.png",
