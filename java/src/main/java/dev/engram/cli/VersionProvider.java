@@ -39,7 +39,7 @@ final class VersionProvider implements IVersionProvider {
         return new String[] {
                 "engram " + VERSION,
                 String.format(Locale.ROOT, "JDK %s (%s)", Runtime.version(), System.getProperty("java.vm.name")),
-                "engines here: " + String.join(", ", here) + (not.isEmpty() ? "; not here: " + String.join(", ", not)
+                "engines here: " + String.join(", ", here) + (!not.isEmpty() ? "; not here: " + String.join(", ", not)
                         + " (engram engines says why)" : ""),
                 "auto picks: " + auto};
     }

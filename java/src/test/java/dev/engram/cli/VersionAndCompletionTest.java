@@ -14,6 +14,14 @@ class VersionAndCompletionTest {
         // the reference engine always runs; auto picks an engine per capability
         assertTrue(r.out().contains("engines here: reference"), r.out());
         assertTrue(r.out().contains("auto picks: retrieval "), r.out());
+        // every engine is listed once, as running here or not
+        String engines = r.out().lines().filter(l -> l.startsWith("engines here: ")).findFirst().orElseThrow();
+        for (String name : dev.engram.engine.Backends.NAMES) {
+            if (!name.equals("auto")) {
+                assertTrue(java.util.regex.Pattern.compile("[:,] " + java.util.regex.Pattern.quote(name) + "([,;( ]|$)")
+                        .matcher(engines).find(), name + " missing from: " + engines);
+            }
+        }
     }
 
     @Test
