@@ -22,12 +22,13 @@ import java.util.logging.SimpleFormatter;
  * The {@code engram} command line: {@code engram run | retrieve | bench | …}. No command ends in a stack trace: every
  * failure is one line on stderr ("engram retrieve: …") and a non-zero exit code; {@code --verbose} adds the trace.
  */
-@Command(name = "engram", mixinStandardHelpOptions = true, version = "engram 0.1.0",
+@Command(name = "engram", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
-        subcommands = {RunCommand.class, RetrieveCommand.class, BenchCommand.class, PhysicsCommand.class,
-                EnsembleCommand.class, EnsembleBenchCommand.class, TrainBenchCommand.class, StoreBenchCommand.class,
-                BacktestBenchCommand.class, FetchCommand.class, DataCommand.class, BacktestCommand.class,
-                EnginesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, RetrieveCommand.class, BenchCommand.class,
+                PhysicsCommand.class, EnsembleCommand.class, EnsembleBenchCommand.class, TrainBenchCommand.class,
+                StoreBenchCommand.class, BacktestBenchCommand.class, FetchCommand.class, DataCommand.class,
+                BacktestCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class,
+                picocli.AutoComplete.GenerateCompletion.class})
 public final class EngramCli implements Runnable {
     /** Exit code for bad input, missing files and resources that do not suffice (the user can fix it). */
     static final int INPUT_ERROR = 2;

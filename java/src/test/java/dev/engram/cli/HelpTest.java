@@ -36,7 +36,7 @@ class HelpTest {
 
     @Test
     void retrievalCommandsListEveryEngine() {
-        for (String command : new String[] {"retrieve", "run"}) {
+        for (String command : new String[] {"retrieve", "demo"}) {
             String help = flat(EngramCli.commandLine().getSubcommands().get(command).getUsageMessage());
             for (String engine : dev.engram.engine.Backends.NAMES) {
                 assertTrue(help.contains(engine), command + " --help names " + engine + ": " + help);

@@ -19,7 +19,7 @@ class SharedOptionsTest {
     @Test
     void commandsShareTheSameOptions() {
         CommandLine cli = EngramCli.commandLine();
-        for (String cmd : List.of("run", "retrieve", "ensemble", "physics")) {
+        for (String cmd : List.of("demo", "retrieve", "ensemble", "physics")) {
             CommandLine.Model.CommandSpec spec = cli.getSubcommands().get(cmd).getCommandSpec();
             for (String opt : List.of("--backend", "--threads", "--out")) {
                 assertNotNull(spec.findOption(opt), cmd + " has " + opt);
@@ -27,10 +27,10 @@ class SharedOptionsTest {
             assertTrue(spec.mixins().containsKey("engineOptions"), cmd + " takes --backend/--threads from EngineOptions");
             assertTrue(spec.mixins().containsKey("output"), cmd + " takes --out from OutputOption");
         }
-        for (String cmd : List.of("run", "ensemble", "physics", "store-bench")) {
+        for (String cmd : List.of("demo", "ensemble", "physics", "store-bench")) {
             assertTrue(cli.getSubcommands().get(cmd).getCommandSpec().mixins().containsKey("seedOption"), cmd + " --seed");
         }
-        assertEquals("7", cli.getSubcommands().get("run").getCommandSpec().findOption("--seed").defaultValueString());
+        assertEquals("7", cli.getSubcommands().get("demo").getCommandSpec().findOption("--seed").defaultValueString());
         assertEquals("out/ensemble",
                 cli.getSubcommands().get("ensemble").getCommandSpec().findOption("--out").defaultValueString());
     }

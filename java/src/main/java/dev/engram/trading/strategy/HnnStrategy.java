@@ -207,6 +207,19 @@ public final class HnnStrategy implements Strategy {
         return List.copyOf(fits);
     }
 
+    /**
+     * The model of the latest fit and its phase-space scales, for reports: the model's state is (q/qScale, p/pScale)
+     * with q, p from {@link PricePhase#states} at moving-average window {@code window}.
+     */
+    public record Latest(HamiltonianNetwork model, double qScale, double pScale, int window, double noise) {
+    }
+
+    /** The latest fit, empty before the first. */
+    public java.util.Optional<Latest> latest() {
+        return model == null ? java.util.Optional.empty()
+                : java.util.Optional.of(new Latest(model, sq, sp, config.window(), noise));
+    }
+
     /** Energy stop-losses taken so far. */
     public int stops() {
         return stops;

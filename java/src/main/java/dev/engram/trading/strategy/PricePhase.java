@@ -10,12 +10,12 @@ package dev.engram.trading.strategy;
  * </pre>
  * The first state is at slice index w − 1 (and ≥ 1).
  */
-final class PricePhase {
+public final class PricePhase {
     private PricePhase() {
     }
 
     /** Index of the first state in a slice: max(w − 1, 1). */
-    static int first(int window) {
+    public static int first(int window) {
         return Math.max(window - 1, 1);
     }
 
@@ -24,7 +24,7 @@ final class PricePhase {
      *
      * @param closes a slice of consecutive closes
      */
-    static double[][] states(double[] closes, int window) {
+    public static double[][] states(double[] closes, int window) {
         int f = first(window);
         int n = Math.max(0, closes.length - f);
         double[] q = new double[n];
