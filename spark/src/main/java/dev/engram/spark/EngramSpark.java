@@ -186,7 +186,8 @@ public final class EngramSpark implements Runnable {
 
     @Command(name = "append", mixinStandardHelpOptions = true,
             description = "Appends patterns (and values) at the end of a sharded memory: the newest shard is filled "
-                    + "up to --rows-per-shard, then new shards are started. Existing indices do not change.")
+                    + "up to --rows-per-shard, then new shards are started. Existing indices do not change. With "
+                    + "--merge-threshold, near-duplicates of a row of the newest shard are merged into it instead.")
     static final class Append implements Callable<Integer> {
         @Option(names = "--memory", required = true, description = "memory folder")
         Path memory;
@@ -196,13 +197,26 @@ public final class EngramSpark implements Runnable {
         Path values;
         @Option(names = "--rows-per-shard", required = true, description = "largest shard size")
         long rows;
+        @Option(names = "--merge-threshold", description = "merge a pattern into its most similar row of the newest "
+                + "shard when their cosine similarity exceeds this, in (-1, 1] (default: no merging; the pattern "
+                + "store uses 0.95); twins in older shards are not looked at")
+        Double mergeThreshold;
+        @Option(names = "--merge-rate", defaultValue = "0.3", description = "weight of the new pattern in a merge, "
+                + "in (0, 1] (default: ${DEFAULT-VALUE}, as the pattern store)")
+        double mergeRate;
 
         @Override
         public Integer call() throws IOException {
             try (Arena arena = Arena.ofShared()) {
                 FloatMatrix x = Npy.mapFloat(patterns, arena);
                 FloatMatrix v = values == null ? null : Npy.mapFloat(values, arena);
-                System.out.println("now " + ShardedMemory.open(memory).append(x, v, rows));
+                ShardedMemory m = ShardedMemory.open(memory);
+                if (mergeThreshold == null) {
+                    System.out.println("now " + m.append(x, v, rows));
+                } else {
+                    ShardedMemory.Appended a = m.appendMerging(x, v, rows, mergeThreshold, mergeRate);
+                    System.out.println("merged " + a.merged() + ", added " + a.added() + "; now " + a.memory());
+                }
             }
             return 0;
         }

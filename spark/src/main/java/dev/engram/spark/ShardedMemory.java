@@ -1,5 +1,7 @@
 package dev.engram.spark;
 
+import dev.engram.hopfield.PatternStore;
+import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.Npy;
 
@@ -32,8 +34,11 @@ import java.util.stream.Stream;
  *
  * <p>Changes keep every existing global index: {@link #append} adds rows at the end (filling the newest shard up to
  * a size, then starting new ones), and {@link #compact} re-cuts the shards into equal sizes without reordering.
- * Near-duplicate merging (as the single-machine pattern store does) is not done here; merging only within a shard
- * would be the trade-off a sharded store has to make (no global comparison), see the README.
+ *
+ * <p>{@link #appendMerging} adds near-duplicate merging with the single-machine {@link PatternStore}'s rule, but
+ * compares each appended pattern with the <b>newest shard only</b>: a pattern whose twin sits in an older shard is
+ * appended, not merged. That is the trade-off of a sharded store (a global comparison would read the whole memory
+ * for every append); it keeps an append's cost at one pass over one shard and leaves older shards untouched.
  *
  * <p>Executors read the shards from the same path, so on a cluster the folder must be on storage every executor
  * mounts at that path (NFS, a parallel file system, or a copy on every node); each executor maps only the row
@@ -212,6 +217,20 @@ public final class ShardedMemory {
      * @return the memory as it now is
      */
     public ShardedMemory append(FloatMatrix patterns, FloatMatrix values, long rowsPerShard) throws IOException {
+        checkAppend(patterns, values, rowsPerShard);
+        Shard last = shards.getLast();
+        long fill = Math.min(patterns.rows(), Math.max(0, rowsPerShard - last.rows()));
+        if (fill > 0) {
+            extend(last, patterns.rows(0, fill), values == null ? null : values.rows(0, fill));
+        }
+        if (fill < patterns.rows()) {
+            writeShards(folder, last.number() + 1, patterns.rows(fill, patterns.rows()),
+                    values == null ? null : values.rows(fill, values.rows()), rowsPerShard);
+        }
+        return open(folder);
+    }
+
+    private void checkAppend(FloatMatrix patterns, FloatMatrix values, long rowsPerShard) {
         Objects.requireNonNull(patterns, "patterns");
         requireRowsPerShard(rowsPerShard);
         if (patterns.cols() != dim) {
@@ -232,16 +251,195 @@ public final class ShardedMemory {
         if (values != null) {
             values.requireFinite("values");
         }
+    }
+
+    /**
+     * What {@link #appendMerging} did.
+     *
+     * @param memory the memory as it now is
+     * @param merged appended rows merged into an existing row of the newest shard
+     * @param added  appended rows stored as new rows
+     */
+    public record Appended(ShardedMemory memory, long merged, long added) {
+    }
+
+    /** Writes a matrix as a whole {@code .npy} file to a (temporary) path; a seam for tests that inject failures. */
+    @FunctionalInterface
+    interface ShardFileWriter {
+        void write(Path file, FloatMatrix m) throws IOException;
+    }
+
+    /**
+     * Appends n rows, merging near-duplicates into the newest shard. Each appended row x (in order) is compared by
+     * cosine similarity {@code cos(x, x_j) = x·x_j / (|x|·|x_j|)} with every row j of the newest shard as it is at that
+     * moment (rows appended earlier in the same call included; a zero row is never similar). The rule is the
+     * single-machine {@link PatternStore}'s:
+     * <ul>
+     *   <li>{@code max_j cos(x, x_j) > mergeThreshold}: merge into the most similar row j by an exponential moving
+     *       average, {@code x_j ← (1−α)·x_j + α·x}, {@code v_j ← (1−α)·v_j + α·v} (α = {@code mergeRate}); unlike the
+     *       pattern store, rows are not renormalised, since a sharded memory stores patterns as given. Row j keeps
+     *       its global index.</li>
+     *   <li>otherwise: x is added at the end, in the newest shard while it has fewer than {@code rowsPerShard} rows,
+     *       else in a new shard, which then is the newest one.</li>
+     * </ul>
+     * Only the newest shard and new shards are written; older shards, and so the global index of every row other than
+     * the added ones, do not change. Each shard file is written to a temporary file first (values and patterns both),
+     * then moved into place, values first, so a failure while writing leaves the shard as it was.
+     *
+     * @param patterns       n×d, finite
+     * @param values         n×dv, or null when this memory's values are its patterns
+     * @param mergeThreshold cosine threshold in (−1, 1] ({@link PatternStore#DEFAULT_MERGE_SIMILARITY} on one machine)
+     * @param mergeRate      EMA weight α of the appended row, in (0, 1] ({@link PatternStore#DEFAULT_MERGE_RATE})
+     */
+    public Appended appendMerging(FloatMatrix patterns, FloatMatrix values, long rowsPerShard, double mergeThreshold,
+                                  double mergeRate) throws IOException {
+        return appendMerging(patterns, values, rowsPerShard, mergeThreshold, mergeRate, Npy::write);
+    }
+
+    Appended appendMerging(FloatMatrix patterns, FloatMatrix values, long rowsPerShard, double mergeThreshold,
+                           double mergeRate, ShardFileWriter writer) throws IOException {
+        checkAppend(patterns, values, rowsPerShard);
+        if (!(mergeThreshold > -1 && mergeThreshold <= 1)) {
+            throw new IllegalArgumentException("merge threshold must be a cosine in (-1, 1], got " + mergeThreshold);
+        }
+        if (!(mergeRate > 0 && mergeRate <= 1)) {
+            throw new IllegalArgumentException("merge rate must be in (0, 1], got " + mergeRate);
+        }
         Shard last = shards.getLast();
-        long fill = Math.min(patterns.rows(), Math.max(0, rowsPerShard - last.rows()));
-        if (fill > 0) {
-            extend(last, patterns.rows(0, fill), values == null ? null : values.rows(0, fill));
+        if (last.rows() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("newest shard " + last.patterns() + " has " + last.rows()
+                    + " rows, too many to merge into; compact the memory into smaller shards first");
         }
-        if (fill < patterns.rows()) {
-            writeShards(folder, last.number() + 1, patterns.rows(fill, patterns.rows()),
-                    values == null ? null : values.rows(fill, values.rows()), rowsPerShard);
+        int number = last.number();
+        List<float[]> xs = readRows(Path.of(last.patterns()));
+        List<float[]> vs = separateValues ? readRows(Path.of(last.values())) : null;
+        List<Double> norms = new ArrayList<>(xs.size());
+        for (float[] row : xs) {
+            norms.add(norm(row));
         }
-        return open(folder);
+        boolean dirty = false;
+        long merged = 0;
+        long added = 0;
+        for (long i = 0; i < patterns.rows(); i++) {
+            float[] x = patterns.row(i);
+            float[] v = values == null ? null : values.row(i);
+            double nx = norm(x);
+            int best = -1;
+            double bestCos = Double.NEGATIVE_INFINITY;
+            if (nx > 0) {
+                for (int j = 0; j < xs.size(); j++) {
+                    if (norms.get(j) > 0) {
+                        double c = dot(x, xs.get(j)) / (nx * norms.get(j));
+                        if (c > bestCos) {
+                            bestCos = c;
+                            best = j;
+                        }
+                    }
+                }
+            }
+            if (best >= 0 && bestCos > mergeThreshold) {
+                float[] row = xs.get(best);
+                ema(row, x, mergeRate);
+                norms.set(best, norm(row));
+                if (vs != null) {
+                    ema(vs.get(best), v, mergeRate);
+                }
+                merged++;
+            } else {
+                if (xs.size() >= rowsPerShard) {
+                    if (dirty) {
+                        writeShard(folder, number, xs, vs, writer);
+                    }
+                    number++;
+                    xs = new ArrayList<>();
+                    vs = separateValues ? new ArrayList<>() : null;
+                    norms = new ArrayList<>();
+                }
+                xs.add(x);
+                norms.add(nx);
+                if (vs != null) {
+                    vs.add(v);
+                }
+                added++;
+            }
+            dirty = true;
+        }
+        if (dirty) {
+            writeShard(folder, number, xs, vs, writer);
+        }
+        return new Appended(open(folder), merged, added);
+    }
+
+    private static List<float[]> readRows(Path file) throws IOException {
+        try (FloatMatrix m = Npy.readFloat(file)) {
+            List<float[]> rows = new ArrayList<>((int) m.rows());
+            for (long r = 0; r < m.rows(); r++) {
+                rows.add(m.row(r));
+            }
+            return rows;
+        }
+    }
+
+    private static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int c = 0; c < a.length; c++) {
+            s += (double) a[c] * b[c];
+        }
+        return s;
+    }
+
+    private static double norm(float[] a) {
+        return Math.sqrt(dot(a, a));
+    }
+
+    /** {@code row ← (1−α)·row + α·x}, as {@link PatternStore} merges. */
+    private static void ema(float[] row, float[] x, double a) {
+        for (int c = 0; c < row.length; c++) {
+            row[c] = (float) ((1 - a) * row[c] + a * x[c]);
+        }
+    }
+
+    /** Writes shard {@code number} whole: both temporaries first, then the moves, values before patterns. */
+    private static void writeShard(Path dir, int number, List<float[]> xs, List<float[]> vs, ShardFileWriter writer)
+            throws IOException {
+        Path x = dir.resolve(patternsName(number));
+        Path v = dir.resolve(valuesName(number));
+        Path tmpX = null;
+        Path tmpV = null;
+        try (FloatMatrix mx = toMatrix(xs, dim(xs, x)); FloatMatrix mv = vs == null ? null : toMatrix(vs, dim(vs, v))) {
+            if (mv != null) {
+                tmpV = AtomicFiles.newTempFile(v);
+                writer.write(tmpV, mv);
+            }
+            tmpX = AtomicFiles.newTempFile(x);
+            writer.write(tmpX, mx);
+            if (tmpV != null) {
+                AtomicFiles.move(tmpV, v);
+            }
+            AtomicFiles.move(tmpX, x);
+        } finally {
+            if (tmpV != null) {
+                Files.deleteIfExists(tmpV);
+            }
+            if (tmpX != null) {
+                Files.deleteIfExists(tmpX);
+            }
+        }
+    }
+
+    private static int dim(List<float[]> rows, Path file) throws IOException {
+        return rows.isEmpty() ? (int) Npy.readHeader(file).shape()[1] : rows.getFirst().length;
+    }
+
+    private static FloatMatrix toMatrix(List<float[]> rows, int cols) {
+        FloatMatrix m = FloatMatrix.allocate(rows.size(), cols);
+        for (int r = 0; r < rows.size(); r++) {
+            float[] row = rows.get(r);
+            for (int c = 0; c < cols; c++) {
+                m.set(r, c, row[c]);
+            }
+        }
+        return m;
     }
 
     private static void extend(Shard shard, FloatMatrix patterns, FloatMatrix values) throws IOException {
