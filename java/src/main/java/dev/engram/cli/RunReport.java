@@ -325,7 +325,7 @@ final class RunReport {
         double[] all = new double[g * g];
         for (int j = 0; j < g; j++) {
             for (int i = 0; i < g; i++) {
-                z[j][i] = h.model().energy(new double[] {xs[i]}, new double[] {ys[j]});
+                z[j][i] = h.hamiltonian().energy(new double[] {xs[i]}, new double[] {ys[j]});
                 all[j * g + i] = z[j][i];
             }
         }
@@ -346,7 +346,7 @@ final class RunReport {
         boolean[] anomaly = new boolean[times.length];
         double[] e = new double[q.length];
         for (int i = 0; i < q.length; i++) {
-            e[i] = h.model().energy(new double[] {q[i]}, new double[] {p[i]});
+            e[i] = h.hamiltonian().energy(new double[] {q[i]}, new double[] {p[i]});
         }
         for (int j = 0; j < times.length; j++) {
             int si = firstBar + j - off;

@@ -211,7 +211,11 @@ public final class HnnStrategy implements Strategy {
      * The model of the latest fit and its phase-space scales, for reports: the model's state is (q/qScale, p/pScale)
      * with q, p from {@link PricePhase#states} at moving-average window {@code window}.
      */
-    public record Latest(HamiltonianNetwork model, double qScale, double pScale, int window, double noise) {
+    public record Latest(LearnedField model, double qScale, double pScale, int window, double noise) {
+        /** The model's H(q, p): every kind this strategy trains (hnn, separable, dissipative, port) has one. */
+        public HamiltonianGradient hamiltonian() {
+            return (HamiltonianGradient) model;
+        }
     }
 
     /** The latest fit, empty before the first. */
