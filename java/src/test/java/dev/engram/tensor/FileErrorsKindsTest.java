@@ -36,6 +36,7 @@ class FileErrorsKindsTest {
         assertEquals("cannot write " + file + ": " + problem + "; " + remedy, got.getMessage());
         assertEquals(problem, f.problem());
         assertEquals(remedy, f.remedy());
+        assertEquals(file, f.file());
         assertSame(e, got.getCause());
     }
 
@@ -139,6 +140,10 @@ class FileErrorsKindsTest {
         FileAccessException explained = FileErrors.of("read", f, "p", "r", null);
         assertEquals("cannot read " + f + ": p; r", explained.getMessage());
         assertSame(explained, FileErrors.writing(f, explained));
+        NpyFormatException format = new NpyFormatException(f, "bad header");
+        assertEquals(f + ": bad header", format.getMessage());
+        assertEquals(f, format.file());
+        assertSame(format, FileErrors.reading(f, format));
     }
 
     @Test
