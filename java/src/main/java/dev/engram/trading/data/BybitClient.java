@@ -136,21 +136,9 @@ public final class BybitClient {
             q.put("endTime", Long.toString(end));
             q.put("limit", Integer.toString(FUNDING_LIMIT));
             JsonNode list = call("/v5/market/funding/history", q).path("list");
-            if (!list.isArray()) {
-                throw malformed("/v5/market/funding/history", "result.list is missing");
-            }
             pages++;
-            long oldest = Long.MAX_VALUE;
-            int r = 0;
-            for (JsonNode row : list) {
-                r++;
-                long t = longField(row, "fundingRateTimestamp", "/v5/market/funding/history", r);
-                double rate = doubleField(row, "fundingRate", "/v5/market/funding/history", r);
-                oldest = Math.min(oldest, t);
-                if (t >= fromMs && t < toMs) {
-                    rows.put(t, rate);
-                }
-            }
+            long oldest = readTimedRows(list, "/v5/market/funding/history", "fundingRateTimestamp", "fundingRate",
+                    fromMs, toMs, rows);
             progress.page(pages, rows.size(), toMs - Math.max(fromMs, Math.min(oldest, toMs)), toMs - fromMs);
             if (list.size() < FUNDING_LIMIT || oldest <= fromMs || oldest > end) {
                 break;
@@ -195,21 +183,9 @@ public final class BybitClient {
             }
             JsonNode result = call("/v5/market/open-interest", q);
             JsonNode list = result.path("list");
-            if (!list.isArray()) {
-                throw malformed("/v5/market/open-interest", "result.list is missing");
-            }
             pages++;
-            long oldest = Long.MAX_VALUE;
-            int r = 0;
-            for (JsonNode row : list) {
-                r++;
-                long t = longField(row, "timestamp", "/v5/market/open-interest", r);
-                double oi = doubleField(row, "openInterest", "/v5/market/open-interest", r);
-                oldest = Math.min(oldest, t);
-                if (t >= fromMs && t < toMs) {
-                    rows.put(t, oi);
-                }
-            }
+            long oldest = readTimedRows(list, "/v5/market/open-interest", "timestamp", "openInterest", fromMs, toMs,
+                    rows);
             progress.page(pages, rows.size(), toMs - Math.max(fromMs, Math.min(oldest, toMs)), toMs - fromMs);
             String next = result.path("nextPageCursor").asText("");
             if (list.isEmpty() || next.equals(cursor)) {
@@ -218,6 +194,29 @@ public final class BybitClient {
             cursor = next;
         } while (!cursor.isEmpty());
         return timed("open_interest", rows);
+    }
+
+    /**
+     * Puts the rows of one page of {@code {timeField, valueField}} objects whose time lies in [fromMs, toMs) into
+     * {@code rows}; returns the page's oldest time (Long.MAX_VALUE for an empty page).
+     */
+    private long readTimedRows(JsonNode list, String path, String timeField, String valueField, long fromMs,
+                               long toMs, TreeMap<Long, Double> rows) throws ExchangeException {
+        if (!list.isArray()) {
+            throw malformed(path, "result.list is missing");
+        }
+        long oldest = Long.MAX_VALUE;
+        int r = 0;
+        for (JsonNode row : list) {
+            r++;
+            long t = longField(row, timeField, path, r);
+            double value = doubleField(row, valueField, path, r);
+            oldest = Math.min(oldest, t);
+            if (t >= fromMs && t < toMs) {
+                rows.put(t, value);
+            }
+        }
+        return oldest;
     }
 
     /** GET path?query; returns {@code result} of a retCode-0 answer. */
