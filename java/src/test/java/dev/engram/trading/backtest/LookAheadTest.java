@@ -82,13 +82,15 @@ class LookAheadTest {
         return b.build();
     }
 
-    @Test
-    void plantingTheFutureChangesNothingUpToTheDecisionBar() {
+    /** Every strategy the CLI offers, on the reference engine: a planted future changes nothing up to bar t. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.FieldSource("dev.engram.trading.strategy.Strategies#NAMES")
+    void plantingTheFutureChangesNothingUpToTheDecisionBar(String strategy) {
         BarSeries a = Walks.randomWalk("A", 5, 1200);
         BarSeries b = Walks.randomWalk("B", 6, 1200);
         int t = 810; // inside the fourth test window (decisions from bar 670 on)
-        BacktestResult clean = run(a, b);
-        BacktestResult planted = run(plantFuture(a, t, 1), plantFuture(b, t, 2));
+        BacktestResult clean = run(strategy, a, b);
+        BacktestResult planted = run(strategy, plantFuture(a, t, 1), plantFuture(b, t, 2));
         int upTo = t - clean.firstBar(); // entries 0..upTo are bars up to t
         assertTrue(upTo > 100, "enough bars before the planted future");
         assertArrayEquals(slice(clean.equity(), upTo), slice(planted.equity(), upTo));
@@ -98,10 +100,13 @@ class LookAheadTest {
         assertNotEquals(clean.finalEquity(), planted.finalEquity(), "the planted future did change what came after");
     }
 
-    static BacktestResult run(BarSeries traded, BarSeries other) {
+    static BacktestResult run(String strategy, BarSeries traded, BarSeries other) {
         MarketData a = MarketData.of(traded, 8760);
         MarketData b = MarketData.of(other, 8760);
-        try (MemoryStrategy s = new MemoryStrategy(MemoryStrategy.Config.defaults(Backends.select("reference")))) {
+        dev.engram.trading.strategy.Strategies.Settings settings = new dev.engram.trading.strategy.Strategies.Settings(
+                Backends.select(dev.engram.engine.Capability.INTEGRATION, "reference"), Double.NaN, 0.5, 10,
+                dev.engram.trading.strategy.SignalRule.defaults(), dev.engram.trading.strategy.RiskRules.defaults(), 0);
+        try (Strategy s = dev.engram.trading.strategy.Strategies.create(strategy, settings)) {
             return Backtester.run(a, List.of(a, b), s, Backtester.Settings.of(WF, new Costs(5, 2)));
         }
     }
