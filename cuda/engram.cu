@@ -17,6 +17,11 @@
 #include <string>
 #include <vector>
 
+// 1 once retrieval kernel 2 has passed the GPU check on real hardware (see kRetrieveV2Auto)
+#ifndef ENGRAM_RETRIEVE_V2_AUTO
+#define ENGRAM_RETRIEVE_V2_AUTO 0
+#endif
+
 using engram::kMaxDimTile;
 using engram::kMaxPairs;
 using engram::kTile;
@@ -81,7 +86,15 @@ size_t element_bytes(int32_t storage) { return storage == ENGRAM_STORAGE_F32 ? 4
 
 struct Shape {
     int threads, chunk, qtile;
+    int version;  // pass-1 kernel: 1 (retrieve_partial.cu) or 2 (retrieve_partial_v2.cu)
 };
+
+/**
+ * Whether kernel 0 (automatic) runs version 2 where it serves the shape. Version 2 passed the emulated cross-checks and
+ * the harness's validation and compute-sanitizer on an H200 (native-build/gpu-check.sh, cuda/PERFORMANCE.md); until
+ * a kernel has passed both, automatic keeps version 1 and a caller asks for version 2 explicitly.
+ */
+constexpr bool kRetrieveV2Auto = ENGRAM_RETRIEVE_V2_AUTO;
 
 int32_t check_common(engram_memory* mem, const float* queries, int64_t batch, int64_t stride, float beta, int32_t k,
                      int64_t from, int64_t to, char* err, int64_t err_cap) {
@@ -115,8 +128,57 @@ int32_t check_common(engram_memory* mem, const float* queries, int64_t batch, in
     return ENGRAM_OK;
 }
 
+/** Version 2's shape: 128 threads, 16 queries per block, chunk % 64 == 0 (asked for, or chosen). */
+int32_t choose_shape_v2(const engram_memory* mem, int64_t batch, int32_t k, int64_t count, const engram_launch* launch,
+                        bool explicit_v2, Shape* s, char* err, int64_t err_cap) {
+    const int threads = launch != nullptr ? launch->block_threads : 0;
+    const int qtile = launch != nullptr ? launch->query_tile : 0;
+    int chunk = launch != nullptr ? launch->chunk : 0;
+    const int step = engram::retrieve_v2_chunk_multiple();
+    if (threads != 0 && threads != 128)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.block_threads must be 0 or 128 for retrieval kernel 2, got %d", threads);
+    if (qtile != 0 && qtile != engram::retrieve_v2_query_tile())
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.query_tile must be 0 or %d for retrieval kernel 2, got %d", engram::retrieve_v2_query_tile(),
+                    qtile);
+    if (chunk != 0 && chunk % step != 0)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.chunk must be a positive multiple of %d for retrieval kernel 2, got %d", step, chunk);
+    if (chunk == 0) chunk = engram::retrieve_v2_default_chunk(count, (int) batch, mem->sms);
+    const int64_t chunks = (count + chunk - 1) / chunk;
+    if (chunks > 65535)
+        return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                    "retrieval kernel 2 with chunk=%d needs %lld chunks (at most 65535); use a larger chunk", chunk,
+                    (long long) chunks);
+    const int bytes = engram::retrieve_v2_shared_bytes(mem->storage, mem->dim, !mem->values_are_patterns, k);
+    if ((size_t) bytes > mem->smem_optin) {
+        if (explicit_v2)
+            return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                        "retrieval kernel 2 with d=%d, k=%d needs %d bytes of shared memory per block; the device offers "
+                        "%zu; use kernel 1",
+                        mem->dim, k, bytes, mem->smem_optin);
+        return ENGRAM_ERROR_UNSUPPORTED;  // automatic: the caller falls back to version 1
+    }
+    *s = Shape{128, chunk, engram::retrieve_v2_query_tile(), 2};
+    return ENGRAM_OK;
+}
+
 int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t count, bool values_in_xs,
                      const engram_launch* launch, Shape* s, char* err, int64_t err_cap) {
+    const int kernel = launch != nullptr ? launch->kernel : 0;
+    if (kernel < 0 || kernel > 2)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "launch.kernel must be 0 (automatic), 1 or 2, got %d", kernel);
+    const bool v2_serves = engram::retrieve_v2_supports(mem->dim, mem->value_dim);
+    if (kernel == 2 && !v2_serves)
+        return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
+                    "retrieval kernel 2 needs d = dv in {32, 64, 128}, got d=%d, dv=%d; use kernel 0 or 1", mem->dim,
+                    mem->value_dim);
+    if (kernel == 2 || (kernel == 0 && kRetrieveV2Auto && v2_serves)) {
+        const int32_t st = choose_shape_v2(mem, batch, k, count, launch, kernel == 2, s, err, err_cap);
+        if (st == ENGRAM_OK || kernel == 2) return st;
+    }
     int threads = launch != nullptr ? launch->block_threads : 0;
     int chunk = launch != nullptr ? launch->chunk : 0;
     int qtile = launch != nullptr ? launch->query_tile : 0;
@@ -164,6 +226,7 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
     s->threads = threads;
     s->chunk = chunk;
     s->qtile = qtile;
+    s->version = 1;
     return ENGRAM_OK;
 }
 
@@ -188,7 +251,9 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     Shape shape{};
     st = choose_shape(mem, batch, k, count, values_in_xs, launch, &shape, err, err_cap);
     if (st != ENGRAM_OK) return st;
-    const int64_t chunks = (count + shape.chunk - 1) / shape.chunk;
+    // partials: one per (chunk, query) for version 1, one per (chunk, warp, query) for version 2
+    const int64_t chunks =
+        (count + shape.chunk - 1) / shape.chunk * (shape.version == 2 ? engram::retrieve_v2_parts_per_chunk() : 1);
     const int64_t cb = chunks * batch;
 
     // workspace: queries | partial m, l, t, o, top | merge scratch | outputs
@@ -225,10 +290,17 @@ int32_t run(engram_memory* mem, const float* queries, int64_t batch, int64_t str
     engram::MergeOut merged{reinterpret_cast<float*>(ws + oa_at), reinterpret_cast<float*>(ws + ob_at),
                             reinterpret_cast<float*>(ws + oc_at), reinterpret_cast<float*>(ws + oo_at),
                             reinterpret_cast<float*>(ws + os_at), reinterpret_cast<long long*>(ws + oi_at)};
-    const void* v = values_in_xs ? nullptr : (mem->values_are_patterns ? mem->x : mem->v);
-    CUDA_TRY(engram::launch_retrieve_partial(mem->storage, mem->x, v, mem->norms, from, to, d, dv, dq, (int) batch,
-                                             beta, k, shape.threads, shape.chunk, shape.qtile, part),
-             "launching retrieve_partial_kernel");
+    if (shape.version == 2) {
+        CUDA_TRY(engram::launch_retrieve_partial_v2(mem->storage, mem->x, mem->values_are_patterns ? nullptr : mem->v,
+                                                    mem->norms, from, to, d, dq, (int) batch, beta, k, shape.chunk,
+                                                    part),
+                 "launching retrieve_partial_v2 kernel");
+    } else {
+        const void* v = values_in_xs ? nullptr : (mem->values_are_patterns ? mem->x : mem->v);
+        CUDA_TRY(engram::launch_retrieve_partial(mem->storage, mem->x, v, mem->norms, from, to, d, dv, dq, (int) batch,
+                                                 beta, k, shape.threads, shape.chunk, shape.qtile, part),
+                 "launching retrieve_partial_kernel");
+    }
     CUDA_TRY(engram::launch_retrieve_merge(part, (int) chunks, (int) batch, dv, k, count, finish ? 1 : 0,
                                            reinterpret_cast<double*>(ws + w_at), reinterpret_cast<int*>(ws + h_at),
                                            merged),
@@ -370,6 +442,7 @@ void engram_get_limits(engram_limits* out) {
     if (out == nullptr) return;
     out->max_k = ENGRAM_MAX_K;
     out->max_block_threads = engram::kMaxBlockThreads;
+    out->retrieve_v2_auto = kRetrieveV2Auto ? 1 : 0;
 }
 
 const char* engram_variant(void) {

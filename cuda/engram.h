@@ -29,7 +29,7 @@ extern "C" {
 #define ENGRAM_API __attribute__((visibility("default")))
 #endif
 
-#define ENGRAM_ABI_VERSION 3
+#define ENGRAM_ABI_VERSION 4
 
 /** Largest top-k a retrieval supports (per-block lists live in shared memory). Callers read it: engram_get_limits. */
 #define ENGRAM_MAX_K 256
@@ -58,6 +58,8 @@ typedef enum engram_storage {
 typedef struct engram_limits {
     int32_t max_k;             /* ENGRAM_MAX_K */
     int32_t max_block_threads; /* ENGRAM_MAX_BLOCK_THREADS */
+    int32_t retrieve_v2_auto;  /* 1: launch.kernel = 0 runs retrieval kernel 2 where it serves the shape (validated on
+                                  a GPU); 0: automatic keeps kernel 1 and kernel 2 runs only when asked for */
 } engram_limits;
 
 typedef struct engram_memory engram_memory;
@@ -121,6 +123,8 @@ typedef struct engram_launch {
     int32_t block_threads;
     int32_t chunk;
     int32_t query_tile;
+    int32_t kernel; /* pass-1 kernel: 0 automatic, 1 SIMT (version 1), 2 tensor cores (version 2: d = dv in
+                       {32, 64, 128}; block_threads 0 or 128, query_tile 0 or 16, chunk a multiple of 64) */
 } engram_launch;
 
 /**

@@ -110,6 +110,16 @@ __host__ __device__ inline bool better(float s1, long long i1, float s2, long lo
 cudaError_t launch_retrieve_partial(int storage, const void* x, const void* v, const float* norms, long long from,
                                     long long to, int d, int dv, const float* queries, int batch, float beta, int k,
                                     int threads, int chunk, int qtile, PartialOut out);
+// Version 2 of pass 1 (retrieve_partial_v2.cu): tensor cores, cp.async pipeline, one partial per warp.
+bool retrieve_v2_supports(int d, int dv);
+int retrieve_v2_shared_bytes(int storage, int d, bool separate_v, int k);
+int retrieve_v2_chunk_multiple();    // chunk must be a multiple of this (patterns per block step)
+int retrieve_v2_parts_per_chunk();   // partials written per (chunk, query): one per warp
+int retrieve_v2_query_tile();        // queries per block (grid x = ceil(B / this))
+int retrieve_v2_default_chunk(long long count, int batch, int sms);  // patterns per block, the grid fits CUDA's limits
+cudaError_t launch_retrieve_partial_v2(int storage, const void* x, const void* v, const float* norms, long long from,
+                                       long long to, int d, const float* queries, int batch, float beta, int k,
+                                       int chunk, PartialOut out);
 cudaError_t launch_retrieve_merge(PartialOut in, int chunks, int batch, int dv, int k, long long count, int finish,
                                   double* weights, int* heads, MergeOut out);
 

@@ -153,6 +153,7 @@ __device__ __forceinline__ void topk_offer(float* ts, long long* ti, int* tn, in
         }
         if (n < k) n++;
     }
+    __syncwarp(kFullMask);  // every lane's read of *tn (above) before lane 0 writes it (racecheck)
     if (lane == 0) *tn = n;
     __syncwarp(kFullMask);  // the count is read by every lane at the next offer
 }
@@ -255,6 +256,7 @@ __device__ __forceinline__ void retrieve_partial_block(const T* __restrict__ x, 
             const float le = warp_sum(e);
             const float lt = warp_sum(valid ? e * (s - m_new) : 0.f);
             sc[r * kTile + lane] = e;
+            __syncwarp(kFullMask);  // every lane's read of the running state before lane 0 rewrites it (racecheck)
             if (lane == 0) {
                 // t was relative to m_old: Σ e^(s−m_old)(s−m_old) → scale·(t + (m_old − m_new)·l) relative to m_new
                 st_t[r] = (l_old == 0.f ? 0.f : scale * (t_old + (m_old - m_new) * l_old)) + lt;

@@ -56,12 +56,14 @@ cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGR
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
 "$build/emu_selftest" >&2                          # fibers (the default scheduler)
 ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread
-# The kernel harnesses (cuda/dev/), emulated: every launch shape against the C reference. float32 at full size and
-# every storage kind at the small (--quick) size keep this to ~20 s of CPU; cuda/dev/README.md runs the rest.
+# The kernel harnesses (cuda/dev/), emulated: every launch shape against the C reference. Version 1 float32 and
+# version 2 bf16 at full size and every version and storage at the small (--quick) size keep this to about a minute of
+# CPU; cuda/dev/README.md runs the rest (the Java tests cover every storage of version 2 through libengram_emu).
 for h in "$build"/harness_*_emu; do
   [ -x "$h" ] || continue
   log="$h.log"
-  for args in "--validate-only --storage f32" "--validate-only --quick --storage all"; do
+  for args in "--validate-only --version 1 --storage f32" "--validate-only --version 2 --storage bf16" \
+              "--validate-only --quick --storage all"; do
     # shellcheck disable=SC2086
     if ! "$h" $args >"$log"; then
       echo "native-build: $(basename "$h") $args FAILED:" >&2

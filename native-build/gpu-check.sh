@@ -35,7 +35,7 @@ reps=20
 skip_torch=0
 quick=0
 harnesses=(retrieve)
-declare -A harness_kernels=([retrieve]="cuda/retrieve_partial.cu cuda/retrieve_merge.cu")
+declare -A harness_kernels=([retrieve]="cuda/retrieve_partial.cu cuda/retrieve_partial_v2.cu cuda/retrieve_merge.cu")
 
 die() { echo "gpu-check: $*" >&2; exit 64; }
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
@@ -149,6 +149,7 @@ for tool in memcheck racecheck synccheck; do
       --storage f32 >"$work/san.log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - t0 ))
+    head -n 400 "$work/san.log" >"$out.sanitize-$tool-$h.log" 2>/dev/null || true  # kept beside the results
     summary="$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|not supported|Error:' "$work/san.log" | tail -n 1 | cut -c1-300)"
     if [ $rc -eq 0 ]; then record "sanitize-$tool-$h" ok "$secs" summary "$summary"
     elif [ $rc -eq 3 ]; then record "sanitize-$tool-$h" failed "$secs" summary "$summary" \

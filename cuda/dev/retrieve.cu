@@ -5,7 +5,9 @@
 //      kernels. Pass 1: a block owns (query tile, memory chunk), streams X (and V) through shared memory once, keeps
 //      the online-softmax state (m, l, t, o) and a cosine top-k list per query; any block size % 32 == 0 up to 256,
 //      chunk % 32 == 0, query tile <= threads/4. Pass 2: one block per query merges the chunks' partials exactly.
-// (A tensor-core version joins as --version 2 with its own kernels; the reference and checks below stay.)
+//   2  engram_kernel_retrieve_partial_v2_{f32,f16,bf16}_d{32,64,128} (retrieve_partial_v2.cu) + the same merge:
+//      tensor cores for both products (bf16 terms, float32-grade logits), a cp.async pipeline per warp, four
+//      independent warps per block (one partial each), threshold-filtered top-k; d = dv in {32, 64, 128}; chunk % 64 == 0.
 //
 // What it does, in order:
 //   1. validation (always): random problems (seeded; the seed is printed) against a C reference in double, at every
@@ -16,10 +18,10 @@
 //      both kernels, median of --reps; JSON with ms, GB/s of X streamed and the launch shape.
 // Every result is one JSON line on stdout, and appended to --json FILE when given.
 //
-// usage: retrieve [--validate-only] [--quick] [--storage f32|f16|bf16|all] [--cases 1x10000000x64,64x10000000x64]
+// usage: retrieve [--validate-only | --skip-validation] [--quick] [--version 1|2|all] [--storage f32|f16|bf16|all] [--cases 1x10000000x64,64x10000000x64]
 //                 [--k 10] [--beta 0.125] [--reps 20] [--seed 1] [--json FILE]
 // Build (GPU):      nvcc -O3 -std=c++17 -arch=sm_90 --expt-relaxed-constexpr -Icuda cuda/dev/retrieve.cu
-//                        cuda/retrieve_partial.cu cuda/retrieve_merge.cu -o retrieve
+//                        cuda/retrieve_partial.cu cuda/retrieve_partial_v2.cu cuda/retrieve_merge.cu -o retrieve
 // Build (emulated): CMake target harness_retrieve_emu (see CMakeLists.txt); validation only, on the host.
 #include "harness.h"
 
@@ -156,7 +158,13 @@ Result reference(const Problem& p) {
 
 struct Shape {
     int threads, chunk, qtile;
+    int version = 1;  // 2: threads and qtile are fixed (128, 16)
 };
+
+long long partials(const Problem& p, const Shape& s) {
+    const long long chunks = (p.m + s.chunk - 1) / s.chunk;
+    return s.version == 2 ? chunks * engram::retrieve_v2_parts_per_chunk() : chunks;
+}
 
 /** Device buffers of one launch: partials of every (chunk, query), merge scratch and outputs. */
 struct Buffers {
@@ -168,7 +176,7 @@ struct Buffers {
     float *a = nullptr, *bb = nullptr, *c = nullptr, *o = nullptr, *os = nullptr;
     long long* oi = nullptr;
     Buffers(const Problem& p, const Shape& s) {
-        chunks = (p.m + s.chunk - 1) / s.chunk;
+        chunks = partials(p, s);
         const size_t cb = (size_t) chunks * p.b, k = (size_t) std::max(p.k, 1);
         CUDA_CHECK(cudaMalloc((void**) &pm, cb * 4));
         CUDA_CHECK(cudaMalloc((void**) &pl, cb * 4));
@@ -195,7 +203,18 @@ struct Buffers {
 };
 
 /** Both passes, launched through the extern "C" kernels (the entry points the JCuda engine uses). */
-void launch(const Problem& p, const Shape& s, Buffers& buf, int finish) {
+void launch(const Problem& p, const Shape& s, Buffers& buf, int finish, bool partial_only = false) {
+    if (s.version == 2) {
+        engram::PartialOut out{buf.pm, buf.pl, buf.pt, buf.po, buf.ps, buf.pi};
+        CUDA_CHECK(engram::launch_retrieve_partial_v2(p.storage, p.dx, p.v_is_x ? nullptr : p.dv_ptr, p.dnorms, 0LL,
+                                                      p.m, p.d, p.dq, p.b, p.beta, p.k, s.chunk, out));
+        if (partial_only) return;
+        ENGRAM_LAUNCH(engram_kernel_retrieve_merge, dim3((unsigned) p.b), dim3(256), 0)
+        (buf.pm, buf.pl, buf.pt, buf.po, buf.ps, buf.pi, (int) buf.chunks, p.b, p.dv, p.k, p.m, finish, buf.w,
+         buf.heads, buf.a, buf.bb, buf.c, buf.o, buf.os, buf.oi);
+        CUDA_CHECK(cudaGetLastError());
+        return;
+    }
     const bool values_in_xs = p.v_is_x && p.d <= engram::kMaxDimTile;
     const void* v = values_in_xs ? nullptr : (p.v_is_x ? p.dx : p.dv_ptr);
     const int bytes = engram::shared_plan(p.d, p.dv, p.k, s.qtile, values_in_xs).bytes;
@@ -207,6 +226,7 @@ void launch(const Problem& p, const Shape& s, Buffers& buf, int finish) {
     (p.dx, v, p.dnorms, 0LL, p.m, p.d, p.dv, p.dq, p.b, p.beta, p.k, s.chunk, s.qtile, buf.pm, buf.pl, buf.pt, buf.po,
      buf.ps, buf.pi);
     CUDA_CHECK(cudaGetLastError());
+    if (partial_only) return;
     ENGRAM_LAUNCH(engram_kernel_retrieve_merge, dim3((unsigned) p.b), dim3(256), 0)
     (buf.pm, buf.pl, buf.pt, buf.po, buf.ps, buf.pi, (int) buf.chunks, p.b, p.dv, p.k, p.m, finish, buf.w, buf.heads,
      buf.a, buf.bb, buf.c, buf.o, buf.os, buf.oi);
@@ -364,8 +384,10 @@ struct ValidationCase {
 int main(int argc, char** argv) {
     harness::Args args(argc, argv);
     const bool validate_only = args.flag("--validate-only");
+    const bool skip_validation = args.flag("--skip-validation");  // timing only (e.g. under a profiler)
     const bool quick = args.flag("--quick");
     const std::string storage_arg = args.value("--storage", "all");
+    const std::string version_arg = args.value("--version", "all");
     const std::string cases_arg = args.value("--cases", "1x10000000x64,64x10000000x64");
     const int k = (int) args.integer("--k", 10);
     const float beta = (float) args.real("--beta", 0.125);
@@ -379,6 +401,11 @@ int main(int argc, char** argv) {
     else if (storage_arg == "f16") storages = {F16};
     else if (storage_arg == "bf16") storages = {BF16};
     else harness::Args::die("--storage must be f32, f16, bf16 or all, got '%s'", storage_arg.c_str());
+    std::vector<int> versions;
+    if (version_arg == "all") versions = {1, 2};
+    else if (version_arg == "1") versions = {1};
+    else if (version_arg == "2") versions = {2};
+    else harness::Args::die("--version must be 1, 2 or all, got '%s'", version_arg.c_str());
     if (k < 0 || k > ENGRAM_MAX_K) harness::Args::die("--k must be in [0, %d], got %d", ENGRAM_MAX_K, k);
     if (!(beta > 0) || !std::isfinite(beta)) harness::Args::die("--beta must be a finite number > 0, got %g", beta);
     if (reps < 1) harness::Args::die("--reps must be >= 1, got %d", reps);
@@ -395,24 +422,37 @@ int main(int argc, char** argv) {
         {64, 17, 17, false, 33, 64, 1.0f}, {1, 8, 8, true, 2, 1, 1.0f},        {1100, 128, 128, true, 3, 0, 0.125f},
     };
     std::vector<Shape> shapes = {{32, 32, 1}, {64, 96, 3}, {128, 256, 16}, {256, 1024, 64}, {256, 64, 7}, {96, 160, 24}};
-    if (quick) {  // for compute-sanitizer: one small problem, two shapes
+    // version 2: d = dv in {32, 64, 128}; lists in shared memory (k <= 32) and in the output (k > 32); a tile cut by
+    // the chunk's end, warps without tiles, large logits (beta·|q||x| up to ~1e4), B = 1 and B beyond one query tile
+    std::vector<ValidationCase> vcases2 = {
+        {700, 64, 64, true, 1, 10, 0.5f},   {333, 32, 32, false, 5, 7, 2.0f},   {1100, 128, 128, true, 3, 0, 0.125f},
+        {257, 32, 32, true, 17, 33, 1.0f},  {1000, 64, 64, false, 20, 100, 0.25f}, {90, 32, 32, true, 2, 90, 300.0f},
+        {1, 64, 64, true, 2, 1, 1.0f},      {600, 128, 128, false, 33, 256, 1.0f},
+    };
+    std::vector<Shape> shapes2 = {{128, 64, 16, 2}, {128, 192, 16, 2}, {128, 1024, 16, 2}};
+    if (quick) {  // for compute-sanitizer: small problems, two shapes
         vcases = {{300, 40, 40, true, 3, 5, 0.5f}, {200, 20, 9, false, 2, 3, 1.0f}};
         shapes = {{64, 64, 2}, {128, 96, 3}};
+        vcases2 = {{300, 64, 64, true, 3, 5, 0.5f}, {200, 32, 32, false, 18, 40, 1.0f}};
+        shapes2 = {{128, 64, 16, 2}, {128, 192, 16, 2}};
     }
     int failures = 0, checked = 0;
+    if (skip_validation) vcases.clear(), vcases2.clear();
+    for (int version : versions)
     for (int st : storages) {
-        for (size_t ci = 0; ci < vcases.size(); ci++) {
-            const ValidationCase& c = vcases[ci];
-            const uint64_t case_seed = seed * 1000 + ci * 10 + (uint64_t) st;
+        const std::vector<ValidationCase>& vc = version == 2 ? vcases2 : vcases;
+        for (size_t ci = 0; ci < vc.size(); ci++) {
+            const ValidationCase& c = vc[ci];
+            const uint64_t case_seed = seed * 1000 + ci * 10 + (uint64_t) st + (version == 2 ? 500 : 0);
             Problem p(c.m, c.d, c.dv, c.v_is_x, c.b, c.k, c.beta, st, case_seed);
             const Result want = reference(p);
-            for (const Shape& s : shapes) {
-                if (s.qtile > engram::kMaxPairs * s.threads / engram::kTile) continue;
+            for (const Shape& s : version == 2 ? shapes2 : shapes) {
+                if (s.version == 1 && s.qtile > engram::kMaxPairs * s.threads / engram::kTile) continue;
                 for (int finish = 1; finish >= 0; finish--) {
                     const std::string bad = check(p, want, s, finish);
                     checked++;
                     harness::Json j;
-                    j.str("harness", "retrieve").str("build", build).str("phase", "validate").integer("version", 1)
+                    j.str("harness", "retrieve").str("build", build).str("phase", "validate").integer("version", version)
                         .str("storage", storage_name(st)).integer("M", c.m).integer("d", c.d).integer("dv", c.dv)
                         .boolean("v_is_x", c.v_is_x).integer("B", c.b).integer("k", c.k).num("beta", c.beta)
                         .integer("threads", s.threads).integer("chunk", s.chunk).integer("qtile", s.qtile)
@@ -451,17 +491,24 @@ int main(int argc, char** argv) {
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDevice(&dev));
     CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+    for (int version : versions)
     for (int st : storages) {
         for (const harness::Case& c : cases) {
-            const int threads = c.b > 16 ? engram::kMaxBlockThreads : engram::kMaxBlockThreads / 2;
-            const int qtile = (int) std::min<long long>(engram::kMaxPairs * threads / engram::kTile, c.b);
-            const long long qtiles = (c.b + qtile - 1) / qtile;
-            const long long wanted = std::max<long long>(1, 8LL * prop.multiProcessorCount / qtiles);
-            long long chunk = (c.m + wanted - 1) / wanted;
-            chunk = std::min<long long>(std::max<long long>((chunk + 31) / 32 * 32, 256), 16384);
-            const Shape s{threads, (int) chunk, qtile};
+            Shape s{};
+            if (version == 2) {
+                if (!engram::retrieve_v2_supports((int) c.d, (int) c.d)) continue;
+                s = Shape{128, engram::retrieve_v2_default_chunk(c.m, (int) c.b, prop.multiProcessorCount), 16, 2};
+            } else {
+                const int threads = c.b > 16 ? engram::kMaxBlockThreads : engram::kMaxBlockThreads / 2;
+                const int qtile = (int) std::min<long long>(engram::kMaxPairs * threads / engram::kTile, c.b);
+                const long long qtiles = (c.b + qtile - 1) / qtile;
+                const long long wanted = std::max<long long>(1, 8LL * prop.multiProcessorCount / qtiles);
+                long long chunk = (c.m + wanted - 1) / wanted;
+                chunk = std::min<long long>(std::max<long long>((chunk + 31) / 32 * 32, 256), 16384);
+                s = Shape{threads, (int) chunk, qtile, 1};
+            }
             harness::Json j;
-            j.str("harness", "retrieve").str("build", build).str("phase", "time").integer("version", 1)
+            j.str("harness", "retrieve").str("build", build).str("phase", "time").integer("version", version)
                 .str("storage", storage_name(st)).str("device", prop.name).integer("B", c.b).integer("M", c.m)
                 .integer("d", c.d).integer("k", k).num("beta", beta).integer("threads", s.threads)
                 .integer("chunk", s.chunk).integer("qtile", s.qtile);
@@ -484,7 +531,8 @@ int main(int argc, char** argv) {
             fill_device(p->dx, p->dnorms, c.m, (int) c.d, st, seed);
             Buffers buf(*p, s);
             const double ms = harness::time_ms(3, reps, [&] { launch(*p, s, buf, 1); });
-            j.num("ms", ms).num("GBps_X", bytes / (ms * 1e-3) / 1e9).integer("reps", reps);
+            const double ms_partial = harness::time_ms(1, reps, [&] { launch(*p, s, buf, 1, true); });
+            j.num("ms", ms).num("ms_pass1", ms_partial).integer("partials", buf.chunks).num("GBps_X", bytes / (ms * 1e-3) / 1e9).integer("reps", reps);
             harness::emit(j, json);
             delete p;
         }

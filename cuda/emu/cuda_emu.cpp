@@ -258,6 +258,40 @@ void syncwarp(unsigned mask) {
 
 int lane_id() { return fibers::active() ? fibers::lane_id() : tl_tid % 32; }
 
+namespace {
+thread_local AsyncState tl_async;  // the OS-thread scheduler: one OS thread per CUDA thread of the block
+AsyncState& async_state() { return fibers::active() ? fibers::async_state() : tl_async; }
+}  // namespace
+
+void cp_async(void* dst, const void* src, int bytes, int src_bytes) {
+    if (bytes != 4 && bytes != 8 && bytes != 16) fault("cp.async of " + std::to_string(bytes) + " bytes (4, 8 or 16)");
+    if (src_bytes < 0 || src_bytes > bytes)
+        fault("cp.async src-size " + std::to_string(src_bytes) + " outside [0, " + std::to_string(bytes) + "]");
+    if ((reinterpret_cast<uintptr_t>(dst) % (uintptr_t) bytes) != 0
+        || (src_bytes > 0 && (reinterpret_cast<uintptr_t>(src) % (uintptr_t) bytes) != 0))
+        fault("cp.async of " + std::to_string(bytes) + " bytes with a misaligned address");
+    AsyncState& st = async_state();
+    std::memset(dst, 0xff, (size_t) bytes);  // NaN until the wait: a missing wait shows in every cross-check
+    st.pending.push_back(AsyncCopy{dst, src, bytes, src_bytes, st.committed});
+}
+
+void cp_async_commit() { async_state().committed++; }
+
+void cp_async_wait(int pending_groups) {
+    AsyncState& st = async_state();
+    const long long done_below = st.committed - pending_groups;  // groups [0, done_below) complete
+    std::vector<AsyncCopy> keep;
+    for (const AsyncCopy& c : st.pending) {
+        if (c.group < done_below) {
+            if (c.src_bytes > 0) std::memcpy(c.dst, c.src, (size_t) c.src_bytes);
+            std::memset(static_cast<unsigned char*>(c.dst) + c.src_bytes, 0, (size_t) (c.bytes - c.src_bytes));
+        } else {
+            keep.push_back(c);
+        }
+    }
+    st.pending.swap(keep);
+}
+
 uint64_t exchange(unsigned mask, uint64_t mine, int src_lane) {
     if (fibers::active()) return fibers::exchange(mask, mine, src_lane);
     Block& b = current();
@@ -421,6 +455,7 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (
         for (unsigned long long i = 0; i < blocks; i++) {
             blockIdx = uint3{(unsigned) (i % grid.x), (unsigned) ((i / grid.x) % grid.y),
                              (unsigned) (i / ((unsigned long long) grid.x * grid.y))};
+            tl_async.clear();
             try {
                 trampoline(args);
             } catch (const Unwind&) {

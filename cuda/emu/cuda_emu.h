@@ -53,6 +53,9 @@ struct dim3 {
 struct uint3 {
     unsigned x, y, z;
 };
+struct alignas(8) float2 {
+    float x, y;
+};
 struct alignas(16) float4 {
     float x, y, z, w;
 };
@@ -145,6 +148,17 @@ void ldmatrix(uint32_t* r, int count, bool trans, const void* row);
  * tolerance that passes here is not one that only an exact tanh would meet.
  */
 float tanh_approx(float x);
+/**
+ * cp.async.{ca,cg}.shared.global [dst], [src], bytes, src_bytes (bytes 4, 8 or 16; the rest of dst zero-filled):
+ * recorded for the calling thread and performed at the cp_async_wait that completes its group, as the hardware may
+ * perform it at any time before then; meanwhile dst holds 0xff bytes (NaN as float, f16 and bf16), so a read before
+ * the wait fails the cross-checks instead of passing by luck.
+ */
+void cp_async(void* dst, const void* src, int bytes, int src_bytes);
+/** cp.async.commit_group: the copies issued since the last commit form one group. */
+void cp_async_commit();
+/** cp.async.wait_group n: waits until at most n of the calling thread's committed groups are outstanding. */
+void cp_async_wait(int pending_groups);
 /** Caps emulated device memory (cudaMalloc fails beyond it), so out-of-memory paths can be tested. */
 void set_memory_limit(size_t bytes);
 /** Bytes of emulated device memory currently allocated. */
@@ -209,6 +223,8 @@ inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
     return emu::shfl_impl(mask, v, src > 31 ? emu::lane_id() : src);  // out of range: own value, as on the GPU
 }
 inline unsigned __ballot_sync(unsigned mask, int predicate) { return emu::ballot(mask, predicate != 0); }
+inline int __any_sync(unsigned mask, int predicate) { return emu::ballot(mask, predicate != 0) != 0; }
+inline int __all_sync(unsigned mask, int predicate) { return emu::ballot(mask, predicate != 0) == mask; }
 
 inline float atomicAdd(float* p, float v) {
     float old;

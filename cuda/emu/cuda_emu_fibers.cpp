@@ -61,6 +61,7 @@ struct Fiber {
     State state = State::Ready;
     Barrier* waiting_on = nullptr;
     Block* block = nullptr;
+    AsyncState async;
 };
 
 /** One block being run by one worker: its fibers, barriers, shared memory and fault state. */
@@ -322,6 +323,8 @@ void syncwarp(unsigned mask) {
 
 int lane_id() { return me().tid % 32; }
 
+AsyncState& async_state() { return me().async; }
+
 uint64_t exchange(unsigned mask, uint64_t mine, int src_lane) {
     Block& b = cur();
     check_mask(b, mask, "a warp shuffle");
@@ -415,6 +418,7 @@ bool launch(dim3 grid, dim3 block, size_t shared_bytes, const char* name, void (
             b.index = uint3{(unsigned) (i % grid.x), (unsigned) ((i / grid.x) % grid.y),
                             (unsigned) (i / ((unsigned long long) grid.x * grid.y))};
             blockIdx = b.index;
+            for (Fiber& f : b.fibers) f.async.clear();
             b.rng = 0x9E3779B97F4A7C15ULL * (i + 1);
             run_block(b);
             if (b.fault) {

@@ -5,9 +5,28 @@
 #include "cuda_emu.h"
 
 #include <string>
+#include <vector>
 
 namespace emu {
+/** One CUDA thread's outstanding cp.async copies (see emu::cp_async): performed at the cp.async.wait_group that
+ * completes their group; until then the destination holds 0xff bytes (NaN in every float format). */
+struct AsyncCopy {
+    void* dst;
+    const void* src;
+    int bytes, src_bytes;
+    long long group;
+};
+struct AsyncState {
+    std::vector<AsyncCopy> pending;
+    long long committed = 0;
+    void clear() {
+        pending.clear();
+        committed = 0;
+    }
+};
 namespace fibers {
+/** The calling CUDA thread's cp.async state under the fiber scheduler. */
+AsyncState& async_state();
 /** True while the calling OS thread runs a block under the fiber scheduler. */
 bool active();
 void* dynamic_shared();

@@ -70,7 +70,7 @@ public final class NativeBackend implements Backend, AutoCloseable {
      * @throws NativeEngineException when the emulation library is not in this build (no cmake/C++ at build time)
      */
     public static NativeBackend emulated() {
-        return emulated(NativeStorage.F32, LaunchShape.AUTO);
+        return emulated(NativeStorage.F32, LaunchShape.configured());
     }
 
     /** The emulated kernels with the given storage and launch shape. */
@@ -85,7 +85,7 @@ public final class NativeBackend implements Backend, AutoCloseable {
      *                               which)
      */
     public static NativeBackend cuda() {
-        return cuda(NativeStorage.F32, LaunchShape.AUTO);
+        return cuda(NativeStorage.F32, LaunchShape.configured());
     }
 
     /** The CUDA kernels with the given storage and launch shape. */
@@ -140,7 +140,20 @@ public final class NativeBackend implements Backend, AutoCloseable {
         } catch (RuntimeException e) {
             device = e.getMessage();
         }
-        return lib + ", " + device + ", storage " + storage + ", launch " + shape + ", integration " + integration;
+        return lib + ", " + device + ", storage " + storage + ", launch " + shape + ", retrieval kernel "
+                + retrievalKernel() + ", integration " + integration;
+    }
+
+    /** Which retrieval pass-1 kernel runs: what the shape asks for, or what automatic picks and why. */
+    public String retrievalKernel() {
+        return switch (shape.kernel()) {
+            case 1 -> "1 (asked for)";
+            case 2 -> "2 (asked for: tensor cores, d = dv in {32, 64, 128})";
+            default -> lib.limits.retrieveV2Auto()
+                    ? "automatic: 2 (tensor cores) where d = dv in {32, 64, 128}, else 1"
+                    : "automatic: 1 (version 2, tensor cores, is available with --retrieval-kernel 2 or -D"
+                    + LaunchShape.KERNEL_PROPERTY + "=2, but not yet validated on a GPU)";
+        };
     }
 
     public NativeStorage storage() {

@@ -33,10 +33,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * temporary directory when it sits inside a jar).
  */
 final class NativeLibrary {
-    static final int ABI_VERSION = 3;
+    static final int ABI_VERSION = 4;
     /** engram.h's struct engram_limits. */
     private static final StructLayout LIMITS = MemoryLayout.structLayout(
-            JAVA_INT.withName("max_k"), JAVA_INT.withName("max_block_threads"));
+            JAVA_INT.withName("max_k"), JAVA_INT.withName("max_block_threads"), JAVA_INT.withName("retrieve_v2_auto"));
     private static final ConcurrentHashMap<String, Object> LOADED = new ConcurrentHashMap<>();
 
     /** The variants: "cuda" (GPU) and "emu" (the same kernels emulated on the host). */
@@ -66,7 +66,11 @@ final class NativeLibrary {
      * @param maxK            largest top-k a retrieval supports
      * @param maxBlockThreads most threads per block a launch may ask for
      */
-    record Limits(int maxK, int maxBlockThreads) {
+    /**
+     * @param retrieveV2Auto whether {@link LaunchShape#kernel()} 0 runs retrieval kernel 2 where it serves the shape
+     *                       (validated on a GPU); otherwise automatic keeps kernel 1
+     */
+    record Limits(int maxK, int maxBlockThreads, boolean retrieveV2Auto) {
     }
 
     private NativeLibrary(String variant, Path path) {
@@ -108,7 +112,8 @@ final class NativeLibrary {
             MemorySegment out = c.arena().allocate(LIMITS);
             getLimits.invokeExact(out);
             return new Limits(out.get(JAVA_INT, LIMITS.byteOffset(MemoryLayout.PathElement.groupElement("max_k"))),
-                    out.get(JAVA_INT, LIMITS.byteOffset(MemoryLayout.PathElement.groupElement("max_block_threads"))));
+                    out.get(JAVA_INT, LIMITS.byteOffset(MemoryLayout.PathElement.groupElement("max_block_threads"))),
+                    out.get(JAVA_INT, LIMITS.byteOffset(MemoryLayout.PathElement.groupElement("retrieve_v2_auto"))) != 0);
         });
     }
 

@@ -250,10 +250,11 @@ public final class NativeMemory implements AutoCloseable {
     }
 
     private static MemorySegment launch(LaunchShape shape, Arena arena) {
-        MemorySegment s = arena.allocate(3 * Integer.BYTES, 4);
+        MemorySegment s = arena.allocate(4 * Integer.BYTES, 4);  // engram.h's struct engram_launch
         s.set(JAVA_INT, 0, shape.blockThreads());
         s.set(JAVA_INT, 4, shape.chunk());
         s.set(JAVA_INT, 8, shape.queryTile());
+        s.set(JAVA_INT, 12, shape.kernel());
         return s;
     }
 

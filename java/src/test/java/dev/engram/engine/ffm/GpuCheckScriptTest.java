@@ -81,7 +81,8 @@ class GpuCheckScriptTest {
                 "sanitize-synccheck-retrieve:skipped", "time-retrieve:skipped", "torch:skipped", "summary:ok"), steps);
         assertTrue(harnessSummary != null, "the harness's own summary line is in the results file");
         assertEquals(0, harnessSummary.get("failures").asInt());
-        assertEquals(24, harnessSummary.get("checked").asInt());  // 3 storages × 2 problems × 2 shapes × 2 merge modes
+        // 2 kernel versions × 3 storages × 2 problems × 2 shapes × 2 merge modes
+        assertEquals(48, harnessSummary.get("checked").asInt());
         try (var left = Files.list(tmp)) {
             assertEquals(List.of(out), left.toList(), "the scratch folder is removed");
         }

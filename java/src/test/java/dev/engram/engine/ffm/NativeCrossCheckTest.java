@@ -310,7 +310,7 @@ class NativeCrossCheckTest {
         }
     }
 
-    private static FloatMatrix rounded(FloatMatrix m, NativeStorage storage) {
+    static FloatMatrix rounded(FloatMatrix m, NativeStorage storage) {
         return NativeTestSupport.rounded(m, storage);
     }
 
