@@ -44,7 +44,7 @@ quick=0
 sizes="100000,1000000,10000000"
 harnesses=(retrieve integrate)
 declare -A harness_kernels=([retrieve]="cuda/retrieve_partial.cu cuda/retrieve_merge.cu"
-                            [integrate]="cuda/integrate.cu cuda/integrate_tc.cu")
+                            [integrate]="cuda/integrate.cu cuda/integrate_tc.cu cuda/quantiles.cu")
 # what compute-sanitizer runs of each harness (besides --validate-only --quick)
 declare -A harness_sanitize_args=([retrieve]="--storage f32" [integrate]="--storage all")
 

@@ -40,6 +40,7 @@
 #include "harness.h"
 
 #include "../integrate.cuh"
+#include "../quantiles.cuh"
 
 namespace {
 
@@ -675,6 +676,79 @@ std::vector<VCase> validation_cases(bool quick, const std::vector<int>& kernels,
     return out;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Device quantiles (quantiles.cu) against the host computation, dev.engram.engine.EnsembleRecorder.quantile.
+
+/** EnsembleRecorder.result's quantile of one column: NaN left out, Arrays.sort order (−0.0 < 0.0), type 7. */
+float host_quantile(std::vector<float> column, double level) {
+    column.erase(std::remove_if(column.begin(), column.end(), [](float v) { return std::isnan(v); }), column.end());
+    std::sort(column.begin(), column.end(), [](float x, float y) {
+        return x < y || (x == y && std::signbit(x) && !std::signbit(y));
+    });
+    const long long m = (long long) column.size();
+    if (m == 0) return NAN;
+    const double pos = level * (double) (m - 1);
+    const long long lo = (long long) std::floor(pos), hi = std::min(lo + 1, m - 1);
+    const double frac = pos - (double) lo;
+    const float diff = column[(size_t) hi] - column[(size_t) lo];  // float − float, as in Java
+    return (float) ((double) column[(size_t) lo] + frac * (double) diff);
+}
+
+/**
+ * Random columns in the samples layout (S × count × coords): values with many ties (rounded to 1/8), NaN runs (a
+ * diverged trajectory from some sample on), −0.0 and 0.0, an all-NaN column; every quantile must equal the host's
+ * bit for bit (the same order statistics and the same double arithmetic). Returns the first mismatch or "".
+ */
+std::string check_quantiles(long long count, int S, int coords, const std::vector<double>& levels, uint64_t seed) {
+    harness::Rng rng(seed);
+    std::vector<float> data((size_t) S * count * coords);
+    std::vector<int> dead_from((size_t) count);
+    for (auto& d : dead_from) d = (rng.next() % 7 == 0) ? (int) (rng.next() % (uint64_t) S) : S;
+    for (int s = 0; s < S; s++)
+        for (long long i = 0; i < count; i++)
+            for (int c = 0; c < coords; c++) {
+                const float u = rng.uniform();
+                // ties; plain values; values over 2⁻¹⁰..2¹⁰ (neighbours whose float difference rounds)
+                const uint64_t pick = rng.next() % 3;
+                float v = pick == 0 ? std::round(u * 24.f) / 8.f
+                        : pick == 1 ? 3.f * u : std::ldexp(1.f + 0.999f * std::fabs(rng.uniform()), (int) (rng.next() % 21) - 10) * (u < 0 ? -1.f : 1.f);
+                if (rng.next() % 11 == 0) v = (rng.next() & 1) ? -0.0f : 0.0f;
+                if (c == coords - 1 && s == 0 && coords > 1) v = NAN;  // an all-NaN column
+                if (s >= dead_from[(size_t) i]) v = NAN;
+                data[((size_t) s * count + i) * coords + c] = v;
+            }
+    float* dd = upload(data);
+    double* dl = upload(levels);
+    const int L = (int) levels.size(), columns = S * coords;
+    float* dout = nullptr;
+    CUDA_CHECK(cudaMalloc((void**) &dout, (size_t) columns * L * 4));
+    const engram::QuantileColumns cols{dd, count, coords, count * coords, coords, columns};
+    CUDA_CHECK(engram::launch_column_quantiles(cols, dl, L, dout, 0));
+    CUDA_CHECK(cudaDeviceSynchronize());
+    const std::vector<float> got = download(dout, (size_t) columns * L);
+    cudaFree(dd);
+    cudaFree(dl);
+    cudaFree(dout);
+    char msg[200];
+    for (int j = 0; j < columns; j++) {
+        std::vector<float> column((size_t) count);
+        for (long long i = 0; i < count; i++)
+            column[(size_t) i] = data[((size_t) (j / coords) * count + i) * coords + j % coords];
+        for (int l = 0; l < L; l++) {
+            const float want = host_quantile(column, levels[(size_t) l]), g = got[(size_t) j * L + l];
+            uint32_t wb, gb;
+            std::memcpy(&wb, &want, 4);
+            std::memcpy(&gb, &g, 4);
+            if (wb != gb && !(std::isnan(want) && std::isnan(g))) {
+                std::snprintf(msg, sizeof msg, "column %d level %g: device %.9g (0x%08x), host %.9g (0x%08x)", j,
+                              levels[(size_t) l], (double) g, gb, (double) want, wb);
+                return msg;
+            }
+        }
+    }
+    return "";
+}
+
 // Machine figures for the "fraction of peak" columns: an H200 SXM (the same SMs and clocks as an H100 SXM), scaled
 // by the device's SM count: FP32 66.9 TFLOP/s (132 SMs · 128 FMA · 2 · 1.98 GHz), dense bf16 tensor 989 TFLOP/s,
 // tanh.approx (MUFU) 132 · 16 · 1.98 GHz = 4.18e12/s.
@@ -754,6 +828,29 @@ int main(int argc, char** argv) {
                 .integer("blocks", used.blocks).integer(tc ? "warps" : "threads", used.threads);
             if (tc) j.integer("tile", used.tile);
             j.integer("seed", (long long) p.seed).num("max_rel_err", max_err).num("tol", tol).boolean("ok", bad.empty());
+            if (!bad.empty()) {
+                failures++;
+                j.str("error", bad);
+            }
+            harness::emit(j, json);
+        }
+    }
+    // device quantiles (what engram_integrate_quantiles returns) against the host's, bit for bit
+    {
+        const std::vector<double> levels = {0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0, 1.0 / 3};
+        struct QCase {
+            long long count;
+            int S, coords;
+        };
+        std::vector<QCase> qc = {{1, 2, 3}, {2, 1, 2}, {37, 3, 3}, {1000, 2, 5}, {4099, 2, 3}};
+        if (quick) qc = {{37, 3, 3}, {300, 2, 2}};
+        for (size_t k = 0; k < qc.size(); k++) {
+            const std::string bad = check_quantiles(qc[k].count, qc[k].S, qc[k].coords, levels, seed * 77 + k);
+            checked++;
+            harness::Json j;
+            j.str("harness", "integrate").str("build", build).str("phase", "validate").str("kernel", "quantiles")
+                .integer("count", qc[k].count).integer("samples", qc[k].S).integer("coords", qc[k].coords)
+                .integer("levels", (long long) levels.size()).boolean("ok", bad.empty());
             if (!bad.empty()) {
                 failures++;
                 j.str("error", bad);

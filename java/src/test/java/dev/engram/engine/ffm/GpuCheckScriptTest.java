@@ -88,7 +88,7 @@ class GpuCheckScriptTest {
         assertEquals(0, retrieve.get("failures").asInt());
         assertEquals(24, retrieve.get("checked").asInt());  // 3 storages × 2 problems × 2 shapes × 2 merge modes
         assertEquals(0, integrate.get("failures").asInt());
-        assertEquals(8, integrate.get("checked").asInt());  // 2 kernels × 2 problems × 2 launch shapes
+        assertEquals(10, integrate.get("checked").asInt());  // 2 kernels × 2 problems × 2 shapes + 2 quantile checks
         try (var left = Files.list(tmp)) {
             assertEquals(List.of(out), left.toList(), "the scratch folder is removed");
         }
