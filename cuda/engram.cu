@@ -5,6 +5,7 @@
 #include "engram_cuda.cuh"
 #include "half_bits.h"
 #include "integrate.cuh"
+#include "quantiles.cuh"
 
 #include <algorithm>
 #include <atomic>
@@ -802,13 +803,98 @@ int32_t device_sm_count(int* out, char* err, int64_t err_cap) {
 
 }  // namespace
 
-extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int64_t count,
-                                    const engram_integrate_launch* launch, float* samples, float* final_states,
-                                    int32_t* diverged_at, char* err, int64_t err_cap) {
+namespace {
+
+/**
+ * Where an integration's results go: every sample, final state and divergence flag (engram_integrate), or only
+ * their quantiles, computed on the device (engram_integrate_quantiles).
+ */
+struct IntegrateOutputs {
+    float* samples = nullptr;
+    float* final_states = nullptr;
+    int32_t* diverged_at = nullptr;
+    bool quantiles = false;
+    const double* levels = nullptr;
+    int32_t level_count = 0;
+    float* sample_quantiles = nullptr;
+    float* final_quantiles = nullptr;
+    int64_t* diverged_count = nullptr;
+};
+
+/**
+ * A non-blocking stream and its pinned staging buffer: integrations take one from the pool for their device, run
+ * everything on it (uploads, kernels, the one packed download) and give it back, so concurrent calls never share a
+ * stream or a staging buffer, and the legacy default stream (which serialises with every other blocking stream of
+ * the process) is never used. Held for the life of the process (at most one per concurrent call and device).
+ */
+struct StreamSlot {
+    int device = 0;
+    cudaStream_t stream = nullptr;
+    void* pinned = nullptr;
+    size_t pinned_bytes = 0;
+};
+
+std::mutex slot_mu;
+std::vector<StreamSlot*> free_slots;
+
+/** A slot of the current device, handed back on destruction. */
+struct SlotLease {
+    StreamSlot* slot = nullptr;
+    ~SlotLease() {
+        if (slot == nullptr) return;
+        std::lock_guard<std::mutex> lock(slot_mu);
+        free_slots.push_back(slot);
+    }
+};
+
+int32_t lease_slot(SlotLease& lease, char* err, int64_t err_cap) {
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess) {
+        cudaGetLastError();
+        return fail(ENGRAM_ERROR_NO_DEVICE, err, err_cap, "cannot read the current device");
+    }
+    {
+        std::lock_guard<std::mutex> lock(slot_mu);
+        for (size_t i = 0; i < free_slots.size(); i++) {
+            if (free_slots[i]->device == device) {
+                lease.slot = free_slots[i];
+                free_slots.erase(free_slots.begin() + (long) i);
+                return ENGRAM_OK;
+            }
+        }
+    }
+    StreamSlot* s = new (std::nothrow) StreamSlot();
+    if (s == nullptr) return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory for a stream slot");
+    s->device = device;
+    const cudaError_t e = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) {
+        delete s;
+        return cuda_fail(e, "creating the integration stream", err, err_cap);
+    }
+    lease.slot = s;
+    return ENGRAM_OK;
+}
+
+/** The slot's pinned staging grown to `bytes` (power-of-two steps); false when pinned memory cannot be had. */
+bool pinned_staging(StreamSlot* s, size_t bytes) {
+    if (s->pinned_bytes >= bytes) return true;
+    size_t want = 1 << 20;
+    while (want < bytes) want <<= 1;
+    if (s->pinned != nullptr) cudaFreeHost(s->pinned);
+    s->pinned = nullptr;
+    s->pinned_bytes = 0;
+    if (cudaMallocHost(&s->pinned, want) != cudaSuccess) {
+        cudaGetLastError();
+        s->pinned = nullptr;
+        return false;
+    }
+    s->pinned_bytes = want;
+    return true;
+}
+
+int32_t integrate(const engram_ensemble* e, int64_t first, int64_t count, const engram_integrate_launch* launch,
+                  const IntegrateOutputs& out, char* err, int64_t err_cap) {
     using engram::IntegrateArgs;
-    if (e == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "e (the ensemble) is NULL");
-    if (samples == nullptr || final_states == nullptr || diverged_at == nullptr)
-        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "samples, final_states or diverged_at is NULL");
     if (e->kind < 0 || e->kind >= ENGRAM_MODEL_COUNT)
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "kind must be in [0, %d), got %d", ENGRAM_MODEL_COUNT,
                     e->kind);
@@ -1001,56 +1087,160 @@ extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int
     if (max_blocks > 0) blocks = std::min<long long>(blocks, max_blocks);
     blocks = std::max<long long>(blocks, 1);
 
+    if (out.quantiles) {
+        if (out.level_count < 1 || out.level_count > 4096)
+            return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "level_count must be in [1, 4096], got %d",
+                        out.level_count);
+        for (int l = 0; l < out.level_count; l++) {
+            if (!(out.levels[l] >= 0 && out.levels[l] <= 1))
+                return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "levels[%d] must lie in [0, 1], got %g", l,
+                            out.levels[l]);
+        }
+    }
+
+    SlotLease lease;
+    st = lease_slot(lease, err, err_cap);
+    if (st != ENGRAM_OK) return st;
+    cudaStream_t stream = lease.slot->stream;
+    // One device allocation for what the kernel writes (samples | final states | flags), 256-byte aligned parts, so
+    // that a full result is one download; with quantiles a second, small one for what goes back (quantiles of every
+    // sample column | of the final states | the count of diverged trajectories).
+    const size_t samples_bytes = align256((size_t) sample_floats * 4), finals_bytes = align256((size_t) count * dim * 4);
+    const size_t flags_bytes = align256((size_t) count * 4);
+    const int coords = dim + 1, L = out.level_count;
+    const size_t sq_floats = out.quantiles ? (size_t) e->sample_count * coords * L : 0;
+    const size_t fq_floats = out.quantiles ? (size_t) dim * L : 0;
+    const size_t q_bytes = align256(sq_floats * 4) + align256(fq_floats * 4) + 8;
     DeviceBuffers dev;
-    void *dparams, *dinputs = nullptr, *dinit = nullptr, *dq0 = nullptr, *dp0 = nullptr, *dsamples, *dfinals, *ddiv,
-                   *dws = nullptr, *dpacked = nullptr;
+    void *dparams, *dinputs = nullptr, *dinit = nullptr, *dq0 = nullptr, *dp0 = nullptr, *dresults, *dws = nullptr,
+                   *dpacked = nullptr, *dlevels = nullptr, *dquant = nullptr;
     CUDA_TRY(dev.alloc(&dparams, params.size() * 4), "allocating the model's parameters");
-    CUDA_TRY(cudaMemcpy(dparams, params.data(), params.size() * 4, cudaMemcpyHostToDevice), "uploading the model");
+    CUDA_TRY(cudaMemcpyAsync(dparams, params.data(), params.size() * 4, cudaMemcpyHostToDevice, stream),
+             "uploading the model");
     if (tensor) {
         CUDA_TRY(dev.alloc(&dpacked, packed.size()), "allocating the packed bf16 weights");
-        CUDA_TRY(cudaMemcpy(dpacked, packed.data(), packed.size(), cudaMemcpyHostToDevice),
+        CUDA_TRY(cudaMemcpyAsync(dpacked, packed.data(), packed.size(), cudaMemcpyHostToDevice, stream),
                  "uploading the packed bf16 weights");
     }
     if (e->inputs != nullptr) {
         CUDA_TRY(dev.alloc(&dinputs, (size_t) e->steps * m * 4), "allocating the input table");
-        CUDA_TRY(cudaMemcpy(dinputs, e->inputs, (size_t) e->steps * m * 4, cudaMemcpyHostToDevice),
+        CUDA_TRY(cudaMemcpyAsync(dinputs, e->inputs, (size_t) e->steps * m * 4, cudaMemcpyHostToDevice, stream),
                  "uploading the input table");
     }
     if (e->initial_states != nullptr) {
         CUDA_TRY(dev.alloc(&dinit, (size_t) count * dim * 4), "allocating the initial states");
-        CUDA_TRY(cudaMemcpy(dinit, e->initial_states + first * dim, (size_t) count * dim * 4, cudaMemcpyHostToDevice),
+        CUDA_TRY(cudaMemcpyAsync(dinit, e->initial_states + first * dim, (size_t) count * dim * 4,
+                                 cudaMemcpyHostToDevice, stream),
                  "uploading the initial states");
     } else {
         CUDA_TRY(dev.alloc(&dq0, (size_t) n * 4), "allocating q0");
         CUDA_TRY(dev.alloc(&dp0, (size_t) n * 4), "allocating p0");
-        CUDA_TRY(cudaMemcpy(dq0, e->q0, (size_t) n * 4, cudaMemcpyHostToDevice), "uploading q0");
-        CUDA_TRY(cudaMemcpy(dp0, e->p0, (size_t) n * 4, cudaMemcpyHostToDevice), "uploading p0");
+        CUDA_TRY(cudaMemcpyAsync(dq0, e->q0, (size_t) n * 4, cudaMemcpyHostToDevice, stream), "uploading q0");
+        CUDA_TRY(cudaMemcpyAsync(dp0, e->p0, (size_t) n * 4, cudaMemcpyHostToDevice, stream), "uploading p0");
     }
-    CUDA_TRY(dev.alloc(&dsamples, (size_t) sample_floats * 4), "allocating the samples");
-    CUDA_TRY(dev.alloc(&dfinals, (size_t) count * dim * 4), "allocating the final states");
-    CUDA_TRY(dev.alloc(&ddiv, (size_t) count * 4), "allocating the divergence flags");
+    CUDA_TRY(dev.alloc(&dresults, samples_bytes + finals_bytes + flags_bytes),
+             "allocating the samples, final states and divergence flags");
+    if (out.quantiles) {
+        CUDA_TRY(dev.alloc(&dlevels, (size_t) L * 8), "allocating the quantile levels");
+        CUDA_TRY(cudaMemcpyAsync(dlevels, out.levels, (size_t) L * 8, cudaMemcpyHostToDevice, stream),
+                 "uploading the quantile levels");
+        CUDA_TRY(dev.alloc(&dquant, q_bytes), "allocating the quantiles");
+    }
     if (!tensor)
         CUDA_TRY(dev.alloc(&dws, (size_t) blocks * threads * sc.floats * 4), "allocating the integration workspace");
+    unsigned char* results = static_cast<unsigned char*>(dresults);
     a.params = static_cast<const float*>(dparams);
     a.inputs = static_cast<const float*>(dinputs);
     a.init = static_cast<const float*>(dinit);
     a.q0 = static_cast<const float*>(dq0);
     a.p0 = static_cast<const float*>(dp0);
-    a.samples = static_cast<float*>(dsamples);
-    a.finals = static_cast<float*>(dfinals);
-    a.diverged = static_cast<int*>(ddiv);
+    a.samples = reinterpret_cast<float*>(results);
+    a.finals = reinterpret_cast<float*>(results + samples_bytes);
+    a.diverged = reinterpret_cast<int*>(results + samples_bytes + finals_bytes);
     a.ws = static_cast<float*>(dws);
     if (tensor) {
-        CUDA_TRY(engram::launch_integrate_tensor(a, dpacked, (int) blocks, threads / 32, tile),
+        CUDA_TRY(engram::launch_integrate_tensor(a, dpacked, (int) blocks, threads / 32, tile, stream),
                  "launching integrate_tc_kernel");
-        CUDA_TRY(cudaDeviceSynchronize(), "running integrate_tc_kernel");
     } else {
-        CUDA_TRY(engram::launch_integrate_fp32(a, (int) blocks, threads), "launching integrate_fp32_kernel");
-        CUDA_TRY(cudaDeviceSynchronize(), "running integrate_fp32_kernel");
+        CUDA_TRY(engram::launch_integrate_fp32(a, (int) blocks, threads, stream), "launching integrate_fp32_kernel");
     }
-    CUDA_TRY(cudaMemcpy(samples, dsamples, (size_t) sample_floats * 4, cudaMemcpyDeviceToHost), "downloading samples");
-    CUDA_TRY(cudaMemcpy(final_states, dfinals, (size_t) count * dim * 4, cudaMemcpyDeviceToHost),
-             "downloading final states");
-    CUDA_TRY(cudaMemcpy(diverged_at, ddiv, (size_t) count * 4, cudaMemcpyDeviceToHost), "downloading divergence flags");
+    // what goes back: everything, or the quantiles; one packed download either way
+    const void* src = dresults;
+    size_t down = samples_bytes + finals_bytes + flags_bytes;
+    if (out.quantiles) {
+        unsigned char* q = static_cast<unsigned char*>(dquant);
+        float* sq = reinterpret_cast<float*>(q);
+        float* fq = reinterpret_cast<float*>(q + align256(sq_floats * 4));
+        unsigned long long* dcount = reinterpret_cast<unsigned long long*>(q + align256(sq_floats * 4) + align256(fq_floats * 4));
+        const double* lv = static_cast<const double*>(dlevels);
+        const engram::QuantileColumns sc_cols{a.samples, count, coords, count * coords, coords, e->sample_count * coords};
+        const engram::QuantileColumns fc_cols{a.finals, count, dim, 0, dim, dim};
+        CUDA_TRY(engram::launch_column_quantiles(sc_cols, lv, L, sq, stream), "launching the sample quantiles");
+        CUDA_TRY(engram::launch_column_quantiles(fc_cols, lv, L, fq, stream), "launching the final-state quantiles");
+        CUDA_TRY(cudaMemsetAsync(dcount, 0, 8, stream), "clearing the diverged count");
+        CUDA_TRY(engram::launch_count_diverged(a.diverged, count, dcount, stream), "launching the diverged count");
+        src = dquant;
+        down = q_bytes;
+    }
+    unsigned char* host = nullptr;
+    std::vector<unsigned char> pageable;
+    if (pinned_staging(lease.slot, down)) {
+        host = static_cast<unsigned char*>(lease.slot->pinned);
+        CUDA_TRY(cudaMemcpyAsync(host, src, down, cudaMemcpyDeviceToHost, stream), "downloading the results");
+        CUDA_TRY(cudaStreamSynchronize(stream), "running the integration");
+    } else {  // no pinned memory to be had: the same single download into pageable memory
+        CUDA_TRY(cudaStreamSynchronize(stream), "running the integration");
+        try {
+            pageable.resize(down);
+        } catch (const std::bad_alloc&) {
+            return fail(ENGRAM_ERROR_OUT_OF_MEMORY, err, err_cap, "out of host memory for %zu bytes of results", down);
+        }
+        host = pageable.data();
+        CUDA_TRY(cudaMemcpy(host, src, down, cudaMemcpyDeviceToHost), "downloading the results");
+    }
+    if (out.quantiles) {
+        std::memcpy(out.sample_quantiles, host, sq_floats * 4);
+        std::memcpy(out.final_quantiles, host + align256(sq_floats * 4), fq_floats * 4);
+        unsigned long long c = 0;
+        std::memcpy(&c, host + align256(sq_floats * 4) + align256(fq_floats * 4), 8);
+        *out.diverged_count = (int64_t) c;
+    } else {
+        std::memcpy(out.samples, host, (size_t) sample_floats * 4);
+        std::memcpy(out.final_states, host + samples_bytes, (size_t) count * dim * 4);
+        std::memcpy(out.diverged_at, host + samples_bytes + finals_bytes, (size_t) count * 4);
+    }
     return ENGRAM_OK;
+}
+
+}  // namespace
+
+extern "C" int32_t engram_integrate(const engram_ensemble* e, int64_t first, int64_t count,
+                                    const engram_integrate_launch* launch, float* samples, float* final_states,
+                                    int32_t* diverged_at, char* err, int64_t err_cap) {
+    if (e == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "e (the ensemble) is NULL");
+    if (samples == nullptr || final_states == nullptr || diverged_at == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "samples, final_states or diverged_at is NULL");
+    IntegrateOutputs out;
+    out.samples = samples;
+    out.final_states = final_states;
+    out.diverged_at = diverged_at;
+    return integrate(e, first, count, launch, out, err, err_cap);
+}
+
+extern "C" int32_t engram_integrate_quantiles(const engram_ensemble* e, int64_t first, int64_t count,
+                                              const engram_integrate_launch* launch, const double* levels,
+                                              int32_t level_count, float* sample_quantiles, float* final_quantiles,
+                                              int64_t* diverged_count, char* err, int64_t err_cap) {
+    if (e == nullptr) return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap, "e (the ensemble) is NULL");
+    if (levels == nullptr || sample_quantiles == nullptr || final_quantiles == nullptr || diverged_count == nullptr)
+        return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
+                    "levels, sample_quantiles, final_quantiles or diverged_count is NULL");
+    IntegrateOutputs out;
+    out.quantiles = true;
+    out.levels = levels;
+    out.level_count = level_count;
+    out.sample_quantiles = sample_quantiles;
+    out.final_quantiles = final_quantiles;
+    out.diverged_count = diverged_count;
+    return integrate(e, first, count, launch, out, err, err_cap);
 }

@@ -238,6 +238,22 @@ ENGRAM_API int32_t engram_integrate(const engram_ensemble* e, int64_t first, int
                                     int32_t* diverged_at, char* err, int64_t err_cap);
 
 /**
+ * Like engram_integrate, but returns only what a forecast summary needs, computed on the device so that the samples
+ * and final states never cross the bus:
+ *   sample_quantiles  sample_count x (2n + 1) x level_count: per sample, per coordinate (q, p, energy), the quantile
+ *                     at each level over the range's trajectories (dev.engram.engine.EnsembleRecorder.quantile:
+ *                     NaN samples of diverged trajectories left out, linear interpolation between order statistics;
+ *                     NaN when every trajectory had diverged)
+ *   final_quantiles   2n x level_count: the same over the final states
+ *   diverged_count    trajectories of the range that diverged
+ * levels: level_count (1..4096) values in [0, 1].
+ */
+ENGRAM_API int32_t engram_integrate_quantiles(const engram_ensemble* e, int64_t first, int64_t count,
+                                              const engram_integrate_launch* launch, const double* levels,
+                                              int32_t level_count, float* sample_quantiles, float* final_quantiles,
+                                              int64_t* diverged_count, char* err, int64_t err_cap);
+
+/**
  * Emulation build only (ENGRAM_ERROR_UNSUPPORTED on CUDA): caps emulated device memory at `bytes` (< 0: no cap) so
  * out-of-memory paths can be tested, and reports the bytes currently allocated.
  */

@@ -10,6 +10,7 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 #define ENGRAM_LAUNCH(kernel, grid, block, shared) kernel<<<grid, block, shared>>>
+#define ENGRAM_LAUNCH_ON(kernel, grid, block, shared, stream) kernel<<<grid, block, shared, stream>>>
 #define ENGRAM_DYNAMIC_SHARED(T, name) \
     extern __shared__ __align__(16) unsigned char name##_raw[]; \
     T* name = reinterpret_cast<T*>(name##_raw)

@@ -346,8 +346,8 @@ __global__ void __launch_bounds__(256) integrate_fp32_kernel(const __grid_consta
 
 }  // namespace
 
-cudaError_t launch_integrate_fp32(const IntegrateArgs& a, int blocks, int threads) {
-    ENGRAM_LAUNCH(integrate_fp32_kernel, dim3((unsigned) blocks), dim3((unsigned) threads), 0)(a);
+cudaError_t launch_integrate_fp32(const IntegrateArgs& a, int blocks, int threads, cudaStream_t stream) {
+    ENGRAM_LAUNCH_ON(integrate_fp32_kernel, dim3((unsigned) blocks), dim3((unsigned) threads), 0, stream)(a);
     return cudaGetLastError();
 }
 

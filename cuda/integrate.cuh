@@ -112,7 +112,7 @@ __host__ __device__ inline double philox_gaussian(unsigned long long seed, long 
 }
 
 /** The FP32 kernel (integrate.cu): `threads` per block, `blocks` blocks looping over the range's trajectories. */
-cudaError_t launch_integrate_fp32(const IntegrateArgs& a, int blocks, int threads);
+cudaError_t launch_integrate_fp32(const IntegrateArgs& a, int blocks, int threads, cudaStream_t stream = 0);
 
 /** Whether the tensor-core kernel (integrate_tc.cu) serves this model; else why not, into why[0..cap). */
 bool tensor_kernel_supports(const IntegrateArgs& a, char* why, int cap);
@@ -123,6 +123,7 @@ long long tensor_kernel_weight_bytes(const IntegrateArgs& a);
 /** Packs the Hamiltonian's weights (from host params) into the tensor kernel's layout at dst (host memory). */
 void pack_tensor_weights(const IntegrateArgs& a, const float* host_params, void* dst);
 /** The tensor kernel: `warps` warps per block, `tile` (16 or 32) trajectories per warp, packed weights on device. */
-cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, int blocks, int warps, int tile);
+cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, int blocks, int warps, int tile,
+                                    cudaStream_t stream = 0);
 
 }  // namespace engram

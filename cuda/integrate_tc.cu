@@ -455,7 +455,7 @@ __global__ void __launch_bounds__(128) integrate_tc_kernel(const __grid_constant
 }
 
 template <int KT, int MT>
-cudaError_t launch_tc(const IntegrateArgs& a, const void* packed, int blocks, int warps) {
+cudaError_t launch_tc(const IntegrateArgs& a, const void* packed, int blocks, int warps, cudaStream_t stream) {
     const int bytes = tc_layout(16 * KT).bytes;
     if (bytes > 48 * 1024) {
         const cudaError_t e = cudaFuncSetAttribute(integrate_tc_kernel<KT, MT>,
@@ -463,7 +463,7 @@ cudaError_t launch_tc(const IntegrateArgs& a, const void* packed, int blocks, in
         if (e != cudaSuccess) return e;
     }
     void (*kernel)(const IntegrateArgs, const unsigned char*) = integrate_tc_kernel<KT, MT>;
-    ENGRAM_LAUNCH(kernel, dim3((unsigned) blocks), dim3((unsigned) (32 * warps)), bytes)
+    ENGRAM_LAUNCH_ON(kernel, dim3((unsigned) blocks), dim3((unsigned) (32 * warps)), bytes, stream)
     (a, static_cast<const unsigned char*>(packed));
     return cudaGetLastError();
 }
@@ -521,17 +521,18 @@ void pack_tensor_weights(const IntegrateArgs& a, const float* host_params, void*
     std::memcpy(out + L.b3, host_params + net.b_off[2], 4);
 }
 
-cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, int blocks, int warps, int tile) {
+cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, int blocks, int warps, int tile,
+                                    cudaStream_t stream) {
     const int h = hidden_width(a);
     if (tile == 32) {
         // the host admits tile 32 for h <= 32 only: at h = 64 two m-tiles need more than 255 registers (spills)
-        return h == 16 ? launch_tc<1, 2>(a, packed, blocks, warps) : launch_tc<2, 2>(a, packed, blocks, warps);
+        return h == 16 ? launch_tc<1, 2>(a, packed, blocks, warps, stream) : launch_tc<2, 2>(a, packed, blocks, warps, stream);
     }
     switch (h) {
-        case 16: return launch_tc<1, 1>(a, packed, blocks, warps);
-        case 32: return launch_tc<2, 1>(a, packed, blocks, warps);
-        case 64: return launch_tc<4, 1>(a, packed, blocks, warps);
-        default: return launch_tc<8, 1>(a, packed, blocks, warps);
+        case 16: return launch_tc<1, 1>(a, packed, blocks, warps, stream);
+        case 32: return launch_tc<2, 1>(a, packed, blocks, warps, stream);
+        case 64: return launch_tc<4, 1>(a, packed, blocks, warps, stream);
+        default: return launch_tc<8, 1>(a, packed, blocks, warps, stream);
     }
 }
 

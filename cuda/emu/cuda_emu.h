@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <cmath>
 #include <string>
@@ -96,6 +97,10 @@ inline float __uint_as_float(unsigned v) {
     std::memcpy(&f, &v, 4);
     return f;
 }
+/** Arithmetic that nvcc never contracts into an FMA; plain operations here (the host build does not contract them). */
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
 inline unsigned __float_as_uint(float f) {
     unsigned v;
     std::memcpy(&v, &f, 4);
@@ -314,7 +319,32 @@ inline cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) {
     return cudaSuccess;
 }
 
+// Streams: every call is synchronous here, so a stream is only a non-null token and the async calls are the plain ones.
+typedef struct emu_stream_token* cudaStream_t;
+constexpr unsigned cudaStreamNonBlocking = 1;
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+    static char token;
+    *s = reinterpret_cast<cudaStream_t>(&token);
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+    return cudaMemcpy(dst, src, bytes, kind);
+}
+inline cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
+/** Pinned host memory is ordinary host memory here (not counted by engram_emu_memory_limit: it is not device memory). */
+inline cudaError_t cudaMallocHost(void** p, size_t bytes) {
+    *p = std::malloc(bytes == 0 ? 1 : bytes);
+    return *p == nullptr ? cudaErrorMemoryAllocation : cudaSuccess;
+}
+inline cudaError_t cudaFreeHost(void* p) {
+    std::free(p);
+    return cudaSuccess;
+}
+
 #define ENGRAM_LAUNCH(kernel, grid, block, shared) ::emu::launcher(kernel, grid, block, shared, #kernel)
+#define ENGRAM_LAUNCH_ON(kernel, grid, block, shared, stream) ::emu::launcher(kernel, grid, block, shared, #kernel)
 #define ENGRAM_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::emu::dynamic_shared())
 #define ENGRAM_SHARED_ARRAY(T, name, n) \
     static const char name##_emu_key = 0; \

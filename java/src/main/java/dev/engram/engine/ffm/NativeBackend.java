@@ -196,6 +196,23 @@ public final class NativeBackend implements Backend, AutoCloseable {
     }
 
     /**
+     * Integrates the ensemble and returns only its quantiles, computed on the device (engram_integrate_quantiles:
+     * radix select per column, so the samples and final states are never downloaded). The values are those
+     * {@link #integrate} reports in {@link EnsembleResult#quantiles()} (the same kernel, the same order statistics,
+     * the same interpolation), plus the quantiles of the final states. All trajectories go in one call, so the device
+     * must hold spec.trajectories() × (sample count × (2n + 1) + 2n + 1) floats.
+     *
+     * @throws NativeEngineException when the device fails or the chosen kernel does not serve this model
+     */
+    public EnsembleQuantiles integrateQuantiles(EnsembleSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        if (closed) {
+            throw new IllegalStateException("this " + name() + " engine is closed");
+        }
+        return NativeEnsemble.quantiles(lib, spec, integration);
+    }
+
+    /**
      * A new device copy of {@code memory} that the caller owns and must close. For memories retrieved against
      * through this engine, {@link #retrieve} keeps its own copies; this is for explicit lifetime control.
      */

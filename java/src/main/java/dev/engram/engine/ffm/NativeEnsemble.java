@@ -147,6 +147,36 @@ final class NativeEnsemble {
         return Math.min(spec.trajectories(), Math.min(byBuffer, wanted));
     }
 
+    /**
+     * The whole ensemble in one engram_integrate_quantiles call: the device integrates it and computes the quantiles
+     * of every sample column and of the final states itself, so only S·(2n + 1)·L + 2n·L floats come back.
+     */
+    static EnsembleQuantiles quantiles(NativeLibrary lib, EnsembleSpec spec, IntegrationLaunch launch) {
+        double[] levels = spec.quantiles();
+        if (levels.length == 0) {
+            throw new IllegalArgumentException("the spec has no quantile levels (EnsembleSpec.quantiles is empty)");
+        }
+        int dim = 2 * spec.dof();
+        int sampleCount = spec.sampleSteps().length;
+        int count = levels.length;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment e = struct(spec, arena);
+            MemorySegment l = launch(launch, arena);
+            MemorySegment lv = arena.allocateFrom(JAVA_DOUBLE, levels);
+            MemorySegment sq = arena.allocate(JAVA_FLOAT, (long) sampleCount * (dim + 1) * count);
+            MemorySegment fq = arena.allocate(JAVA_FLOAT, (long) dim * count);
+            MemorySegment dc = arena.allocate(JAVA_LONG);
+            long total = spec.trajectories();
+            NativeCall.run("engram_integrate_quantiles", c -> {
+                c.check((int) lib.integrateQuantiles.invokeExact(e, 0L, total, l, lv, count, sq, fq, dc, c.err(),
+                        c.errCap()));
+                return null;
+            });
+            return new EnsembleQuantiles(spec.sampleSteps(), levels, sq.toArray(JAVA_FLOAT), fq.toArray(JAVA_FLOAT),
+                    dc.get(JAVA_LONG, 0));
+        }
+    }
+
     /** Integrates the whole ensemble with {@code lib}, range after range. */
     static EnsembleResult run(NativeLibrary lib, EnsembleSpec spec, IntegrationLaunch launch, LongConsumer progress) {
         return run(lib, spec, launch, progress, rangeSize(spec));

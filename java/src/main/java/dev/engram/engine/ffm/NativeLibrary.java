@@ -58,6 +58,7 @@ final class NativeLibrary {
     final MethodHandle retrievePartial;
     final MethodHandle emuMemoryLimit;
     final MethodHandle integrate;
+    final MethodHandle integrateQuantiles;
     final Limits limits;
 
     /**
@@ -107,6 +108,8 @@ final class NativeLibrary {
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
         integrate = bind(linker, lookup, "engram_integrate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG,
                 JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+        integrateQuantiles = bind(linker, lookup, "engram_integrate_quantiles", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+                JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         MethodHandle getLimits = bind(linker, lookup, "engram_get_limits", FunctionDescriptor.ofVoid(ADDRESS));
         limits = NativeCall.run("engram_get_limits", c -> {
             MemorySegment out = c.arena().allocate(LIMITS);

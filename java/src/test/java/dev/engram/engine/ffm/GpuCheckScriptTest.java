@@ -67,22 +67,29 @@ class GpuCheckScriptTest {
         Run r = run("--emulated", build.toString(), "--quick", "--skip-torch", "--out", out.toString());
         assertEquals(0, r.exit(), r.stdout() + r.stderr());
         List<String> steps = new ArrayList<>();
-        JsonNode harnessSummary = null;
+        java.util.Map<String, JsonNode> summaries = new java.util.HashMap<>();
         for (String line : Files.readAllLines(out)) {
             JsonNode n = JSON.readTree(line);  // every line is one JSON object
             if (n.has("step")) {
                 steps.add(n.get("step").asText() + ":" + n.get("status").asText());
             } else if ("validate-summary".equals(n.path("phase").asText())) {
-                harnessSummary = n;
+                summaries.put(n.path("harness").asText(), n);
             }
         }
-        assertEquals(List.of("environment:ok", "build-retrieve:skipped", "validate-retrieve:ok",
-                "sanitize-memcheck-retrieve:skipped", "sanitize-racecheck-retrieve:skipped",
-                "sanitize-synccheck-retrieve:skipped", "time-retrieve:skipped", "torch:skipped", "summary:ok"), steps);
-        assertTrue(harnessSummary != null, "the harness's own summary line is in the results file");
-        assertEquals(0, harnessSummary.get("failures").asInt());
+        assertEquals(List.of("environment:ok", "build-retrieve:skipped", "build-integrate:skipped",
+                "validate-retrieve:ok", "validate-integrate:ok",
+                "sanitize-memcheck-retrieve:skipped", "sanitize-memcheck-integrate:skipped",
+                "sanitize-racecheck-retrieve:skipped", "sanitize-racecheck-integrate:skipped",
+                "sanitize-synccheck-retrieve:skipped", "sanitize-synccheck-integrate:skipped",
+                "time-retrieve:skipped", "time-integrate:skipped", "torch:skipped", "torch-leapfrog:skipped",
+                "summary:ok"), steps);
+        JsonNode retrieve = summaries.get("retrieve"), integrate = summaries.get("integrate");
+        assertTrue(retrieve != null && integrate != null, "each harness's own summary line is in the results file");
+        assertEquals(0, retrieve.get("failures").asInt());
         // 2 kernel versions × 3 storages × 2 problems × 2 shapes × 2 merge modes
-        assertEquals(48, harnessSummary.get("checked").asInt());
+        assertEquals(48, retrieve.get("checked").asInt());
+        assertEquals(0, integrate.get("failures").asInt());
+        assertEquals(10, integrate.get("checked").asInt());  // 2 kernels × 2 problems × 2 shapes + 2 quantile checks
         try (var left = Files.list(tmp)) {
             assertEquals(List.of(out), left.toList(), "the scratch folder is removed");
         }
