@@ -6,12 +6,13 @@
 // storage f32, f16 or bf16. Others run version 1 (cuda/engram.cu chooses).
 //
 // Grid: x = query tiles of kRows = 16 queries (the M dimension of mma.m16n8k16), y = memory chunks (a multiple of
-// kWarps·kSP patterns). Block: kWarps = 4 independent warps, no block barrier anywhere. Warp w of a block walks the
-// chunk's tiles of kSP = 16 patterns w, w + 4, w + 8, ... and produces its own partial (partial index
+// kWarps·kSP = 128 patterns). Block: kWarps = 4 independent warps; one block barrier (the block's query terms, before
+// the loop). Warp w of a block walks the chunk's trips of TP = 32 patterns (16 for f32 at d = 128) w, w + 4, w + 8, ...
+// and produces its own partial (partial index
 // chunk·kWarps + w). Blocks of one chunk and different query tiles are adjacent in launch order, so at large B the
 // chunk is read from HBM once and from L2 by the other query tiles.
 //
-// Per tile (16 patterns), per warp:
+// Per trip (TP patterns), per warp:
 //   1. load: the tile's X rows (and V rows, and the 16 norms) arrive by cp.async issued kStages − 1 tiles ahead into
 //      a per-warp ring of shared-memory stages (rows padded by 16 bytes: ldmatrix rows fall in distinct banks);
 //   2. scores S = Q·Xᵀ (16 queries × 16 patterns) with mma.m16n8k16 bf16 → f32: Q is split once into three bf16
@@ -45,6 +46,10 @@ namespace v2 {
 
 constexpr int kWarps = 4;        // independent warps per block
 constexpr int kSP = 32;          // patterns per trip of a warp's loop (4 n-tiles of the scores, 2 k-steps of the output)
+                                 // — 16 where a row is 512 bytes (f32, d = 128), so that two stages of X and V fit
+
+/** Patterns per trip for rows of d elements of es bytes. */
+__host__ __device__ constexpr int trip_patterns(int d, int es) { return d * es >= 512 ? 16 : kSP; }
 constexpr int kRows = 16;        // queries per warp (the m of both products)
 constexpr int kLocalTopK = 32;   // top-k lists up to this length in shared memory, longer in the partial output
 constexpr int kQParts = 3;       // bf16 terms of the queries (exact for float32)
@@ -68,12 +73,12 @@ struct Store<__nv_bfloat16> {
 /** Shared-memory layout of one warp (bytes); a block holds kWarps of them. */
 struct WarpPlan {
     int row_bytes;    // one staged row: d·s + 16
-    int x_bytes;      // kSP rows
+    int x_bytes;      // TP rows
     int v_at;         // V rows within a stage (= 0 and unused when V = X)
     int norms_at;     // 16 floats within a stage
     int stage_bytes;  // X [+ V] + norms, 16-aligned
     int stages;
-    int cand_at;      // float [kRows][kSP] candidates of the slow top-k path
+    int cand_at;      // float [kRows][TP] candidates of the slow top-k path
     int count_at;     // int [kRows] entries per list
     int thr_at;       // float [kRows] k-th best score of a full list, −inf otherwise
     int list_at;      // lists (k <= kLocalTopK): long long [kRows][k] then float [kRows][k]
@@ -86,15 +91,16 @@ __host__ __device__ inline int q_bytes(int d) { return align16(kQParts * kRows *
 
 __host__ __device__ inline WarpPlan warp_plan(int d, int elem_bytes, int stages, bool separate_v, int k) {
     WarpPlan p{};
+    const int tp = trip_patterns(d, elem_bytes);
     p.row_bytes = d * elem_bytes + 16;
-    p.x_bytes = kSP * p.row_bytes;
+    p.x_bytes = tp * p.row_bytes;
     p.v_at = separate_v ? p.x_bytes : 0;
     p.norms_at = p.x_bytes * (separate_v ? 2 : 1);
-    p.stage_bytes = align16(p.norms_at + kSP * 4);
+    p.stage_bytes = align16(p.norms_at + tp * 4);
     p.stages = stages;
     int at = p.stage_bytes * stages;
     p.cand_at = at;
-    at = align16(at + kRows * kSP * 4);
+    at = align16(at + kRows * tp * 4);
     p.count_at = at;
     at = align16(at + kRows * 4);
     p.thr_at = at;
@@ -376,8 +382,9 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
     constexpr int KS = D / 16;          // k-steps of the score product
     constexpr int NT = D / 8;           // column tiles of the output
     constexpr int QRB = D * 2 + 16;     // q_row_bytes(D)
-    constexpr int PT = kSP / 8;         // pattern n-tiles of the score product per trip
-    constexpr int PK = kSP / 16;        // k-steps of the output product per trip
+    constexpr int TP = trip_patterns(D, ES);  // patterns per trip
+    constexpr int PT = TP / 8;          // pattern n-tiles of the score product per trip
+    constexpr int PK = TP / 16;         // k-steps of the output product per trip
     constexpr int CPR = D * ES / 16;    // 16-byte chunks per row (a power of two dividing 32 or a multiple of 32)
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
     const int q0 = blockIdx.x * kRows;
@@ -417,17 +424,17 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
     for (int j = 0; j < NT; j++) oacc[j][0] = oacc[j][1] = oacc[j][2] = oacc[j][3] = 0.f;
 
     // this warp's tiles: w, w + kWarps, ... of the chunk
-    const long long tiles_total = (c1 - c0 + kSP - 1) / kSP;
+    const long long tiles_total = (c1 - c0 + TP - 1) / TP;
     const long long ntiles = tiles_total > warp ? (tiles_total - warp + kWarps - 1) / kWarps : 0;
     auto issue = [&](long long i) {
         unsigned char* st = smem + (int) (i % S) * plan.stage_bytes;
-        const long long p0 = c0 + (warp + i * kWarps) * (long long) kSP;
+        const long long p0 = c0 + (warp + i * kWarps) * (long long) TP;
         if (i >= ntiles) {  // past this warp's last tile: an empty group keeps the wait count uniform
             cp_async_commit();
             return;
         }
 #pragma unroll
-        for (int e = lane; e < kSP * CPR; e += 32) {
+        for (int e = lane; e < TP * CPR; e += 32) {
             const int row = e / CPR, col = e % CPR;
             const bool ok = p0 + row < c1;
             const long long prow = ok ? p0 + row : 0;
@@ -437,7 +444,7 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
                 cp_async16(st + plan.v_at + row * plan.row_bytes + col * 16,
                            reinterpret_cast<const unsigned char*>(v + prow * D) + col * 16, ok);
         }
-        if (lane < kSP) {
+        if (lane < TP) {
             const bool ok = p0 + lane < c1;
             cp_async4(st + plan.norms_at + lane * 4, norms + (ok ? p0 + lane : 0), ok);
         }
@@ -455,8 +462,8 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
         const unsigned char* xs = st;
         const unsigned char* vs = st + plan.v_at;
         const float* ns = reinterpret_cast<const float*>(st + plan.norms_at);
-        const long long p0 = c0 + (warp + i * kWarps) * (long long) kSP;
-        const int np = c1 - p0 < kSP ? (int) (c1 - p0) : kSP;
+        const long long p0 = c0 + (warp + i * kWarps) * (long long) TP;
+        const int np = c1 - p0 < TP ? (int) (c1 - p0) : TP;
 
         // 2. scores: sacc[nt] = S[rows g, g+8][patterns 8nt + 2t, +1]; per n-tile two accumulators (the order-0
         // product and the corrections), PT n-tiles in flight: independent mma chains
@@ -524,12 +531,12 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
                         const int pn = 8 * (e >> 1) + 2 * t + (e & 1);
                         const float den = qn[rr] * ns[pn], dot = sacc[e >> 1][2 * rr + (e & 1)];
                         const float c = !(row_ok[rr] && pn < np) ? -INFINITY : den == 0.f ? 0.f : dot / den;
-                        cand[(g + 8 * rr) * kSP + pn] = c > thr[rr] ? c : -INFINITY;
+                        cand[(g + 8 * rr) * TP + pn] = c > thr[rr] ? c : -INFINITY;
                     }
                 }
                 __syncwarp(kFullMask);
                 for (int r = 0; r < nq; r++) {
-                    const float cs = cand[r * kSP + lane];
+                    const float cs = lane < TP ? cand[r * TP + lane] : -INFINITY;
                     if (__ballot_sync(kFullMask, cs != -INFINITY) == 0) continue;
                     merge_candidates(cs, p0 + lane, list_s(r), list_i(r), cnt + r, thr_s + r, k, lane);
                 }
@@ -722,7 +729,7 @@ int retrieve_v2_shared_bytes(int storage, int d, bool separate_v, int k) {
     return v2::kWarps * v2::warp_plan(d, es, stages, separate_v, k).bytes + v2::q_bytes(d);
 }
 
-int retrieve_v2_chunk_multiple() { return v2::kWarps * v2::kSP; }
+int retrieve_v2_chunk_multiple() { return v2::kWarps * v2::kSP; }  // also a multiple of kWarps·16
 
 int retrieve_v2_parts_per_chunk() { return v2::kWarps; }
 

@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NativeTensorCoreKernelTest {
     private static final ReferenceBackend REFERENCE = new ReferenceBackend();
     private static final Map<String, NativeBackend> ENGINES = new HashMap<>();
-    private static final LaunchShape V2_SMALL_CHUNKS = new LaunchShape(0, 64, 0, 2);
+    private static final LaunchShape V2_SMALL_CHUNKS = new LaunchShape(0, 128, 0, 2);
 
     static NativeBackend engine(String variant, NativeStorage storage, LaunchShape shape) {
         if (variant.equals("cuda")) {
