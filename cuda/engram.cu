@@ -20,7 +20,7 @@
 
 // 1 once retrieval kernel 2 has passed the GPU check on real hardware (see kRetrieveV2Auto)
 #ifndef ENGRAM_RETRIEVE_V2_AUTO
-#define ENGRAM_RETRIEVE_V2_AUTO 0
+#define ENGRAM_RETRIEVE_V2_AUTO 1  // validated and measured on an H200, 2026-11-30 (cuda/PERFORMANCE.md)
 #endif
 
 using engram::kMaxDimTile;

@@ -7,7 +7,7 @@
 //
 // Grid: x = query tiles of kRows = 16 queries (the M dimension of mma.m16n8k16), y = memory chunks (a multiple of
 // kWarps·kSP = 128 patterns). Block: kWarps = 4 independent warps; one block barrier (the block's query terms, before
-// the loop). Warp w of a block walks the chunk's trips of TP = 32 patterns (16 for f32 at d = 128) w, w + 4, w + 8, ...
+// the loop). Warp w of a block walks the chunk's trips of TP = 32 patterns (16 for f32 at d >= 64) w, w + 4, w + 8, ...
 // and produces its own partial (partial index
 // chunk·kWarps + w). Blocks of one chunk and different query tiles are adjacent in launch order, so at large B the
 // chunk is read from HBM once and from L2 by the other query tiles.
@@ -46,10 +46,11 @@ namespace v2 {
 
 constexpr int kWarps = 4;        // independent warps per block
 constexpr int kSP = 32;          // patterns per trip of a warp's loop (4 n-tiles of the scores, 2 k-steps of the output)
-                                 // — 16 where a row is 512 bytes (f32, d = 128), so that two stages of X and V fit
+                                 // — 16 for f32 rows of d >= 64 (256+ bytes), whose stages would otherwise limit the
+                                 //   blocks per SM by shared memory (measured on an H200: 4.1 ms against 2.6 ms)
 
 /** Patterns per trip for rows of d elements of es bytes. */
-__host__ __device__ constexpr int trip_patterns(int d, int es) { return d * es >= 512 ? 16 : kSP; }
+__host__ __device__ constexpr int trip_patterns(int d, int es) { return es == 4 && d >= 64 ? 16 : kSP; }
 constexpr int kRows = 16;        // queries per warp (the m of both products)
 constexpr int kLocalTopK = 32;   // top-k lists up to this length in shared memory, longer in the partial output
 constexpr int kQParts = 3;       // bf16 terms of the queries (exact for float32)
@@ -303,27 +304,39 @@ __device__ __forceinline__ float quad_sum(float v) {
  */
 __device__ __forceinline__ void merge_candidates(float cs, long long ci, float* ts, long long* ti, int* count,
                                                  float* thr, int k, int lane) {
-    // 1. sort the candidates across the warp (bitonic, best first; −inf sinks)
+    // 1. sort the candidates across the warp (bitonic, best first; −inf sinks); a single candidate (the usual case
+    // once the list is full) just moves to lane 0
     if (cs == -INFINITY) ci = 0x7fffffffffffffffLL;
+    const unsigned present = __ballot_sync(kFullMask, cs != -INFINITY);
+    if (__popc(present) == 1) {
+        const int src = __ffs(present) - 1;
+        cs = __shfl_sync(kFullMask, cs, src);
+        ci = __shfl_sync(kFullMask, ci, src);
+        if (lane != 0) {
+            cs = -INFINITY;
+            ci = 0x7fffffffffffffffLL;
+        }
+    } else {
 #pragma unroll
-    for (int size = 2; size <= 32; size <<= 1) {
+        for (int size = 2; size <= 32; size <<= 1) {
 #pragma unroll
-        for (int stride = size >> 1; stride > 0; stride >>= 1) {
-            const float os = __shfl_xor_sync(kFullMask, cs, stride);
-            const long long oi = __shfl_xor_sync(kFullMask, ci, stride);
-            const bool lower = (lane & stride) == 0;
-            const bool desc = (lane & size) == 0;  // this lane's sub-sequence sorts best-first
-            const bool other_better = better(os, oi, cs, ci);
-            // keep the better one at the lower lane of a best-first pair
-            const bool take = desc == lower ? other_better : !other_better && (os != cs || oi != ci);
-            if (take) {
-                cs = os;
-                ci = oi;
+            for (int stride = size >> 1; stride > 0; stride >>= 1) {
+                const float os = __shfl_xor_sync(kFullMask, cs, stride);
+                const long long oi = __shfl_xor_sync(kFullMask, ci, stride);
+                const bool lower = (lane & stride) == 0;
+                const bool desc = (lane & size) == 0;  // this lane's sub-sequence sorts best-first
+                const bool other_better = better(os, oi, cs, ci);
+                // keep the better one at the lower lane of a best-first pair
+                const bool take = desc == lower ? other_better : !other_better && (os != cs || oi != ci);
+                if (take) {
+                    cs = os;
+                    ci = oi;
+                }
             }
         }
     }
     const int n = *count;
-    const int c = __popc(__ballot_sync(kFullMask, cs != -INFINITY));
+    const int c = __popc(present);
     // 2. each candidate's rank among the list entries (entries better than it)
     int rank = 0x7fffffff;
     if (lane < c) {
@@ -529,8 +542,10 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
 #pragma unroll
                     for (int e = 0; e < PE; e++) {
                         const int pn = 8 * (e >> 1) + 2 * t + (e & 1);
-                        const float den = qn[rr] * ns[pn], dot = sacc[e >> 1][2 * rr + (e & 1)];
-                        const float c = !(row_ok[rr] && pn < np) ? -INFINITY : den == 0.f ? 0.f : dot / den;
+                        const float den = qn[rr] * ns[pn], bar = thr[rr] * den, dot = sacc[e >> 1][2 * rr + (e & 1)];
+                        float c = -INFINITY;  // the exact cosine only where the cheap test passed
+                        if (row_ok[rr] && pn < np && (den == 0.f ? 0.f > thr[rr] : dot > bar - fabsf(bar) * 1e-6f))
+                            c = den == 0.f ? 0.f : dot / den;
                         cand[(g + 8 * rr) * TP + pn] = c > thr[rr] ? c : -INFINITY;
                     }
                 }
@@ -736,7 +751,9 @@ int retrieve_v2_parts_per_chunk() { return v2::kWarps; }
 int retrieve_v2_query_tile() { return v2::kRows; }
 
 int retrieve_v2_default_chunk(long long count, int batch, int sms) {
-    // about 6 blocks per SM in all (2–3 resident, 2–3 waves: few partials to merge, a short tail); query tiles of one chunk are
+    // about 6 blocks per SM in all: two or three waves of 2–3 resident blocks. Fewer partials make the merge cheaper
+    // (0.35 ms for 3160 at B = 1 on an H200, 0.23 ms for 2112) but pass 1 slower: with 4 per SM bf16 B = 1 took
+    // 1.30 ms against 1.20, B = 64 7.7 ms against 6.6 (H200, d = 64, M = 10^7). Query tiles of one chunk are
     // adjacent in launch order, so more of them means fewer, longer chunks
     const long long qtiles = (batch + v2::kRows - 1) / v2::kRows;
     const long long step = v2::kWarps * v2::kSP;

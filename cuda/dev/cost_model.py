@@ -105,7 +105,7 @@ def model(case, sass, regs):
         mma_flops = 2.0 * rows * m * d * (3 * PARTS[st] - (1 if PARTS[st] == 3 else 0)) \
             + 2.0 * rows * m * d * 2 * PARTS[st]
         compute_s = mma_flops / TENSOR_BF16
-        patterns_per_trip = 16
+        patterns_per_trip = 16 if (es == 4 and d >= 64) else 32   # trip_patterns() in retrieve_partial_v2.cu
         marker = "HMMA"
     else:
         compute_s = useful_flops / FP32 / 0.25   # v1 reaches about a quarter of FP32 peak from shared memory
@@ -120,7 +120,17 @@ def model(case, sass, regs):
     if name in regs:
         threads = 128 if v == 2 else (256 if b > 16 else 128)
         per_warp = -(-regs[name] * 32 // 256) * 256
-        warps_per_sm = min(64, 65536 // per_warp // (threads // 32) * (threads // 32))
+        blocks = 65536 // (per_warp * (threads // 32))
+        if v == 2:  # shared memory per block (warp_plan + the query terms; V = X as timed), 228 KB per SM
+            k = case.get("k", 10)
+            al = lambda n: (n + 15) // 16 * 16
+            tp = patterns_per_trip
+            warp_bytes = 2 * al(tp * (d * es + 16) + tp * 4) + al(16 * tp * 4) + 2 * al(64) \
+                + (al(16 * k * 12) if 0 < k <= 32 else 0)
+            smem = 4 * warp_bytes + al(3 * 16 * (2 * d + 16))
+            blocks = min(blocks, 228 * 1024 // (smem + 1024))
+            out["smem_per_block"] = smem
+        warps_per_sm = min(64, blocks * (threads // 32))
         out["registers"] = regs[name]
         out["warps_per_SM"] = warps_per_sm
     if loop:
