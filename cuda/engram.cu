@@ -129,7 +129,7 @@ int32_t check_common(engram_memory* mem, const float* queries, int64_t batch, in
     return ENGRAM_OK;
 }
 
-/** Version 2's shape: 128 threads, 16 queries per block, chunk % 64 == 0 (asked for, or chosen). */
+/** Version 2's shape: 128 threads, 16 queries per block, chunk % 128 == 0 (asked for, or chosen). */
 int32_t choose_shape_v2(const engram_memory* mem, int64_t batch, int32_t k, int64_t count, const engram_launch* launch,
                         bool explicit_v2, Shape* s, char* err, int64_t err_cap) {
     const int threads = launch != nullptr ? launch->block_threads : 0;
@@ -143,7 +143,7 @@ int32_t choose_shape_v2(const engram_memory* mem, int64_t batch, int32_t k, int6
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.query_tile must be 0 or %d for retrieval kernel 2, got %d", engram::retrieve_v2_query_tile(),
                     qtile);
-    if (chunk != 0 && chunk % step != 0)
+    if (chunk < 0 || (chunk != 0 && chunk % step != 0))
         return fail(ENGRAM_ERROR_INVALID_ARGUMENT, err, err_cap,
                     "launch.chunk must be a positive multiple of %d for retrieval kernel 2, got %d", step, chunk);
     if (chunk == 0) chunk = engram::retrieve_v2_default_chunk(count, (int) batch, mem->sms);
@@ -176,9 +176,10 @@ int32_t choose_shape(const engram_memory* mem, int64_t batch, int32_t k, int64_t
         return fail(ENGRAM_ERROR_UNSUPPORTED, err, err_cap,
                     "retrieval kernel 2 needs d = dv in {32, 64, 128}, got d=%d, dv=%d; use kernel 0 or 1", mem->dim,
                     mem->value_dim);
-    if (kernel == 2 || (kernel == 0 && kRetrieveV2Auto && v2_serves)) {
-        const int32_t st = choose_shape_v2(mem, batch, k, count, launch, kernel == 2, s, err, err_cap);
-        if (st == ENGRAM_OK || kernel == 2) return st;
+    if (kernel == 2) return choose_shape_v2(mem, batch, k, count, launch, true, s, err, err_cap);
+    if (kernel == 0 && kRetrieveV2Auto && v2_serves) {
+        // automatic: version 2 where its shape rules and shared memory allow, else version 1 (no message left behind)
+        if (choose_shape_v2(mem, batch, k, count, launch, false, s, nullptr, 0) == ENGRAM_OK) return ENGRAM_OK;
     }
     int threads = launch != nullptr ? launch->block_threads : 0;
     int chunk = launch != nullptr ? launch->chunk : 0;

@@ -124,7 +124,7 @@ typedef struct engram_launch {
     int32_t chunk;
     int32_t query_tile;
     int32_t kernel; /* pass-1 kernel: 0 automatic, 1 SIMT (version 1), 2 tensor cores (version 2: d = dv in
-                       {32, 64, 128}; block_threads 0 or 128, query_tile 0 or 16, chunk a multiple of 64) */
+                       {32, 64, 128}; block_threads 0 or 128, query_tile 0 or 16, chunk a multiple of 128) */
 } engram_launch;
 
 /**

@@ -524,8 +524,9 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
 
         constexpr int PE = 2 * PT;  // scores per lane and row
 
-        // 5. top-k: cos = dot/den beats a row's k-th best only if dot > thr·den (up to rounding: a relative slack of
-        // 1e-6 > 4 ulp keeps every true candidate). A warp vote; the exact test and the lists only when it passes.
+        // 5. top-k: cos = dot/den beats a row's k-th best only if dot >= thr·den (up to rounding: a relative slack of
+        // 1e-6 ≈ 8 ulp, and >= because the slack underflows to 0 for subnormal products, where rounding is still
+        // monotonic, so no true candidate is lost). A warp vote; the exact test and the lists only when it passes.
         if (k > 0) {
             bool any_pass = false;
 #pragma unroll
@@ -534,7 +535,7 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
                 for (int e = 0; e < PE; e++) {
                     const int pn = 8 * (e >> 1) + 2 * t + (e & 1);
                     const float den = qn[rr] * ns[pn], bar = thr[rr] * den, dot = sacc[e >> 1][2 * rr + (e & 1)];
-                    any_pass |= row_ok[rr] && pn < np && (den == 0.f ? 0.f > thr[rr] : dot > bar - fabsf(bar) * 1e-6f);
+                    any_pass |= row_ok[rr] && pn < np && (den == 0.f ? 0.f > thr[rr] : dot >= bar - fabsf(bar) * 1e-6f);
                 }
             if (__any_sync(kFullMask, any_pass)) {
 #pragma unroll
@@ -544,7 +545,7 @@ __device__ __forceinline__ void partial_warp(const T* __restrict__ x, const T* _
                         const int pn = 8 * (e >> 1) + 2 * t + (e & 1);
                         const float den = qn[rr] * ns[pn], bar = thr[rr] * den, dot = sacc[e >> 1][2 * rr + (e & 1)];
                         float c = -INFINITY;  // the exact cosine only where the cheap test passed
-                        if (row_ok[rr] && pn < np && (den == 0.f ? 0.f > thr[rr] : dot > bar - fabsf(bar) * 1e-6f))
+                        if (row_ok[rr] && pn < np && (den == 0.f ? 0.f > thr[rr] : dot >= bar - fabsf(bar) * 1e-6f))
                             c = den == 0.f ? 0.f : dot / den;
                         cand[(g + 8 * rr) * TP + pn] = c > thr[rr] ? c : -INFINITY;
                     }

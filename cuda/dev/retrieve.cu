@@ -7,7 +7,7 @@
 //      chunk % 32 == 0, query tile <= threads/4. Pass 2: one block per query merges the chunks' partials exactly.
 //   2  engram_kernel_retrieve_partial_v2_{f32,f16,bf16}_d{32,64,128} (retrieve_partial_v2.cu) + the same merge:
 //      tensor cores for both products (bf16 terms, float32-grade logits), a cp.async pipeline per warp, four
-//      independent warps per block (one partial each), threshold-filtered top-k; d = dv in {32, 64, 128}; chunk % 64 == 0.
+//      independent warps per block (one partial each), threshold-filtered top-k; d = dv in {32, 64, 128}; chunk % 128 == 0.
 //
 // What it does, in order:
 //   1. validation (always): random problems (seeded; the seed is printed) against a C reference in double, at every

@@ -6,7 +6,7 @@ package dev.engram.engine.ffm;
  *
  * @param blockThreads threads per block: a positive multiple of 32 (the warp), at most the library's limit
  *                     (engram_get_limits; checked when an engine is made with this shape); 0 or 128 for kernel 2
- * @param chunk        stored patterns per block: a positive multiple of 32 (of 64 for kernel 2)
+ * @param chunk        stored patterns per block: a positive multiple of 32 (of 128 for kernel 2)
  * @param queryTile    queries per block: in [1, blockThreads/4]; 0 or 16 for kernel 2
  * @param kernel       the pass-1 kernel: 0 automatic, 1 the SIMT kernel (version 1), 2 the tensor-core kernel
  *                     (version 2: d = dv in {32, 64, 128}; cuda/retrieve_partial_v2.cu)

@@ -150,7 +150,7 @@ public final class NativeBackend implements Backend, AutoCloseable {
             case 1 -> "1 (asked for)";
             case 2 -> "2 (asked for: tensor cores, d = dv in {32, 64, 128})";
             default -> lib.limits.retrieveV2Auto()
-                    ? "automatic: 2 (tensor cores) where d = dv in {32, 64, 128}, else 1"
+                    ? "automatic: 2 (tensor cores) where d = dv in {32, 64, 128} and its shared memory fits, else 1"
                     : "automatic: 1 (version 2, tensor cores, is available with --retrieval-kernel 2 or -D"
                     + LaunchShape.KERNEL_PROPERTY + "=2, but not yet validated on a GPU)";
         };
