@@ -8,6 +8,7 @@ import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
+import dev.engram.engine.jcuda.JCublasBaseline;
 import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
@@ -48,7 +49,8 @@ final class BenchCommand implements Callable<Integer> {
     List<String> cases;
 
     @Option(names = "--engines", defaultValue = "reference,cpu,cpu-bf16", split = ",",
-            description = "engines to time: reference, cpu, cuda, emu, auto (default: ${DEFAULT-VALUE})")
+            description = "engines to time: reference, cpu, cuda, emu, jcuda, auto, and jcublas (the cuBLAS baseline: "
+                    + "cublasSgemm scores + a scores-to-partials kernel; needs libcublas.so.12) (default: ${DEFAULT-VALUE})")
     List<String> engines;
 
     @Option(names = "--reps", defaultValue = "7", description = "timed repetitions per engine (reference: 1)")
@@ -105,21 +107,42 @@ final class BenchCommand implements Callable<Integer> {
                  PatternMemory mem = PatternMemory.wrap(x, null)) {
                 RetrievalParams params = new RetrievalParams(beta, k);
                 for (String name : engines) {
-                    Backend engine = Backends.select(name);
-                    int n = name.equals("reference") ? 1 : reps;
-                    if (!name.equals("reference")) {
-                        // warm up until the JIT has settled: at least 3 calls and 1.5 s
-                        long w0 = System.nanoTime();
-                        for (int w = 0; w < 3 || System.nanoTime() - w0 < 1_500_000_000L; w++) {
-                            engine.retrieve(mem, q, params);
+                    JCublasBaseline cublas = null;
+                    Runnable call;
+                    if (name.equals("jcublas")) {
+                        String why = JCublasBaseline.unavailableReason();
+                        if (why != null) {
+                            en.addObject().put("engine", name).put("unavailable", why);
+                            System.out.printf("  %-10s unavailable: %s%n", name, why);
+                            continue;
                         }
+                        cublas = JCublasBaseline.create(0);
+                        JCublasBaseline c0 = cublas;
+                        call = () -> c0.retrieve(mem, q, params);
+                    } else {
+                        Backend engine = Backends.select(name);
+                        call = () -> engine.retrieve(mem, q, params);
                     }
+                    int n = name.equals("reference") ? 1 : reps;
                     double[] t = new double[n];
-                    for (int r = 0; r < n; r++) {
-                        long t0 = System.nanoTime();
-                        engine.retrieve(mem, q, params);
-                        t[r] = (System.nanoTime() - t0) / 1e6;
-                        System.err.printf("\r  %-9s rep %d/%d: %.2f ms   ", name, r + 1, n, t[r]);
+                    try {
+                        if (!name.equals("reference")) {
+                            // warm up until the JIT has settled: at least 3 calls and 1.5 s
+                            long w0 = System.nanoTime();
+                            for (int w = 0; w < 3 || System.nanoTime() - w0 < 1_500_000_000L; w++) {
+                                call.run();
+                            }
+                        }
+                        for (int r = 0; r < n; r++) {
+                            long t0 = System.nanoTime();
+                            call.run();
+                            t[r] = (System.nanoTime() - t0) / 1e6;
+                            System.err.printf("\r  %-9s rep %d/%d: %.2f ms   ", name, r + 1, n, t[r]);
+                        }
+                    } finally {
+                        if (cublas != null) {
+                            cublas.close();
+                        }
                     }
                     System.err.print("\r");
                     Arrays.sort(t);

@@ -115,6 +115,14 @@ public final class JCudaBackend implements Backend, AutoCloseable {
         return deviceCopy(memory).retrieve(queries, params, 0, memory.size(), launch);
     }
 
+    /** The cuBLAS baseline's retrieval on this engine's device copy of {@code memory} (float32 storage). */
+    RetrievalResult retrieveCublas(PatternMemory memory, FloatMatrix queries, RetrievalParams params,
+                                   jcuda.jcublas.cublasHandle handle) {
+        RetrievalChecks.check(memory, 0, memory.size(), queries, params);
+        checkK(params.k());
+        return deviceCopy(memory).retrieveCublas(queries, params, handle);
+    }
+
     /** Retrieval against a {@link #wrap}ped memory, patterns [from, to). */
     public RetrievalResult retrieve(JCudaMemory memory, FloatMatrix queries, RetrievalParams params) {
         checkWrapped(memory, queries, params, 0, memory.size());

@@ -327,6 +327,104 @@ public final class JCudaMemory implements AutoCloseable {
         return new Outputs(batch, a, b, c, out, topIndex, topScore);
     }
 
+    /**
+     * The cuBLAS baseline ({@link JCublasBaseline}): S = Q·Xᵀ (B × M floats) by cublasSgemm on this memory's
+     * float32 X, then the scores → partials kernel and the merge kernel, all on the device's stream. Float32 storage
+     * only; patterns [0, size).
+     */
+    synchronized RetrievalResult retrieveCublas(FloatMatrix queries, RetrievalParams params, jcuda.jcublas.cublasHandle handle) {
+        checkOpen();
+        if (storage != JCudaStorage.F32) {
+            throw new IllegalArgumentException("the cuBLAS baseline needs float32 storage (cublasSgemm), this memory is "
+                    + storage);
+        }
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("the cuBLAS baseline needs M <= 2^31 - 1 patterns (GEMM dimensions are int), got " + size);
+        }
+        int batch = (int) queries.rows();
+        int k = params.k();
+        int d = dim;
+        int dv = valueDim;
+        long count = size;
+        long wanted = Math.max(1, 8L * device.multiprocessors / batch);
+        int chunk = (int) Math.min(Math.max((count + wanted - 1) / wanted, 256), 1 << 20);
+        long chunks = (count + chunk - 1) / chunk;
+        long cb = chunks * batch;
+        Workspace w = new Workspace();
+        long q = w.take((long) batch * d * 4);
+        long qn = w.take(batch * 4L);
+        long sc = w.take((long) batch * count * 4);
+        long pm = w.take(cb * 4);
+        long pl = w.take(cb * 4);
+        long pt = w.take(cb * 4);
+        long po = w.take(cb * dv * 4);
+        long ps = w.take(cb * k * 4);
+        long pi = w.take(cb * k * 8);
+        long wt = w.take(cb * 8);
+        long hd = w.take(cb * 4);
+        long oa = w.take(batch * 4L);
+        long ob = w.take(batch * 4L);
+        long oc = w.take(batch * 4L);
+        long oo = w.take((long) batch * dv * 4);
+        long os = w.take((long) batch * k * 4);
+        long oi = w.take((long) batch * k * 8);
+        float[] hq = rows(queries, 0, batch);
+        float[] hqn = new float[batch];
+        for (int b = 0; b < batch; b++) {
+            double s2 = 0;
+            for (int j = 0; j < d; j++) {
+                s2 += (double) hq[b * d + j] * hq[b * d + j];
+            }
+            hqn[b] = (float) Math.sqrt(s2);
+        }
+        float[] a = new float[batch];
+        float[] b = new float[batch];
+        float[] out = new float[batch * dv];
+        long[] topIndex = new long[batch * k];
+        float[] topScore = new float[batch * k];
+        try (JCudaDevice.Scope ignored = device.enter()) {
+            if (w.bytes > workspaceBytes) {
+                free(workspace);
+                workspace = null;
+                workspaceBytes = 0;
+                workspace = alloc(w.bytes);
+                workspaceBytes = w.bytes;
+            }
+            cuMemcpyHtoD(at(q), Pointer.to(hq), (long) batch * d * 4);
+            cuMemcpyHtoD(at(qn), Pointer.to(hqn), batch * 4L);
+            // column-major: S' (M × B, ld M) = Xᵀ (X is d × M, ld d) · Q (d × B, ld d): row-major S (B × M)
+            jcuda.jcublas.JCublas2.cublasSgemm(handle, jcuda.jcublas.cublasOperation.CUBLAS_OP_T,
+                    jcuda.jcublas.cublasOperation.CUBLAS_OP_N, (int) count, batch, d, Pointer.to(new float[] {1f}), x, d,
+                    at(q), d, Pointer.to(new float[] {0f}), at(sc), (int) count);
+            CUdeviceptr values = valuesArePatterns ? x : v;
+            KernelArgs scores = KernelArgs.of(KernelTable.SCORES_PARTIALS)
+                    .pointer("scores", at(sc)).i64("lds", count).pointer("v", values).i32("dv", dv)
+                    .pointer("norms", norms).i64("from", 0).i64("to", count).pointer("qnorms", at(qn))
+                    .i32("batch", batch).f32("beta", params.beta()).i32("k", k).i32("chunk", chunk)
+                    .pointer("m", at(pm)).pointer("l", at(pl)).pointer("t", at(pt)).pointer("o", at(po))
+                    .pointer("top_score", at(ps)).pointer("top_index", at(pi));
+            device.launch(scores, chunks, batch, KernelTable.SCORES_THREADS, 0);
+            KernelArgs merge = KernelArgs.of(KernelTable.RETRIEVE_MERGE)
+                    .pointer("in_m", at(pm)).pointer("in_l", at(pl)).pointer("in_t", at(pt)).pointer("in_o", at(po))
+                    .pointer("in_top_score", at(ps)).pointer("in_top_index", at(pi))
+                    .i32("chunks", (int) chunks).i32("batch", batch).i32("dv", dv).i32("k", k)
+                    .i64("count", count).i32("finish", 1).pointer("weights", at(wt))
+                    .pointer("heads", at(hd)).pointer("out_a", at(oa)).pointer("out_b", at(ob))
+                    .pointer("out_c", at(oc)).pointer("out_o", at(oo)).pointer("out_top_score", at(os))
+                    .pointer("out_top_index", at(oi));
+            device.launch(merge, batch, 1, KernelTable.MERGE_THREADS, 0);
+            device.synchronize();
+            cuMemcpyDtoH(Pointer.to(a), at(oa), batch * 4L);
+            cuMemcpyDtoH(Pointer.to(b), at(ob), batch * 4L);
+            cuMemcpyDtoH(Pointer.to(out), at(oo), (long) batch * dv * 4);
+            if (k > 0) {
+                cuMemcpyDtoH(Pointer.to(topScore), at(os), (long) batch * k * 4);
+                cuMemcpyDtoH(Pointer.to(topIndex), at(oi), (long) batch * k * 8);
+            }
+        }
+        return new RetrievalResult(batch, valueDim, k, out, a, b, topIndex, topScore);
+    }
+
     private CUdeviceptr at(long offset) {
         return workspace.withByteOffset(offset);
     }

@@ -10,7 +10,8 @@ import static dev.engram.engine.jcuda.KernelParam.POINTER;
 
 /**
  * The kernels the JCuda engine launches: which fatbin holds each, its extern "C" name (cuModuleGetFunction), and its
- * parameters in order, by name and C type, exactly as declared in cuda/retrieve_partial.cu and cuda/retrieve_merge.cu.
+ * parameters in order, by name and C type, exactly as declared in cuda/retrieve_partial.cu, cuda/retrieve_merge.cu and
+ * cuda/scores_partials.cu.
  * {@link KernelArgs} checks every launch against this table; a test checks the table against the parameter offsets
  * and sizes nvcc recorded in the fatbin.
  */
@@ -22,10 +23,17 @@ enum KernelTable {
     /** Pass 1 over bf16 patterns. */
     RETRIEVE_PARTIAL_BF16("engram_retrieve_partial.fatbin", "engram_kernel_retrieve_partial_bf16", Signatures.PARTIAL),
     /** Pass 2: merges the per-chunk partials exactly into finished results (finish = 1) or one partial (0). */
-    RETRIEVE_MERGE("engram_retrieve_merge.fatbin", "engram_kernel_retrieve_merge", Signatures.MERGE);
+    RETRIEVE_MERGE("engram_retrieve_merge.fatbin", "engram_kernel_retrieve_merge", Signatures.MERGE),
+    /**
+     * The cuBLAS baseline's second pass ({@link JCublasBaseline}): from the score matrix a GEMM wrote to the same
+     * per-(chunk, query) partials as pass 1 (cuda/scores_partials.cu), which RETRIEVE_MERGE then finishes.
+     */
+    SCORES_PARTIALS("engram_scores_partials.fatbin", "engram_kernel_scores_partials", Signatures.SCORES);
 
     /** Threads per block of the merge kernel (its __launch_bounds__). */
     static final int MERGE_THREADS = 256;
+    /** Threads per block of the scores → partials kernel (its fixed block size). */
+    static final int SCORES_THREADS = 256;
 
     /** The fatbin file (resource native/linux-x86_64/&lt;module&gt;) holding the kernel. */
     final String module;
@@ -93,6 +101,12 @@ enum KernelTable {
                 p("dv", INT), p("k", INT), p("count", LONG), p("finish", INT), p("weights", POINTER),
                 p("heads", POINTER), p("out_a", POINTER), p("out_b", POINTER), p("out_c", POINTER),
                 p("out_o", POINTER), p("out_top_score", POINTER), p("out_top_index", POINTER));
+
+        static final List<Param> SCORES = List.of(
+                p("scores", POINTER), p("lds", LONG), p("v", POINTER), p("dv", INT), p("norms", POINTER),
+                p("from", LONG), p("to", LONG), p("qnorms", POINTER), p("batch", INT), p("beta", FLOAT), p("k", INT),
+                p("chunk", INT), p("m", POINTER), p("l", POINTER), p("t", POINTER), p("o", POINTER),
+                p("top_score", POINTER), p("top_index", POINTER));
 
         private static Param p(String name, KernelParam type) {
             return new Param(name, type);

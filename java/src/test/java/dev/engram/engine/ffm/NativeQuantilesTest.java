@@ -121,6 +121,28 @@ class NativeQuantilesTest {
         assertEquals(0f, device.sample(8, 0, 3), "after step 5 only the x = 0 trajectories are left");
     }
 
+    /** The README's example (emulated, smaller): the median final q from the device equals the host's. */
+    @org.junit.jupiter.api.Test
+    void readmeExample() {
+        NativeTestSupport.assumeEmu();
+        MlpWeights h = NativeIntegrationTest.net(3, 2, 16, 16, 1);
+        float[] q0 = {0.5f};
+        float[] p0 = {0f};
+        try (NativeBackend gpu = NativeBackend.emulated()
+                .with(IntegrationLaunch.of(IntegrationLaunch.Kernel.TENSOR_BF16))) {
+            EnsembleSpec spec = EnsembleSpec.of(h, q0, p0, 2_000, 0.01f, 20, 0.1f, 0.1f, 0.05f, 7, 10);
+            EnsembleResult r = gpu.integrate(spec);
+            EnsembleQuantiles q = gpu.integrateQuantiles(spec);
+            float medianFinalQ = q.finalState(0, 2);
+            float[] column = new float[2_000];
+            for (int i = 0; i < column.length; i++) {
+                column[i] = r.finalStates()[2 * i];
+            }
+            assertEquals(quantile(column, 0.5), medianFinalQ);
+            assertArrayEquals(r.quantiles(), q.sampleQuantiles());
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource({"emu"})
     void aSpecWithoutLevelsIsRefused(String variant) {

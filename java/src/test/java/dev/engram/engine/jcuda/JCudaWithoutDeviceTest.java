@@ -33,7 +33,11 @@ class JCudaWithoutDeviceTest {
         // in_m in_l in_t in_o in_ts in_ti chunks batch dv k count finish weights heads a b c o ts ti
         assertArrayEquals(new int[] {0, 8, 16, 24, 32, 40, 48, 52, 56, 60, 64, 72, 80, 88, 96, 104, 112, 120, 128, 136},
                 KernelTable.RETRIEVE_MERGE.offsets());
-        assertEquals(List.of("engram_retrieve_partial.fatbin", "engram_retrieve_merge.fatbin"), KernelTable.modules());
+        // scores lds v dv norms from to qnorms batch beta k chunk m l t o top_score top_index
+        assertArrayEquals(new int[] {0, 8, 16, 24, 32, 40, 48, 56, 64, 68, 72, 76, 80, 88, 96, 104, 112, 120},
+                KernelTable.SCORES_PARTIALS.offsets());
+        assertEquals(List.of("engram_retrieve_partial.fatbin", "engram_retrieve_merge.fatbin",
+                "engram_scores_partials.fatbin"), KernelTable.modules());
         assertEquals(KernelTable.RETRIEVE_PARTIAL_BF16, KernelTable.partialFor(JCudaStorage.BF16));
         assertEquals(KernelTable.RETRIEVE_PARTIAL_F16, KernelTable.partialFor(JCudaStorage.F16));
         assertEquals(KernelTable.RETRIEVE_PARTIAL_F32, KernelTable.partialFor(JCudaStorage.F32));
@@ -165,6 +169,8 @@ class JCudaWithoutDeviceTest {
             assertEquals("engram_retrieve_merge.fatbin not found in engram.native.dir=" + empty, e.getMessage());
             Files.write(empty.resolve("engram_retrieve_partial.fatbin"), new byte[] {1, 2, 3});
             Files.write(empty.resolve("engram_retrieve_merge.fatbin"), new byte[] {4});
+            assertEquals("engram_scores_partials.fatbin not found in engram.native.dir=" + empty, Fatbins.missing());
+            Files.write(empty.resolve("engram_scores_partials.fatbin"), new byte[] {5});
             assertEquals(null, Fatbins.missing());
             assertArrayEquals(new byte[] {1, 2, 3}, Fatbins.read("engram_retrieve_partial.fatbin"));
         } finally {
@@ -175,6 +181,7 @@ class JCudaWithoutDeviceTest {
             }
             Files.deleteIfExists(empty.resolve("engram_retrieve_partial.fatbin"));
             Files.deleteIfExists(empty.resolve("engram_retrieve_merge.fatbin"));
+            Files.deleteIfExists(empty.resolve("engram_scores_partials.fatbin"));
             Files.delete(empty);
         }
     }
