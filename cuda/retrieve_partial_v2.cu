@@ -168,6 +168,35 @@ __device__ __forceinline__ void mma_orders(float acc[3][4], const uint32_t a[NA]
 }
 
 /**
+ * The four registers of an ldmatrix.x4 of 16-bit storage as the B fragments (two registers each) of two mma steps,
+ * in NP bf16 terms: bf16 storage is its own single term; f16 is widened and split into two exact terms.
+ */
+template <int NP>
+__device__ __forceinline__ void frags_from_ldsm(const uint32_t reg[4], uint32_t first[NP][2], uint32_t second[NP][2]) {
+    if constexpr (NP == 1) {
+        first[0][0] = reg[0];
+        first[0][1] = reg[1];
+        second[0][0] = reg[2];
+        second[0][1] = reg[3];
+    } else {
+        uint32_t terms[4][NP];
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            float lo, hi;
+            f16x2_to_float(reg[r], lo, hi);
+            split_pair<NP>(lo, hi, terms[r]);
+        }
+#pragma unroll
+        for (int j = 0; j < NP; j++) {
+            first[j][0] = terms[0][j];
+            first[j][1] = terms[1][j];
+            second[j][0] = terms[2][j];
+            second[j][1] = terms[3][j];
+        }
+    }
+}
+
+/**
  * B fragments of Xᵀ (k = 16 columns 16s.., n = 8 patterns 8nt..) for two consecutive k-steps s, s + 1, in terms.
  * Lane (g, t) receives X[8nt + g][16s + 2t, +1] (b0) and X[8nt + g][16s + 8 + 2t, +1] (b1) of each step.
  */
@@ -180,30 +209,7 @@ __device__ __forceinline__ void x_frags(const unsigned char* xs, int row_bytes, 
         const int col = 16 * (s + (mi >> 1)) + 8 * (mi & 1);
         uint32_t reg[4];
         ldsm_x4(reg, xs + (8 * nt + r) * row_bytes + col * 2);
-        if constexpr (NP == 1) {
-            b0[0][0] = reg[0];
-            b0[0][1] = reg[1];
-            b1[0][0] = reg[2];
-            b1[0][1] = reg[3];
-        } else {
-            uint32_t t0[NP], t1[NP], t2[NP], t3[NP];
-            float lo, hi;
-            f16x2_to_float(reg[0], lo, hi);
-            split_pair<NP>(lo, hi, t0);
-            f16x2_to_float(reg[1], lo, hi);
-            split_pair<NP>(lo, hi, t1);
-            f16x2_to_float(reg[2], lo, hi);
-            split_pair<NP>(lo, hi, t2);
-            f16x2_to_float(reg[3], lo, hi);
-            split_pair<NP>(lo, hi, t3);
-#pragma unroll
-            for (int j = 0; j < NP; j++) {
-                b0[j][0] = t0[j];
-                b0[j][1] = t1[j];
-                b1[j][0] = t2[j];
-                b1[j][1] = t3[j];
-            }
-        }
+        frags_from_ldsm<NP>(reg, b0, b1);
     } else {
         const int g = lane >> 2, t = lane & 3;
         const float* row = reinterpret_cast<const float*>(xs + (8 * nt + g) * row_bytes);
@@ -241,30 +247,7 @@ __device__ __forceinline__ void v_frags(const unsigned char* vs, int row_bytes, 
         const int pat = r + 8 * (mi & 1), col = 8 * j + 8 * (mi >> 1);
         uint32_t reg[4];
         ldsm_x4_t(reg, vs + pat * row_bytes + col * 2);
-        if constexpr (NP == 1) {
-            c0[0][0] = reg[0];
-            c0[0][1] = reg[1];
-            c1[0][0] = reg[2];
-            c1[0][1] = reg[3];
-        } else {
-            uint32_t t0[NP], t1[NP], t2[NP], t3[NP];
-            float lo, hi;
-            f16x2_to_float(reg[0], lo, hi);
-            split_pair<NP>(lo, hi, t0);
-            f16x2_to_float(reg[1], lo, hi);
-            split_pair<NP>(lo, hi, t1);
-            f16x2_to_float(reg[2], lo, hi);
-            split_pair<NP>(lo, hi, t2);
-            f16x2_to_float(reg[3], lo, hi);
-            split_pair<NP>(lo, hi, t3);
-#pragma unroll
-            for (int q = 0; q < NP; q++) {
-                c0[q][0] = t0[q];
-                c0[q][1] = t1[q];
-                c1[q][0] = t2[q];
-                c1[q][1] = t3[q];
-            }
-        }
+        frags_from_ldsm<NP>(reg, c0, c1);
     } else {
         const int g = lane >> 2, t = lane & 3;
 #pragma unroll
