@@ -37,6 +37,10 @@ public final class FileSet implements AutoCloseable {
     /** Starts a set of files for {@code folder} (created if missing); nothing in it changes before {@link #commit}. */
     public static FileSet in(Path folder) throws IOException {
         Path abs = folder.toAbsolutePath().normalize();
+        if (Files.exists(abs) && !Files.isDirectory(abs)) {
+            throw FileErrors.of("write", folder, "it is a file, and an output folder is needed there",
+                    "name a folder (new or existing), or move the file away", null);
+        }
         try {
             Files.createDirectories(abs);
         } catch (IOException e) {

@@ -65,4 +65,19 @@ class FileSetTest {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
+
+    /** An output folder where a file stands: one line naming it and the way out, and the file untouched. */
+    @Test
+    void aFileWhereTheFolderShouldBeIsOneLineAndStaysAsItWas() throws IOException {
+        Path file = dir.resolve("report");
+        Files.writeString(file, "keep me");
+        IOException e = assertThrows(IOException.class, () -> FileSet.in(file));
+        String m = e.getMessage();
+        org.junit.jupiter.api.Assertions.assertTrue(m.contains(file.toString()) && m.contains("it is a file")
+                && m.contains("name a folder") && !m.contains("\n"), m);
+        assertEquals("keep me", Files.readString(file));
+        try (Stream<Path> left = Files.list(dir)) {
+            assertEquals(List.of(file), left.toList(), "no staging folder left behind");
+        }
+    }
 }
