@@ -1172,7 +1172,8 @@ int32_t integrate(const engram_ensemble* e, int64_t first, int64_t count, const 
         unsigned char* q = static_cast<unsigned char*>(dquant);
         float* sq = reinterpret_cast<float*>(q);
         float* fq = reinterpret_cast<float*>(q + align256(sq_floats * 4));
-        unsigned long long* dcount = reinterpret_cast<unsigned long long*>(q + align256(sq_floats * 4) + align256(fq_floats * 4));
+        unsigned long long* dcount =
+            reinterpret_cast<unsigned long long*>(q + align256(sq_floats * 4) + align256(fq_floats * 4));
         const double* lv = static_cast<const double*>(dlevels);
         const engram::QuantileColumns sc_cols{a.samples, count, coords, count * coords, coords, e->sample_count * coords};
         const engram::QuantileColumns fc_cols{a.finals, count, dim, 0, dim, dim};

@@ -526,7 +526,8 @@ cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, 
     const int h = hidden_width(a);
     if (tile == 32) {
         // the host admits tile 32 for h <= 32 only: at h = 64 two m-tiles need more than 255 registers (spills)
-        return h == 16 ? launch_tc<1, 2>(a, packed, blocks, warps, stream) : launch_tc<2, 2>(a, packed, blocks, warps, stream);
+        return h == 16 ? launch_tc<1, 2>(a, packed, blocks, warps, stream)
+                       : launch_tc<2, 2>(a, packed, blocks, warps, stream);
     }
     switch (h) {
         case 16: return launch_tc<1, 1>(a, packed, blocks, warps, stream);

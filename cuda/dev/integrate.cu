@@ -379,10 +379,12 @@ Packed pack(const Problem& p) {
         for (int l = 0; l < d.layers; l++) {
             const int rows = src.widths[(size_t) l + 1], cols = src.widths[(size_t) l];
             d.w_off[l] = (int) r.params.size();
-            r.params.insert(r.params.end(), src.params.begin() + (long) at, src.params.begin() + (long) (at + (size_t) rows * cols));
+            const auto w0 = src.params.begin() + (long) at;
+            r.params.insert(r.params.end(), w0, w0 + (long) rows * cols);
             at += (size_t) rows * cols;
             d.b_off[l] = (int) r.params.size();
-            r.params.insert(r.params.end(), src.params.begin() + (long) at, src.params.begin() + (long) (at + (size_t) rows));
+            const auto b0 = src.params.begin() + (long) at;
+            r.params.insert(r.params.end(), b0, b0 + rows);
             at += (size_t) rows;
             if (l + 1 < d.layers) {
                 d.act_off[l] = act;
@@ -489,7 +491,8 @@ struct Run {
             if (shape.blocks == 0) {
                 long long blocks = (count + s.threads - 1) / s.threads;
                 blocks = std::min<long long>(blocks, (long long) sm_count() * (2048 / s.threads));
-                blocks = std::min<long long>(blocks, std::max<long long>(1, (1LL << 30) / ((long long) a.scratch.floats * 4 * s.threads)));
+                const long long per_block = (long long) a.scratch.floats * 4 * s.threads;  // workspace bytes
+                blocks = std::min<long long>(blocks, std::max<long long>(1, (1LL << 30) / per_block));
                 shape.blocks = (int) std::max<long long>(1, blocks);
             }
             CUDA_CHECK(cudaMalloc((void**) &dws, (size_t) shape.blocks * s.threads * a.scratch.floats * 4));
@@ -523,8 +526,10 @@ struct Run {
     Run& operator=(const Run&) = delete;
 
     void launch() {
-        if (kernel == TENSOR) CUDA_CHECK(engram::launch_integrate_tensor(pk.a, dpacked, shape.blocks, shape.threads, shape.tile));
-        else CUDA_CHECK(engram::launch_integrate_fp32(pk.a, shape.blocks, shape.threads));
+        if (kernel == TENSOR)
+            CUDA_CHECK(engram::launch_integrate_tensor(pk.a, dpacked, shape.blocks, shape.threads, shape.tile));
+        else
+            CUDA_CHECK(engram::launch_integrate_fp32(pk.a, shape.blocks, shape.threads));
     }
 };
 
@@ -556,9 +561,11 @@ std::string check(const Problem& p, int kernel, const Shape& s, const std::vecto
     for (long long i = 0; i < p.count; i++) {
         for (int s_ = 0; s_ < S; s_++)
             for (int j = 0; j <= dim; j++)
-                cmp(samples[((size_t) s_ * p.count + i) * (dim + 1) + j], ref_samples[(size_t) i][(size_t) s_ * (dim + 1) + j],
-                    j == dim ? "energy" : "sampled state", i, s_, j);
-        for (int j = 0; j < dim; j++) cmp(finals[(size_t) i * dim + j], ref_finals[(size_t) i][(size_t) j], "final state", i, -1, j);
+                cmp(samples[((size_t) s_ * p.count + i) * (dim + 1) + j],
+                    ref_samples[(size_t) i][(size_t) s_ * (dim + 1) + j], j == dim ? "energy" : "sampled state", i,
+                    s_, j);
+        for (int j = 0; j < dim; j++)
+            cmp(finals[(size_t) i * dim + j], ref_finals[(size_t) i][(size_t) j], "final state", i, -1, j);
         if (div[(size_t) i] != ref_div[(size_t) i] && first.empty()) {
             std::snprintf(msg, sizeof msg, "diverged_at of trajectory %lld = %d, reference %d", i, div[(size_t) i],
                           ref_div[(size_t) i]);
@@ -630,7 +637,8 @@ std::vector<VCase> validation_cases(bool quick, const std::vector<int>& kernels,
     auto add = [&](int kernel, const char* name, Problem p, std::vector<Shape> shapes) {
         out.push_back(VCase{kernel, name, std::move(p), std::move(shapes)});
     };
-    const int H = ENGRAM_MODEL_HAMILTONIAN, SEP = ENGRAM_MODEL_SEPARABLE, LF = ENGRAM_SCHEME_LEAPFROG,
+    const int H = ENGRAM_MODEL_HAMILTONIAN, SEP = ENGRAM_MODEL_SEPARABLE, DIS = ENGRAM_MODEL_DISSIPATIVE,
+              PORT = ENGRAM_MODEL_PORT, DER = ENGRAM_MODEL_DERIVATIVE, LF = ENGRAM_SCHEME_LEAPFROG,
               SV = ENGRAM_SCHEME_STORMER_VERLET, TAO = ENGRAM_SCHEME_TAO, RK4 = ENGRAM_SCHEME_RK4;
     // FP32 shapes: (blocks, threads); a grid smaller than the range makes threads loop over trajectories
     const std::vector<Shape> fs = {{1, 32, 0}, {3, 64, 0}, {0, 128, 0}, {2, 256, 0}};
@@ -661,10 +669,10 @@ std::vector<VCase> validation_cases(bool quick, const std::vector<int>& kernels,
         add(FP32, "separable-leapfrog", make_problem(SEP, LF, 1, 0, {16}, 0, 31, 20, 0, 0.f, false, s + 6), fs);
         add(FP32, "separable-tao", make_problem(SEP, TAO, 3, 0, {12, 12}, 2, 19, 20, 3, 0.f, false, s + 7), fs);
         add(FP32, "separable-rk4", make_problem(SEP, RK4, 2, 0, {16}, 0, 40, 20, 0, 0.f, false, s + 8), fs);
-        add(FP32, "dissipative-rk4", make_problem(ENGRAM_MODEL_DISSIPATIVE, RK4, 2, 0, {16, 16}, 0, 45, 20, 4, 0.1f, false, s + 9), fs);
-        add(FP32, "port-rk4-inputs", make_problem(ENGRAM_MODEL_PORT, RK4, 2, 3, {16}, 11, 37, 20, 5, 0.f, false, s + 10), fs);
-        add(FP32, "derivative-rk4-inputs", make_problem(ENGRAM_MODEL_DERIVATIVE, RK4, 1, 2, {16, 16}, 0, 50, 20, 0, 0.f, false, s + 11), fs);
-        add(FP32, "derivative-rk4-no-inputs", make_problem(ENGRAM_MODEL_DERIVATIVE, RK4, 2, 0, {20}, 0, 33, 15, 4, 0.1f, true, s + 12), fs);
+        add(FP32, "dissipative-rk4", make_problem(DIS, RK4, 2, 0, {16, 16}, 0, 45, 20, 4, 0.1f, false, s + 9), fs);
+        add(FP32, "port-rk4-inputs", make_problem(PORT, RK4, 2, 3, {16}, 11, 37, 20, 5, 0.f, false, s + 10), fs);
+        add(FP32, "derivative-rk4-inputs", make_problem(DER, RK4, 1, 2, {16, 16}, 0, 50, 20, 0, 0.f, false, s + 11), fs);
+        add(FP32, "derivative-rk4-no-inputs", make_problem(DER, RK4, 2, 0, {20}, 0, 33, 15, 4, 0.1f, true, s + 12), fs);
     }
     if (tc) {
         add(TENSOR, "tc-h64-n1-noise", make_problem(H, LF, 1, 0, {64, 64}, 5, 101, 30, 7, 0.2f, false, s + 21), ts16);
@@ -711,7 +719,9 @@ std::string check_quantiles(long long count, int S, int coords, const std::vecto
                 // ties; plain values; values over 2⁻¹⁰..2¹⁰ (neighbours whose float difference rounds)
                 const uint64_t pick = rng.next() % 3;
                 float v = pick == 0 ? std::round(u * 24.f) / 8.f
-                        : pick == 1 ? 3.f * u : std::ldexp(1.f + 0.999f * std::fabs(rng.uniform()), (int) (rng.next() % 21) - 10) * (u < 0 ? -1.f : 1.f);
+                        : pick == 1 ? 3.f * u
+                                    : std::ldexp(1.f + 0.999f * std::fabs(rng.uniform()), (int) (rng.next() % 21) - 10) *
+                                          (u < 0 ? -1.f : 1.f);
                 if (rng.next() % 11 == 0) v = (rng.next() & 1) ? -0.0f : 0.0f;
                 if (c == coords - 1 && s == 0 && coords > 1) v = NAN;  // an all-NaN column
                 if (s >= dead_from[(size_t) i]) v = NAN;
@@ -819,7 +829,8 @@ int main(int argc, char** argv) {
             const std::string bad = check(p, c.kernel, s, rs, rf, rd, tol, max_err, used);
             checked++;
             std::string hid;
-            for (size_t k = 1; k + 1 < p.nets[0].widths.size(); k++) hid += (hid.empty() ? "" : "x") + std::to_string(p.nets[0].widths[k]);
+            for (size_t k = 1; k + 1 < p.nets[0].widths.size(); k++)
+                hid += (hid.empty() ? "" : "x") + std::to_string(p.nets[0].widths[k]);
             harness::Json j;
             j.str("harness", "integrate").str("build", build).str("phase", "validate").str("kernel", kernel_name(c.kernel))
                 .str("case", c.name).str("kind", kKinds[p.kind]).str("scheme", kSchemes[p.scheme]).integer("n", p.n)
