@@ -3,7 +3,12 @@ package dev.engram.hopfield;
 import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
 import dev.engram.optim.LearningRateSchedule;
+import dev.engram.engine.Attention;
+import dev.engram.engine.AttentionForward;
+import dev.engram.engine.AttentionGradient;
 import dev.engram.engine.Backend;
+import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
@@ -40,8 +45,11 @@ import java.util.SplittableRandom;
  *
  * <p>Inference ({@link #predict}) runs every head's retrieval through the {@link Backend} contract: per head, the
  * normalised projected keys and projected values form a {@link PatternMemory} (built once, rebuilt after training
- * or {@link #setMemory}), and {@code retrieve} returns r_h and the entropy. Training runs in double on the heap,
- * because its backward pass needs every attention weight, which the engine contract does not return.
+ * or {@link #setMemory}), and {@code retrieve} returns r_h and the entropy. Training ({@link #train}) runs every
+ * head's attention and its backward pass on an engine ({@link Backend#attend}, {@link Backend#attendBackward}: fused,
+ * the B×M weights recomputed tile by tile, never stored), by default the automatic training engine (cpu, float32);
+ * the projections, the predictor head and the diversity term stay here in double. {@link #gradient(double[][],
+ * double[], double)} is the same gradient entirely in double on the heap, the oracle of the tests.
  *
  * <p>Not thread-safe. Owns the per-head engine memories: close it.
  */
@@ -595,6 +603,189 @@ public final class DenseAssociativeMemory implements AutoCloseable {
                 List.of(gWq, gWk, gWv, gWo, gWp, gBp, gKeys, gValues, gLogBeta));
     }
 
+    /**
+     * The loss and gradient of {@link #gradient(double[][], double[], double)} with every head's attention and its
+     * backward pass on {@code engine} (one {@link Attention} of H heads, B queries against the M projected keys).
+     *
+     * @param features        B×d
+     * @param targets         B
+     * @param diversityWeight λ_div ≥ 0
+     */
+    public Gradient gradient(Backend engine, double[][] features, double[] targets, double diversityWeight) {
+        Objects.requireNonNull(engine, "engine");
+        checkBatch(features, targets);
+        if (!(diversityWeight >= 0) || !Double.isFinite(diversityWeight)) {
+            throw new IllegalArgumentException("diversityWeight must be a finite number >= 0, got " + diversityWeight);
+        }
+        return engineStep(engine, features, targets, diversityWeight, null);
+    }
+
+    /** Row-major transpose of a rows×cols block. */
+    private static double[] transpose(double[] w, int rows, int cols) {
+        double[] t = new double[w.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = w[r * cols + c];
+            }
+        }
+        return t;
+    }
+
+    /** out[0, rows) = W·x for W given transposed (cols×rows): axpy along rows, which the JIT vectorises. */
+    private static void projectAll(double[] wT, int rows, double[] x, int xOff, int cols, double[] out) {
+        java.util.Arrays.fill(out, 0, rows, 0);
+        for (int c = 0; c < cols; c++) {
+            double xc = x[xOff + c];
+            int base = c * rows;
+            for (int r = 0; r < rows; r++) {
+                out[r] += wT[base + r] * xc;
+            }
+        }
+    }
+
+    /** ∂W += g·xᵀ (W rows×cols) and, when {@code gx} ≠ null, ∂x += Wᵀ·g, for one row x. */
+    private static void projectBackward(double[] w, double[] g, int rows, double[] x, int xOff, int cols,
+                                        double[] gw, double[] gx) {
+        for (int r = 0; r < rows; r++) {
+            double gr = g[r];
+            if (gr == 0) {
+                continue;
+            }
+            int base = r * cols;
+            for (int c = 0; c < cols; c++) {
+                gw[base + c] += gr * x[xOff + c];
+            }
+            if (gx != null) {
+                for (int c = 0; c < cols; c++) {
+                    gx[xOff + c] += w[base + c] * gr;
+                }
+            }
+        }
+    }
+
+    /**
+     * One loss-and-gradient evaluation with the attention on {@code engine}: the same equations as {@link #backward},
+     * the heads' attention forward and backward replaced by the engine's fused calls.
+     */
+    private Gradient engineStep(Backend engine, double[][] f, double[] y, double diversityWeight, int[] subset) {
+        int d = config.inputDim();
+        int dv = config.valueDim();
+        int heads = config.heads();
+        int dh = config.headDim();
+        int dm = config.modelDim();
+        int m = config.memorySize();
+        int hd = heads * dh;
+        int batch = f.length;
+        double beta = beta();
+        double[] wqT = transpose(wq, hd, d);
+        double[] wkT = transpose(wk, hd, d);
+        double[] wvT = transpose(wv, hd, dv);
+        double[] kHat = new double[heads * m * dh];
+        double[] kNorm = new double[heads * m];
+        double[] vProj = new double[heads * m * dh];
+        double[] row = new double[Math.max(hd, Math.max(d, dv))];
+        for (int i = 0; i < m; i++) {
+            projectAll(wkT, hd, keys, i * d, d, row);
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(row, h * dh, kHat, (h * m + i) * dh, dh);
+                kNorm[h * m + i] = normalise(kHat, (h * m + i) * dh, dh);
+            }
+            projectAll(wvT, hd, values, i * dv, dv, row);
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(row, h * dh, vProj, (h * m + i) * dh, dh);
+            }
+        }
+        double[] qHat = new double[heads * batch * dh];
+        double[] qNorm = new double[heads * batch];
+        for (int b = 0; b < batch; b++) {
+            projectAll(wqT, hd, f[b], 0, d, row);
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(row, h * dh, qHat, (h * batch + b) * dh, dh);
+                qNorm[h * batch + b] = normalise(qHat, (h * batch + b) * dh, dh);
+            }
+        }
+        Attention att = new Attention(heads, batch, m, dh, dh, qHat, kHat, vProj, beta);
+        AttentionForward fw = engine.attend(att);
+        double logM = Math.log(m);
+        double[] omega = new double[batch];
+        double wsum = 0;
+        for (int b = 0; b < batch; b++) {
+            double ent = 0;
+            for (int h = 0; h < heads; h++) {
+                ent += fw.entropy()[h * batch + b];
+            }
+            omega[b] = 1 - ent / heads / logM + CONFIDENCE_FLOOR;
+            wsum += omega[b];
+        }
+        double[] gWq = new double[wq.length];
+        double[] gWk = new double[wk.length];
+        double[] gWv = new double[wv.length];
+        double[] gWo = new double[wo.length];
+        double[] gWp = new double[wp.length];
+        double[] gBp = new double[1];
+        double[] gKeys = new double[keys.length];
+        double[] gValues = new double[values.length];
+        double[] dOut = new double[heads * batch * dh];
+        double[] r = new double[hd];
+        double[] o = new double[dm];
+        double mse = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(fw.output(), (h * batch + b) * dh, r, h * dh, dh);
+            }
+            double z = bp[0];
+            for (int k = 0; k < dm; k++) {
+                double s = 0;
+                for (int j = 0; j < hd; j++) {
+                    s += wo[k * hd + j] * r[j];
+                }
+                o[k] = s;
+                z += wp[k] * s;
+            }
+            double yHat = Math.tanh(z);
+            double e = yHat - y[b];
+            mse += omega[b] * e * e;
+            double dz = 2 * omega[b] * e / wsum * (1 - yHat * yHat);
+            gBp[0] += dz;
+            for (int k = 0; k < dm; k++) {
+                gWp[k] += dz * o[k];
+                double dOk = dz * wp[k];
+                for (int j = 0; j < hd; j++) {
+                    gWo[k * hd + j] += dOk * r[j];
+                    dOut[((j / dh) * batch + b) * dh + j % dh] += wo[k * hd + j] * dOk;
+                }
+            }
+        }
+        AttentionGradient g = engine.attendBackward(att, fw, dOut);
+        double[] gq = g.queries();
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int off = (h * batch + b) * dh;
+                normaliseBackward(qHat, off, dh, qNorm[h * batch + b], gq, off);
+                System.arraycopy(gq, off, row, h * dh, dh);
+            }
+            projectBackward(wq, row, hd, f[b], 0, d, gWq, null);
+        }
+        double[] gk = g.keys();
+        double[] gv = g.values();
+        double[] gvRow = new double[hd];
+        for (int i = 0; i < m; i++) {
+            for (int h = 0; h < heads; h++) {
+                int off = (h * m + i) * dh;
+                normaliseBackward(kHat, off, dh, kNorm[h * m + i], gk, off);
+                System.arraycopy(gk, off, row, h * dh, dh);
+                System.arraycopy(gv, off, gvRow, h * dh, dh);
+            }
+            projectBackward(wk, row, hd, keys, i * d, d, gWk, gKeys);
+            projectBackward(wv, gvRow, hd, values, i * dv, dv, gWv, gValues);
+        }
+        double div = diversity(diversityWeight > 0 ? gKeys : null, diversityWeight, subset);
+        double[] gLogBeta = {config.learnBeta() ? beta * g.beta() : 0};
+        double weighted = mse / wsum;
+        return new Gradient(weighted + diversityWeight * div, weighted, div, omega,
+                List.of(gWq, gWk, gWv, gWo, gWp, gBp, gKeys, gValues, gLogBeta));
+    }
+
     private void checkBatch(double[][] features, double[] targets) {
         Objects.requireNonNull(features, "features");
         Objects.requireNonNull(targets, "targets");
@@ -613,6 +804,15 @@ public final class DenseAssociativeMemory implements AutoCloseable {
      * @param targets  N (e.g. next-period returns; the predictor's range is (−1, 1))
      */
     public TrainingReport train(double[][] features, double[] targets, TrainingConfig tc) {
+        return train(Backends.select(Capability.TRAINING, "auto"), features, targets, tc);
+    }
+
+    /**
+     * {@link #train(double[][], double[], TrainingConfig)} with every step's attention and its backward pass on
+     * {@code engine} (reference: double throughout; cpu: float32 attention tiles on all cores).
+     */
+    public TrainingReport train(Backend engine, double[][] features, double[] targets, TrainingConfig tc) {
+        Objects.requireNonNull(engine, "engine");
         checkBatch(features, targets);
         int n = features.length;
         int bs = Math.min(tc.batchSize(), n);
@@ -644,12 +844,7 @@ public final class DenseAssociativeMemory implements AutoCloseable {
                     by[k] = targets[order[cursor]];
                     cursor++;
                 }
-                Forward fw = new Forward(bf);
-                double[] omega = new double[bs];
-                for (int b = 0; b < bs; b++) {
-                    omega[b] = fw.confidence[b] + CONFIDENCE_FLOOR;
-                }
-                Gradient g = backward(bf, by, fw, omega, tc.diversityWeight(), sampleKeys(rnd, keyOrder));
+                Gradient g = engineStep(engine, bf, by, tc.diversityWeight(), sampleKeys(rnd, keyOrder));
                 if (!Double.isFinite(g.loss())) {
                     throw new IllegalStateException("training diverged at step " + step + ": loss " + g.loss());
                 }

@@ -320,6 +320,22 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 java.util.Objects.requireNonNull(samples, "samples"), config.threads(), pool);
     }
 
+    /** Flash-attention shaped float32 tiles on this engine's threads (see {@link CpuAttention}). */
+    @Override
+    public dev.engram.engine.AttentionForward attend(dev.engram.engine.Attention attention) {
+        return new CpuAttention(config.threads(), pool, CpuAttention.MIN_MACS_PER_WORKER)
+                .forward(java.util.Objects.requireNonNull(attention, "attention"));
+    }
+
+    /** Recomputes the attention tile by tile from the forward's maxima and log-normalisers (see {@link CpuAttention}). */
+    @Override
+    public dev.engram.engine.AttentionGradient attendBackward(dev.engram.engine.Attention attention,
+                                                            dev.engram.engine.AttentionForward forward,
+                                                            double[] outputGradient) {
+        return new CpuAttention(config.threads(), pool, CpuAttention.MIN_MACS_PER_WORKER)
+                .backward(java.util.Objects.requireNonNull(attention, "attention"), forward, outputGradient);
+    }
+
     /** Stops the worker threads (the shared instance is never closed). */
     @Override
     public void close() {

@@ -100,4 +100,19 @@ public final class ReferenceBackend implements Backend {
         java.util.Objects.requireNonNull(samples, "samples");
         return null;
     }
+
+    /** Each query on its own in double, two passes (see {@code ReferenceAttention}). */
+    @Override
+    public dev.engram.engine.AttentionForward attend(dev.engram.engine.Attention attention) {
+        return ReferenceAttention.forward(java.util.Objects.requireNonNull(attention, "attention"));
+    }
+
+    /** In double, recomputing every weight from the inputs. */
+    @Override
+    public dev.engram.engine.AttentionGradient attendBackward(dev.engram.engine.Attention attention,
+                                                            dev.engram.engine.AttentionForward forward,
+                                                            double[] outputGradient) {
+        return ReferenceAttention.backward(java.util.Objects.requireNonNull(attention, "attention"), forward,
+                outputGradient);
+    }
 }

@@ -1,0 +1,414 @@
+package dev.engram.engine.cpu;
+
+import dev.engram.engine.Attention;
+import dev.engram.engine.AttentionForward;
+import dev.engram.engine.AttentionGradient;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The CPU engine's training attention, flash-attention shaped: float32 tiles, Vector API, all cores, and the H×B×M
+ * attention weights never stored.
+ *
+ * <p>Work is cut into tasks (head h, chunk c of {@value #CHUNK} stored rows); a task walks the queries in tiles of
+ * {@value #QUERY_TILE} and keeps one tile of scores in cache:
+ * <ul>
+ *   <li>forward: S = Q·K_cᵀ ({@link MicroKernels#gemm}, vectors along stored rows), the chunk's row maximum m_c,
+ *       E = e^(β(S − m_c)), l_c = ΣE, t_c = ΣE·(S − m_c), O_c = E·V_c. The per-chunk partials are merged per query
+ *       in chunk order, in double (the retrieval monoid: rescale by e^(β(m_c − m)), add).</li>
+ *   <li>backward: S again, P = e^(β(S − m) − log l) from the forward's statistics, ∂P = ∂O·V_cᵀ,
+ *       ∂S = P∘(∂P − D) with D_b = ∂o_b·o_b (one FMA chain in the order of the ∂P product, so a one-hot row gives
+ *       ∂S = 0 exactly), then ∂V_cᵀ = ∂Oᵀ·P, ∂K_cᵀ = Qᵀ·∂S (each chunk owns its rows), and per-chunk partials of
+ *       ∂Q = ∂S·K_c and of ∂β, added in chunk order in double.</li>
+ * </ul>
+ * Tasks depend only on the shapes, every sum runs in a fixed order ({@link ReproducibleMath} for sums along rows,
+ * sequential FMA chains in the products), exp is {@link ReproducibleMath#exp} and the double scalars use
+ * {@link StrictMath}: the bits do not depend on the thread count, the vector width or the JIT tier.
+ *
+ * <p>Accuracy against the double reference: inputs and β rounded to float32; scores sum dk products, outputs and
+ * ∂Q sum at most {@value #CHUNK} float32 terms per chunk (relative error ≲ √K·2⁻²⁴ typically), the chunks merge in
+ * double. β·(s − m) is formed from the unscaled difference, so β·s of 10^9 loses nothing when scores are exact.
+ */
+final class CpuAttention {
+    private static final VectorSpecies<Float> SP = CpuVectors.SPECIES;
+    private static final int L = CpuVectors.LANES;
+    /** Stored rows per task: fixed (a multiple of every lane count), so results do not depend on threads. */
+    static final int CHUNK = 512;
+    /** Queries per score tile: 32 × 512 floats keep the five tiles of a worker within 1 MB of L2. */
+    static final int QUERY_TILE = 32;
+    /** Multiply-adds a worker should have at least; below it a thread costs more than it saves. */
+    static final long MIN_MACS_PER_WORKER = 4L << 20;
+
+    private final int threads;
+    private final ExecutorService pool;
+    private final long minMacsPerWorker;
+
+    /**
+     * @param threads          workers (the calling thread is one)
+     * @param pool             at least {@code threads − 1} threads, or null for one worker
+     * @param minMacsPerWorker work below which fewer workers run (tests pass 0 to use them all)
+     */
+    CpuAttention(int threads, ExecutorService pool, long minMacsPerWorker) {
+        this.threads = pool == null ? 1 : Math.max(1, threads);
+        this.pool = pool;
+        this.minMacsPerWorker = Math.max(1, minMacsPerWorker);
+    }
+
+    /** Shapes and padded sizes of one call. */
+    private static final class Shape {
+        final int heads;
+        final int batch;
+        final int mem;
+        final int dk;
+        final int dv;
+        final int mp;
+        final int dkp;
+        final int dvp;
+        final int chunks;
+        final float beta;
+
+        Shape(Attention a) {
+            heads = a.heads();
+            batch = a.batch();
+            mem = a.memory();
+            dk = a.keyDim();
+            dv = a.valueDim();
+            mp = TanhNet.pad(mem);
+            dkp = TanhNet.pad(dk);
+            dvp = TanhNet.pad(dv);
+            chunks = (mem + CHUNK - 1) / CHUNK;
+            beta = (float) a.beta();
+        }
+
+        int valid(int c) {
+            return Math.min(CHUNK, mem - c * CHUNK);
+        }
+    }
+
+    /** One worker's score tiles. */
+    private static final class Tiles {
+        final float[] s = new float[QUERY_TILE * CHUNK];
+        final float[] e = new float[QUERY_TILE * CHUNK];
+        final float[] dp = new float[QUERY_TILE * CHUNK];
+        final float[] ds = new float[QUERY_TILE * CHUNK];
+        final float[] prod = new float[CHUNK];
+    }
+
+    AttentionForward forward(Attention a) {
+        Shape sh = new Shape(a);
+        float[] q = toFloat(a.queries());
+        float[] kt = transposed(a.keys(), sh.heads, sh.mem, sh.dk, sh.mp);
+        float[] vRow = rows(a.values(), sh.heads, sh.mem, sh.dv, sh.mp, sh.dvp);
+        int parts = sh.heads * sh.chunks * sh.batch;
+        float[] pm = new float[parts];
+        float[] pl = new float[parts];
+        float[] pt = new float[parts];
+        float[] po = new float[parts * sh.dvp];
+        long macs = (long) sh.heads * sh.batch * sh.mp * (sh.dk + sh.dvp + 4);
+        run(sh.heads * sh.chunks, macs, (tiles, task) -> {
+            int h = task / sh.chunks;
+            int c = task % sh.chunks;
+            int c0 = c * CHUNK;
+            int valid = sh.valid(c);
+            int cw = TanhNet.pad(valid);
+            for (int t0 = 0; t0 < sh.batch; t0 += QUERY_TILE) {
+                int rows = Math.min(QUERY_TILE, sh.batch - t0);
+                float[] s = tiles.s;
+                float[] e = tiles.e;
+                MicroKernels.gemm(q, (h * sh.batch + t0) * sh.dk, sh.dk, 1, rows, sh.dk, kt, h * sh.dk * sh.mp + c0,
+                        sh.mp, s, 0, cw, cw, false);
+                for (int r = 0; r < rows; r++) {
+                    int row = r * cw;
+                    float m = rowMax(s, row, valid);
+                    FloatVector bv = FloatVector.broadcast(SP, sh.beta);
+                    for (int j = 0; j < cw; j += L) {
+                        FloatVector d = FloatVector.fromArray(SP, s, row + j).sub(m);
+                        d.intoArray(s, row + j);
+                        d.mul(bv).intoArray(e, row + j);
+                    }
+                    maskTail(s, e, row, valid, cw);
+                    ReproducibleMath.exp(e, row, row + cw);
+                    for (int j = 0; j < cw; j += L) {
+                        FloatVector.fromArray(SP, e, row + j).mul(FloatVector.fromArray(SP, s, row + j))
+                                .intoArray(tiles.prod, j);
+                    }
+                    int p = (h * sh.chunks + c) * sh.batch + t0 + r;
+                    pm[p] = m;
+                    pl[p] = ReproducibleMath.sum(e, row, valid);
+                    pt[p] = ReproducibleMath.sum(tiles.prod, 0, valid);
+                }
+                MicroKernels.gemm(e, 0, cw, 1, rows, cw, vRow, (h * sh.mp + c0) * sh.dvp, sh.dvp,
+                        po, ((h * sh.chunks + c) * sh.batch + t0) * sh.dvp, sh.dvp, sh.dvp, false);
+            }
+        });
+        int hb = sh.heads * sh.batch;
+        double[] out = new double[hb * sh.dv];
+        double[] max = new double[hb];
+        double[] lse = new double[hb];
+        double[] entropy = new double[hb];
+        double beta = sh.beta;
+        for (int h = 0; h < sh.heads; h++) {
+            for (int b = 0; b < sh.batch; b++) {
+                int qb = h * sh.batch + b;
+                double m = Double.NEGATIVE_INFINITY;
+                for (int c = 0; c < sh.chunks; c++) {
+                    m = Math.max(m, pm[(h * sh.chunks + c) * sh.batch + b]);
+                }
+                double l = 0;
+                double t = 0;
+                for (int c = 0; c < sh.chunks; c++) {
+                    int p = (h * sh.chunks + c) * sh.batch + b;
+                    double shift = pm[p] - m;
+                    double w = StrictMath.exp(beta * shift);
+                    if (w == 0) {
+                        continue;
+                    }
+                    l += w * pl[p];
+                    t += w * (pt[p] + shift * pl[p]);
+                    for (int j = 0; j < sh.dv; j++) {
+                        out[qb * sh.dv + j] += w * po[p * sh.dvp + j];
+                    }
+                }
+                for (int j = 0; j < sh.dv; j++) {
+                    out[qb * sh.dv + j] /= l;
+                }
+                max[qb] = m;
+                lse[qb] = StrictMath.log(l);
+                entropy[qb] = Math.max(0, lse[qb] - beta * t / l);
+            }
+        }
+        return new AttentionForward(out, max, lse, entropy);
+    }
+
+    AttentionGradient backward(Attention a, AttentionForward f, double[] dOut) {
+        a.checkBackward(f, dOut);
+        Shape sh = new Shape(a);
+        float[] q = toFloat(a.queries());
+        float[] kt = transposed(a.keys(), sh.heads, sh.mem, sh.dk, sh.mp);
+        float[] vt = transposed(a.values(), sh.heads, sh.mem, sh.dv, sh.mp);
+        float[] kRow = rows(a.keys(), sh.heads, sh.mem, sh.dk, sh.mp, sh.dkp);
+        float[] dO = toFloat(dOut);
+        int hb = sh.heads * sh.batch;
+        float[] mx = new float[hb];
+        float[] ls = new float[hb];
+        float[] dd = new float[hb];
+        for (int qb = 0; qb < hb; qb++) {
+            mx[qb] = (float) f.max()[qb];
+            ls[qb] = (float) f.logSumExp()[qb];
+            float acc = 0f;
+            // the order of the ∂P = ∂O·Vᵀ product's chain, so that D equals ∂P where the attention is one-hot
+            for (int j = 0; j < sh.dv; j++) {
+                acc = Math.fma((float) f.output()[qb * sh.dv + j], dO[qb * sh.dv + j], acc);
+            }
+            dd[qb] = acc;
+        }
+        float[] gkt = new float[sh.heads * sh.dk * sh.mp];
+        float[] gvt = new float[sh.heads * sh.dv * sh.mp];
+        float[] gqPart = new float[sh.heads * sh.chunks * sh.batch * sh.dkp];
+        double[] gbPart = new double[sh.heads * sh.chunks];
+        long macs = (long) sh.heads * sh.batch * sh.mp * (3L * sh.dk + sh.dkp + 2L * sh.dv + 6);
+        run(sh.heads * sh.chunks, macs, (tiles, task) -> {
+            int h = task / sh.chunks;
+            int c = task % sh.chunks;
+            int c0 = c * CHUNK;
+            int valid = sh.valid(c);
+            int cw = TanhNet.pad(valid);
+            double gb = 0;
+            float[] s = tiles.s;
+            float[] p = tiles.e;
+            float[] dp = tiles.dp;
+            float[] ds = tiles.ds;
+            FloatVector bv = FloatVector.broadcast(SP, sh.beta);
+            for (int t0 = 0; t0 < sh.batch; t0 += QUERY_TILE) {
+                int rows = Math.min(QUERY_TILE, sh.batch - t0);
+                int qOff = h * sh.batch + t0;
+                MicroKernels.gemm(q, qOff * sh.dk, sh.dk, 1, rows, sh.dk, kt, h * sh.dk * sh.mp + c0, sh.mp,
+                        s, 0, cw, cw, false);
+                for (int r = 0; r < rows; r++) {
+                    int row = r * cw;
+                    float m = mx[qOff + r];
+                    FloatVector nl = FloatVector.broadcast(SP, -ls[qOff + r]);
+                    for (int j = 0; j < cw; j += L) {
+                        FloatVector d = FloatVector.fromArray(SP, s, row + j).sub(m);
+                        d.intoArray(s, row + j);
+                        d.fma(bv, nl).intoArray(p, row + j);
+                    }
+                    maskTail(s, p, row, valid, cw);
+                }
+                ReproducibleMath.exp(p, 0, rows * cw);
+                MicroKernels.gemm(dO, qOff * sh.dv, sh.dv, 1, rows, sh.dv, vt, h * sh.dv * sh.mp + c0, sh.mp,
+                        dp, 0, cw, cw, false);
+                for (int r = 0; r < rows; r++) {
+                    int row = r * cw;
+                    float d = dd[qOff + r];
+                    for (int j = 0; j < cw; j += L) {
+                        FloatVector g = FloatVector.fromArray(SP, p, row + j)
+                                .mul(FloatVector.fromArray(SP, dp, row + j).sub(d));
+                        g.intoArray(ds, row + j);
+                        g.mul(FloatVector.fromArray(SP, s, row + j)).intoArray(tiles.prod, j);
+                    }
+                    gb += ReproducibleMath.sum(tiles.prod, 0, valid);
+                }
+                boolean acc = t0 > 0;
+                // ∂Vᵀ (dv × chunk) += ∂O_tileᵀ·P,  ∂Kᵀ (dk × chunk) += Q_tileᵀ·∂S: each chunk owns its columns
+                MicroKernels.gemm(dO, qOff * sh.dv, 1, sh.dv, sh.dv, rows, p, 0, cw,
+                        gvt, h * sh.dv * sh.mp + c0, sh.mp, cw, acc);
+                MicroKernels.gemm(q, qOff * sh.dk, 1, sh.dk, sh.dk, rows, ds, 0, cw,
+                        gkt, h * sh.dk * sh.mp + c0, sh.mp, cw, acc);
+                MicroKernels.gemm(ds, 0, cw, 1, rows, cw, kRow, (h * sh.mp + c0) * sh.dkp, sh.dkp,
+                        gqPart, ((h * sh.chunks + c) * sh.batch + t0) * sh.dkp, sh.dkp, sh.dkp, false);
+            }
+            gbPart[task] = gb;
+        });
+        double beta = sh.beta;
+        double[] gq = new double[hb * sh.dk];
+        for (int h = 0; h < sh.heads; h++) {
+            for (int c = 0; c < sh.chunks; c++) {
+                for (int b = 0; b < sh.batch; b++) {
+                    int src = ((h * sh.chunks + c) * sh.batch + b) * sh.dkp;
+                    int dst = (h * sh.batch + b) * sh.dk;
+                    for (int j = 0; j < sh.dk; j++) {
+                        gq[dst + j] += gqPart[src + j];
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < gq.length; i++) {
+            gq[i] *= beta;
+        }
+        double[] gk = new double[a.keys().length];
+        double[] gv = new double[a.values().length];
+        for (int h = 0; h < sh.heads; h++) {
+            for (int i = 0; i < sh.mem; i++) {
+                for (int j = 0; j < sh.dk; j++) {
+                    gk[(h * sh.mem + i) * sh.dk + j] = beta * gkt[(h * sh.dk + j) * sh.mp + i];
+                }
+                for (int j = 0; j < sh.dv; j++) {
+                    gv[(h * sh.mem + i) * sh.dv + j] = gvt[(h * sh.dv + j) * sh.mp + i];
+                }
+            }
+        }
+        double gBeta = 0;
+        for (double g : gbPart) {
+            gBeta += g;
+        }
+        return new AttentionGradient(gq, gk, gv, gBeta);
+    }
+
+    /** max of a[off, off + n), n ≥ 1 (exact in any order). */
+    private static float rowMax(float[] a, int off, int n) {
+        int j = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (n >= L) {
+            FloatVector mv = FloatVector.fromArray(SP, a, off);
+            for (j = L; j + L <= n; j += L) {
+                mv = mv.max(FloatVector.fromArray(SP, a, off + j));
+            }
+            m = mv.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
+        }
+        for (; j < n; j++) {
+            m = Math.max(m, a[off + j]);
+        }
+        return m;
+    }
+
+    /** The padding columns [valid, cw) of one tile row: difference 0, exponent −∞ (weight exactly 0). */
+    private static void maskTail(float[] diff, float[] exponent, int row, int valid, int cw) {
+        for (int j = valid; j < cw; j++) {
+            diff[row + j] = 0f;
+            exponent[row + j] = Float.NEGATIVE_INFINITY;
+        }
+    }
+
+    private static float[] toFloat(double[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            f[i] = (float) a[i];
+        }
+        return f;
+    }
+
+    /** Per head, the M×n rows of {@code a} as an n×mp float matrix (columns past M are 0). */
+    private static float[] transposed(double[] a, int heads, int mem, int n, int mp) {
+        float[] t = new float[heads * n * mp];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < mem; i++) {
+                int src = (h * mem + i) * n;
+                for (int j = 0; j < n; j++) {
+                    t[(h * n + j) * mp + i] = (float) a[src + j];
+                }
+            }
+        }
+        return t;
+    }
+
+    /** Per head, the M×n rows of {@code a} as mp×np float rows (pads 0). */
+    private static float[] rows(double[] a, int heads, int mem, int n, int mp, int np) {
+        float[] r = new float[heads * mp * np];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < mem; i++) {
+                int src = (h * mem + i) * n;
+                int dst = (h * mp + i) * np;
+                for (int j = 0; j < n; j++) {
+                    r[dst + j] = (float) a[src + j];
+                }
+            }
+        }
+        return r;
+    }
+
+    private interface Task {
+        void run(Tiles tiles, int task);
+    }
+
+    /** Runs tasks 0 … n−1 on as many workers as the work pays for; each worker has its own tiles. */
+    private void run(int n, long macs, Task task) {
+        int parts = (int) Math.max(1, Math.min(Math.min(threads, n), macs / minMacsPerWorker));
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            Tiles tiles = new Tiles();
+            for (int t = next.getAndIncrement(); t < n; t = next.getAndIncrement()) {
+                task.run(tiles, t);
+            }
+        };
+        if (parts == 1) {
+            worker.run();
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>(parts - 1);
+        for (int i = 1; i < parts; i++) {
+            futures.add(pool.submit(worker));
+        }
+        RuntimeException failure = null;
+        try {
+            worker.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            for (Future<?> fu : futures) {
+                fu.get();
+            }
+        } catch (InterruptedException e) {
+            futures.forEach(fu -> fu.cancel(true));
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("attention interrupted", e);
+        } catch (ExecutionException e) {
+            futures.forEach(fu -> fu.cancel(true));
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("attention worker failed", e.getCause());
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
