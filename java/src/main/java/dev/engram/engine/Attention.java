@@ -44,12 +44,35 @@ public record Attention(int heads, int batch, int memory, int keyDim, int valueD
         }
     }
 
+    /** Checks that {@code a} has {@code length} finite values; for engines (one-line message naming the argument). */
+    public static void checkFinite(String name, double[] a, long length) {
+        checked(name, a, length);
+    }
+
     static void checked(String name, double[] a, long length) {
         Objects.requireNonNull(a, name);
         if (a.length != length) {
             throw new IllegalArgumentException(name + " has length " + a.length + ", expected " + length);
         }
-        for (int i = 0; i < a.length; i++) {
+        // x − x is 0 for a finite x and NaN otherwise; four independent sums keep the check at memory speed
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int i = 0;
+        for (; i + 4 <= a.length; i += 4) {
+            s0 += a[i] - a[i];
+            s1 += a[i + 1] - a[i + 1];
+            s2 += a[i + 2] - a[i + 2];
+            s3 += a[i + 3] - a[i + 3];
+        }
+        for (; i < a.length; i++) {
+            s0 += a[i] - a[i];
+        }
+        if (s0 + s1 + s2 + s3 == 0) {
+            return;
+        }
+        for (i = 0; i < a.length; i++) {
             if (!Double.isFinite(a[i])) {
                 throw new IllegalArgumentException(name + "[" + i + "] is " + a[i] + "; every value must be finite");
             }

@@ -80,4 +80,23 @@ public interface Backend {
     default AttentionGradient attendBackward(Attention attention, AttentionForward forward, double[] outputGradient) {
         throw new UnsupportedOperationException("the " + name() + " engine does not train attention; use reference or cpu");
     }
+
+    /**
+     * Y = X·Wᵀ (see {@link Projection}), rows×n, row-major.
+     *
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default double[] project(Projection projection) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train projections; use reference or cpu");
+    }
+
+    /**
+     * ∂W = ∂Yᵀ·X and, when {@code inputGradient}, ∂X = ∂Y·W (see {@link Projection}).
+     *
+     * @param outputGradient ∂Y, rows×n, finite
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default Projection.Gradient projectBackward(Projection projection, double[] outputGradient, boolean inputGradient) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train projections; use reference or cpu");
+    }
 }

@@ -9,6 +9,7 @@ import dev.engram.engine.AttentionGradient;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.engine.Capability;
+import dev.engram.engine.Projection;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
@@ -620,49 +621,6 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         return engineStep(engine, features, targets, diversityWeight, null);
     }
 
-    /** Row-major transpose of a rows×cols block. */
-    private static double[] transpose(double[] w, int rows, int cols) {
-        double[] t = new double[w.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                t[c * rows + r] = w[r * cols + c];
-            }
-        }
-        return t;
-    }
-
-    /** out[0, rows) = W·x for W given transposed (cols×rows): axpy along rows, which the JIT vectorises. */
-    private static void projectAll(double[] wT, int rows, double[] x, int xOff, int cols, double[] out) {
-        java.util.Arrays.fill(out, 0, rows, 0);
-        for (int c = 0; c < cols; c++) {
-            double xc = x[xOff + c];
-            int base = c * rows;
-            for (int r = 0; r < rows; r++) {
-                out[r] += wT[base + r] * xc;
-            }
-        }
-    }
-
-    /** ∂W += g·xᵀ (W rows×cols) and, when {@code gx} ≠ null, ∂x += Wᵀ·g, for one row x. */
-    private static void projectBackward(double[] w, double[] g, int rows, double[] x, int xOff, int cols,
-                                        double[] gw, double[] gx) {
-        for (int r = 0; r < rows; r++) {
-            double gr = g[r];
-            if (gr == 0) {
-                continue;
-            }
-            int base = r * cols;
-            for (int c = 0; c < cols; c++) {
-                gw[base + c] += gr * x[xOff + c];
-            }
-            if (gx != null) {
-                for (int c = 0; c < cols; c++) {
-                    gx[xOff + c] += w[base + c] * gr;
-                }
-            }
-        }
-    }
-
     /**
      * One loss-and-gradient evaluation with the attention on {@code engine}: the same equations as {@link #backward},
      * the heads' attention forward and backward replaced by the engine's fused calls.
@@ -677,30 +635,31 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         int hd = heads * dh;
         int batch = f.length;
         double beta = beta();
-        double[] wqT = transpose(wq, hd, d);
-        double[] wkT = transpose(wk, hd, d);
-        double[] wvT = transpose(wv, hd, dv);
+        Projection pk = new Projection(m, d, hd, keys, wk);
+        Projection pv = new Projection(m, dv, hd, values, wv);
+        double[] flat = new double[batch * d];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(f[b], 0, flat, b * d, d);
+        }
+        Projection pq = new Projection(batch, d, hd, flat, wq);
+        double[] kAll = engine.project(pk);
+        double[] vAll = engine.project(pv);
+        double[] qAll = engine.project(pq);
         double[] kHat = new double[heads * m * dh];
         double[] kNorm = new double[heads * m];
         double[] vProj = new double[heads * m * dh];
-        double[] row = new double[Math.max(hd, Math.max(d, dv))];
         for (int i = 0; i < m; i++) {
-            projectAll(wkT, hd, keys, i * d, d, row);
             for (int h = 0; h < heads; h++) {
-                System.arraycopy(row, h * dh, kHat, (h * m + i) * dh, dh);
+                System.arraycopy(kAll, i * hd + h * dh, kHat, (h * m + i) * dh, dh);
                 kNorm[h * m + i] = normalise(kHat, (h * m + i) * dh, dh);
-            }
-            projectAll(wvT, hd, values, i * dv, dv, row);
-            for (int h = 0; h < heads; h++) {
-                System.arraycopy(row, h * dh, vProj, (h * m + i) * dh, dh);
+                System.arraycopy(vAll, i * hd + h * dh, vProj, (h * m + i) * dh, dh);
             }
         }
         double[] qHat = new double[heads * batch * dh];
         double[] qNorm = new double[heads * batch];
         for (int b = 0; b < batch; b++) {
-            projectAll(wqT, hd, f[b], 0, d, row);
             for (int h = 0; h < heads; h++) {
-                System.arraycopy(row, h * dh, qHat, (h * batch + b) * dh, dh);
+                System.arraycopy(qAll, b * hd + h * dh, qHat, (h * batch + b) * dh, dh);
                 qNorm[h * batch + b] = normalise(qHat, (h * batch + b) * dh, dh);
             }
         }
@@ -717,14 +676,9 @@ public final class DenseAssociativeMemory implements AutoCloseable {
             omega[b] = 1 - ent / heads / logM + CONFIDENCE_FLOOR;
             wsum += omega[b];
         }
-        double[] gWq = new double[wq.length];
-        double[] gWk = new double[wk.length];
-        double[] gWv = new double[wv.length];
         double[] gWo = new double[wo.length];
         double[] gWp = new double[wp.length];
         double[] gBp = new double[1];
-        double[] gKeys = new double[keys.length];
-        double[] gValues = new double[values.length];
         double[] dOut = new double[heads * batch * dh];
         double[] r = new double[hd];
         double[] o = new double[dm];
@@ -758,27 +712,33 @@ public final class DenseAssociativeMemory implements AutoCloseable {
         }
         AttentionGradient g = engine.attendBackward(att, fw, dOut);
         double[] gq = g.queries();
+        double[] gqRows = new double[batch * hd];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 int off = (h * batch + b) * dh;
                 normaliseBackward(qHat, off, dh, qNorm[h * batch + b], gq, off);
-                System.arraycopy(gq, off, row, h * dh, dh);
+                System.arraycopy(gq, off, gqRows, b * hd + h * dh, dh);
             }
-            projectBackward(wq, row, hd, f[b], 0, d, gWq, null);
         }
         double[] gk = g.keys();
         double[] gv = g.values();
-        double[] gvRow = new double[hd];
+        double[] gkRows = new double[m * hd];
+        double[] gvRows = new double[m * hd];
         for (int i = 0; i < m; i++) {
             for (int h = 0; h < heads; h++) {
                 int off = (h * m + i) * dh;
                 normaliseBackward(kHat, off, dh, kNorm[h * m + i], gk, off);
-                System.arraycopy(gk, off, row, h * dh, dh);
-                System.arraycopy(gv, off, gvRow, h * dh, dh);
+                System.arraycopy(gk, off, gkRows, i * hd + h * dh, dh);
+                System.arraycopy(gv, off, gvRows, i * hd + h * dh, dh);
             }
-            projectBackward(wk, row, hd, keys, i * d, d, gWk, gKeys);
-            projectBackward(wv, gvRow, hd, values, i * dv, dv, gWv, gValues);
         }
+        double[] gWq = engine.projectBackward(pq, gqRows, false).weights();
+        Projection.Gradient kg = engine.projectBackward(pk, gkRows, true);
+        Projection.Gradient vg = engine.projectBackward(pv, gvRows, true);
+        double[] gWk = kg.weights();
+        double[] gKeys = kg.inputs();
+        double[] gWv = vg.weights();
+        double[] gValues = vg.inputs();
         double div = diversity(diversityWeight > 0 ? gKeys : null, diversityWeight, subset);
         double[] gLogBeta = {config.learnBeta() ? beta * g.beta() : 0};
         double weighted = mse / wsum;

@@ -6,12 +6,7 @@ import dev.engram.engine.AttentionGradient;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The CPU engine's training attention, flash-attention shaped: float32 tiles, Vector API, all cores, and the H×B×M
@@ -364,51 +359,9 @@ final class CpuAttention {
         return r;
     }
 
-    private interface Task {
-        void run(Tiles tiles, int task);
-    }
-
     /** Runs tasks 0 … n−1 on as many workers as the work pays for; each worker has its own tiles. */
-    private void run(int n, long macs, Task task) {
-        int parts = (int) Math.max(1, Math.min(Math.min(threads, n), macs / minMacsPerWorker));
-        AtomicInteger next = new AtomicInteger();
-        Runnable worker = () -> {
-            Tiles tiles = new Tiles();
-            for (int t = next.getAndIncrement(); t < n; t = next.getAndIncrement()) {
-                task.run(tiles, t);
-            }
-        };
-        if (parts == 1) {
-            worker.run();
-            return;
-        }
-        List<Future<?>> futures = new ArrayList<>(parts - 1);
-        for (int i = 1; i < parts; i++) {
-            futures.add(pool.submit(worker));
-        }
-        RuntimeException failure = null;
-        try {
-            worker.run();
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        try {
-            for (Future<?> fu : futures) {
-                fu.get();
-            }
-        } catch (InterruptedException e) {
-            futures.forEach(fu -> fu.cancel(true));
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("attention interrupted", e);
-        } catch (ExecutionException e) {
-            futures.forEach(fu -> fu.cancel(true));
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException("attention worker failed", e.getCause());
-        }
-        if (failure != null) {
-            throw failure;
-        }
+    private void run(int n, long macs, TaskRunner.Task<Tiles> task) {
+        int workers = (int) Math.max(1, Math.min(threads, macs / minMacsPerWorker));
+        TaskRunner.run(workers, pool, n, Tiles::new, task, "attention");
     }
 }
