@@ -87,38 +87,83 @@ final class CpuAttention {
         }
     }
 
-    /** One worker's score tiles. */
+    /** One worker's score tiles and its chunk of the stored rows in float32 (converted by the task itself). */
     private static final class Tiles {
         final float[] s = new float[QUERY_TILE * CHUNK];
         final float[] e = new float[QUERY_TILE * CHUNK];
         final float[] dp = new float[QUERY_TILE * CHUNK];
         final float[] ds = new float[QUERY_TILE * CHUNK];
         final float[] prod = new float[CHUNK];
+        /** K_cᵀ, dk × cw */
+        final float[] kt;
+        /** V_cᵀ, dv × cw */
+        final float[] vt;
+        /** K_c, cw × dkp */
+        final float[] kRow;
+        /** V_c, cw × dvp */
+        final float[] vRow;
+        /** ∂K_cᵀ, dk × cw */
+        final float[] gkt;
+        /** ∂V_cᵀ, dv × cw */
+        final float[] gvt;
+
+        Tiles(Shape sh, boolean backward) {
+            kt = new float[sh.dk * CHUNK];
+            vt = backward ? new float[sh.dv * CHUNK] : null;
+            kRow = backward ? new float[CHUNK * sh.dkp] : null;
+            vRow = backward ? null : new float[CHUNK * sh.dvp];
+            gkt = backward ? new float[sh.dk * CHUNK] : null;
+            gvt = backward ? new float[sh.dv * CHUNK] : null;
+        }
+    }
+
+    /** Rows [c0, c0 + valid) of head h of {@code a} (M×n per head) as an n×cw float matrix, columns past valid 0. */
+    private static void columns(double[] a, int h, int mem, int n, int c0, int valid, int cw, float[] out) {
+        for (int j = 0; j < n; j++) {
+            java.util.Arrays.fill(out, j * cw + valid, j * cw + cw, 0f);
+        }
+        for (int i = 0; i < valid; i++) {
+            int src = (h * mem + c0 + i) * n;
+            for (int j = 0; j < n; j++) {
+                out[j * cw + i] = (float) a[src + j];
+            }
+        }
+    }
+
+    /** Rows [c0, c0 + valid) of head h of {@code a} as cw×np float rows; rows past valid and columns past n are 0. */
+    private static void rowsOf(double[] a, int h, int mem, int n, int np, int c0, int valid, int cw, float[] out) {
+        for (int i = 0; i < valid; i++) {
+            int src = (h * mem + c0 + i) * n;
+            for (int j = 0; j < n; j++) {
+                out[i * np + j] = (float) a[src + j];
+            }
+        }
+        java.util.Arrays.fill(out, valid * np, cw * np, 0f);
     }
 
     AttentionForward forward(Attention a) {
         Shape sh = new Shape(a);
         float[] q = toFloat(a.queries());
-        float[] kt = transposed(a.keys(), sh.heads, sh.mem, sh.dk, sh.mp);
-        float[] vRow = rows(a.values(), sh.heads, sh.mem, sh.dv, sh.mp, sh.dvp);
         int parts = sh.heads * sh.chunks * sh.batch;
         float[] pm = new float[parts];
         float[] pl = new float[parts];
         float[] pt = new float[parts];
         float[] po = new float[parts * sh.dvp];
         long macs = (long) sh.heads * sh.batch * sh.mp * (sh.dk + sh.dvp + 4);
-        run(sh.heads * sh.chunks, macs, (tiles, task) -> {
+        run(sh, false, macs, (tiles, task) -> {
             int h = task / sh.chunks;
             int c = task % sh.chunks;
             int c0 = c * CHUNK;
             int valid = sh.valid(c);
             int cw = TanhNet.pad(valid);
+            columns(a.keys(), h, sh.mem, sh.dk, c0, valid, cw, tiles.kt);
+            rowsOf(a.values(), h, sh.mem, sh.dv, sh.dvp, c0, valid, cw, tiles.vRow);
             for (int t0 = 0; t0 < sh.batch; t0 += QUERY_TILE) {
                 int rows = Math.min(QUERY_TILE, sh.batch - t0);
                 float[] s = tiles.s;
                 float[] e = tiles.e;
-                MicroKernels.gemm(q, (h * sh.batch + t0) * sh.dk, sh.dk, 1, rows, sh.dk, kt, h * sh.dk * sh.mp + c0,
-                        sh.mp, s, 0, cw, cw, false);
+                MicroKernels.gemm(q, (h * sh.batch + t0) * sh.dk, sh.dk, 1, rows, sh.dk, tiles.kt, 0, cw,
+                        s, 0, cw, cw, false);
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
                     float m = rowMax(s, row, valid);
@@ -139,7 +184,7 @@ final class CpuAttention {
                     pl[p] = ReproducibleMath.sum(e, row, valid);
                     pt[p] = ReproducibleMath.sum(tiles.prod, 0, valid);
                 }
-                MicroKernels.gemm(e, 0, cw, 1, rows, cw, vRow, (h * sh.mp + c0) * sh.dvp, sh.dvp,
+                MicroKernels.gemm(e, 0, cw, 1, rows, cw, tiles.vRow, 0, sh.dvp,
                         po, ((h * sh.chunks + c) * sh.batch + t0) * sh.dvp, sh.dvp, sh.dvp, false);
             }
         });
@@ -186,9 +231,6 @@ final class CpuAttention {
         a.checkBackward(f, dOut);
         Shape sh = new Shape(a);
         float[] q = toFloat(a.queries());
-        float[] kt = transposed(a.keys(), sh.heads, sh.mem, sh.dk, sh.mp);
-        float[] vt = transposed(a.values(), sh.heads, sh.mem, sh.dv, sh.mp);
-        float[] kRow = rows(a.keys(), sh.heads, sh.mem, sh.dk, sh.mp, sh.dkp);
         float[] dO = toFloat(dOut);
         int hb = sh.heads * sh.batch;
         float[] mx = new float[hb];
@@ -204,17 +246,21 @@ final class CpuAttention {
             }
             dd[qb] = acc;
         }
-        float[] gkt = new float[sh.heads * sh.dk * sh.mp];
-        float[] gvt = new float[sh.heads * sh.dv * sh.mp];
+        double beta = sh.beta;
+        double[] gk = new double[a.keys().length];
+        double[] gv = new double[a.values().length];
         float[] gqPart = new float[sh.heads * sh.chunks * sh.batch * sh.dkp];
         double[] gbPart = new double[sh.heads * sh.chunks];
         long macs = (long) sh.heads * sh.batch * sh.mp * (3L * sh.dk + sh.dkp + 2L * sh.dv + 6);
-        run(sh.heads * sh.chunks, macs, (tiles, task) -> {
+        run(sh, true, macs, (tiles, task) -> {
             int h = task / sh.chunks;
             int c = task % sh.chunks;
             int c0 = c * CHUNK;
             int valid = sh.valid(c);
             int cw = TanhNet.pad(valid);
+            columns(a.keys(), h, sh.mem, sh.dk, c0, valid, cw, tiles.kt);
+            columns(a.values(), h, sh.mem, sh.dv, c0, valid, cw, tiles.vt);
+            rowsOf(a.keys(), h, sh.mem, sh.dk, sh.dkp, c0, valid, cw, tiles.kRow);
             double gb = 0;
             float[] s = tiles.s;
             float[] p = tiles.e;
@@ -224,8 +270,7 @@ final class CpuAttention {
             for (int t0 = 0; t0 < sh.batch; t0 += QUERY_TILE) {
                 int rows = Math.min(QUERY_TILE, sh.batch - t0);
                 int qOff = h * sh.batch + t0;
-                MicroKernels.gemm(q, qOff * sh.dk, sh.dk, 1, rows, sh.dk, kt, h * sh.dk * sh.mp + c0, sh.mp,
-                        s, 0, cw, cw, false);
+                MicroKernels.gemm(q, qOff * sh.dk, sh.dk, 1, rows, sh.dk, tiles.kt, 0, cw, s, 0, cw, cw, false);
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
                     float m = mx[qOff + r];
@@ -238,8 +283,7 @@ final class CpuAttention {
                     maskTail(s, p, row, valid, cw);
                 }
                 ReproducibleMath.exp(p, 0, rows * cw);
-                MicroKernels.gemm(dO, qOff * sh.dv, sh.dv, 1, rows, sh.dv, vt, h * sh.dv * sh.mp + c0, sh.mp,
-                        dp, 0, cw, cw, false);
+                MicroKernels.gemm(dO, qOff * sh.dv, sh.dv, 1, rows, sh.dv, tiles.vt, 0, cw, dp, 0, cw, cw, false);
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
                     float d = dd[qOff + r];
@@ -253,16 +297,23 @@ final class CpuAttention {
                 }
                 boolean acc = t0 > 0;
                 // ∂Vᵀ (dv × chunk) += ∂O_tileᵀ·P,  ∂Kᵀ (dk × chunk) += Q_tileᵀ·∂S: each chunk owns its columns
-                MicroKernels.gemm(dO, qOff * sh.dv, 1, sh.dv, sh.dv, rows, p, 0, cw,
-                        gvt, h * sh.dv * sh.mp + c0, sh.mp, cw, acc);
-                MicroKernels.gemm(q, qOff * sh.dk, 1, sh.dk, sh.dk, rows, ds, 0, cw,
-                        gkt, h * sh.dk * sh.mp + c0, sh.mp, cw, acc);
-                MicroKernels.gemm(ds, 0, cw, 1, rows, cw, kRow, (h * sh.mp + c0) * sh.dkp, sh.dkp,
+                MicroKernels.gemm(dO, qOff * sh.dv, 1, sh.dv, sh.dv, rows, p, 0, cw, tiles.gvt, 0, cw, cw, acc);
+                MicroKernels.gemm(q, qOff * sh.dk, 1, sh.dk, sh.dk, rows, ds, 0, cw, tiles.gkt, 0, cw, cw, acc);
+                MicroKernels.gemm(ds, 0, cw, 1, rows, cw, tiles.kRow, 0, sh.dkp,
                         gqPart, ((h * sh.chunks + c) * sh.batch + t0) * sh.dkp, sh.dkp, sh.dkp, false);
             }
             gbPart[task] = gb;
+            for (int i = 0; i < valid; i++) {
+                int rk = (h * sh.mem + c0 + i) * sh.dk;
+                for (int j = 0; j < sh.dk; j++) {
+                    gk[rk + j] = beta * tiles.gkt[j * cw + i];
+                }
+                int rv = (h * sh.mem + c0 + i) * sh.dv;
+                for (int j = 0; j < sh.dv; j++) {
+                    gv[rv + j] = tiles.gvt[j * cw + i];
+                }
+            }
         });
-        double beta = sh.beta;
         double[] gq = new double[hb * sh.dk];
         for (int h = 0; h < sh.heads; h++) {
             for (int c = 0; c < sh.chunks; c++) {
@@ -277,18 +328,6 @@ final class CpuAttention {
         }
         for (int i = 0; i < gq.length; i++) {
             gq[i] *= beta;
-        }
-        double[] gk = new double[a.keys().length];
-        double[] gv = new double[a.values().length];
-        for (int h = 0; h < sh.heads; h++) {
-            for (int i = 0; i < sh.mem; i++) {
-                for (int j = 0; j < sh.dk; j++) {
-                    gk[(h * sh.mem + i) * sh.dk + j] = beta * gkt[(h * sh.dk + j) * sh.mp + i];
-                }
-                for (int j = 0; j < sh.dv; j++) {
-                    gv[(h * sh.mem + i) * sh.dv + j] = gvt[(h * sh.dv + j) * sh.mp + i];
-                }
-            }
         }
         double gBeta = 0;
         for (double g : gbPart) {
@@ -330,38 +369,9 @@ final class CpuAttention {
         return f;
     }
 
-    /** Per head, the M×n rows of {@code a} as an n×mp float matrix (columns past M are 0). */
-    private static float[] transposed(double[] a, int heads, int mem, int n, int mp) {
-        float[] t = new float[heads * n * mp];
-        for (int h = 0; h < heads; h++) {
-            for (int i = 0; i < mem; i++) {
-                int src = (h * mem + i) * n;
-                for (int j = 0; j < n; j++) {
-                    t[(h * n + j) * mp + i] = (float) a[src + j];
-                }
-            }
-        }
-        return t;
-    }
-
-    /** Per head, the M×n rows of {@code a} as mp×np float rows (pads 0). */
-    private static float[] rows(double[] a, int heads, int mem, int n, int mp, int np) {
-        float[] r = new float[heads * mp * np];
-        for (int h = 0; h < heads; h++) {
-            for (int i = 0; i < mem; i++) {
-                int src = (h * mem + i) * n;
-                int dst = (h * mp + i) * np;
-                for (int j = 0; j < n; j++) {
-                    r[dst + j] = (float) a[src + j];
-                }
-            }
-        }
-        return r;
-    }
-
     /** Runs tasks 0 … n−1 on as many workers as the work pays for; each worker has its own tiles. */
-    private void run(int n, long macs, TaskRunner.Task<Tiles> task) {
+    private void run(Shape sh, boolean backward, long macs, TaskRunner.Task<Tiles> task) {
         int workers = (int) Math.max(1, Math.min(threads, macs / minMacsPerWorker));
-        TaskRunner.run(workers, pool, n, Tiles::new, task, "attention");
+        TaskRunner.run(workers, pool, sh.heads * sh.chunks, () -> new Tiles(sh, backward), task, "attention");
     }
 }
