@@ -167,18 +167,10 @@ final class CpuAttention {
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
                     float m = rowMax(s, row, valid);
-                    FloatVector bv = FloatVector.broadcast(SP, sh.beta);
-                    for (int j = 0; j < cw; j += L) {
-                        FloatVector d = FloatVector.fromArray(SP, s, row + j).sub(m);
-                        d.intoArray(s, row + j);
-                        d.mul(bv).intoArray(e, row + j);
-                    }
+                    shift(s, e, row, cw, m, sh.beta, 0f);
                     maskTail(s, e, row, valid, cw);
                     ReproducibleMath.exp(e, row, row + cw);
-                    for (int j = 0; j < cw; j += L) {
-                        FloatVector.fromArray(SP, e, row + j).mul(FloatVector.fromArray(SP, s, row + j))
-                                .intoArray(tiles.prod, j);
-                    }
+                    product(e, s, row, cw, tiles.prod);
                     int p = (h * sh.chunks + c) * sh.batch + t0 + r;
                     pm[p] = m;
                     pl[p] = ReproducibleMath.sum(e, row, valid);
@@ -266,7 +258,6 @@ final class CpuAttention {
             float[] p = tiles.e;
             float[] dp = tiles.dp;
             float[] ds = tiles.ds;
-            FloatVector bv = FloatVector.broadcast(SP, sh.beta);
             for (int t0 = 0; t0 < sh.batch; t0 += QUERY_TILE) {
                 int rows = Math.min(QUERY_TILE, sh.batch - t0);
                 int qOff = h * sh.batch + t0;
@@ -274,25 +265,14 @@ final class CpuAttention {
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
                     float m = mx[qOff + r];
-                    FloatVector nl = FloatVector.broadcast(SP, -ls[qOff + r]);
-                    for (int j = 0; j < cw; j += L) {
-                        FloatVector d = FloatVector.fromArray(SP, s, row + j).sub(m);
-                        d.intoArray(s, row + j);
-                        d.fma(bv, nl).intoArray(p, row + j);
-                    }
+                    shift(s, p, row, cw, m, sh.beta, -ls[qOff + r]);
                     maskTail(s, p, row, valid, cw);
                 }
                 ReproducibleMath.exp(p, 0, rows * cw);
                 MicroKernels.gemm(dO, qOff * sh.dv, sh.dv, 1, rows, sh.dv, tiles.vt, 0, cw, dp, 0, cw, cw, false);
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
-                    float d = dd[qOff + r];
-                    for (int j = 0; j < cw; j += L) {
-                        FloatVector g = FloatVector.fromArray(SP, p, row + j)
-                                .mul(FloatVector.fromArray(SP, dp, row + j).sub(d));
-                        g.intoArray(ds, row + j);
-                        g.mul(FloatVector.fromArray(SP, s, row + j)).intoArray(tiles.prod, j);
-                    }
+                    scoreGradient(p, dp, s, ds, row, cw, dd[qOff + r], tiles.prod);
                     gb += ReproducibleMath.sum(tiles.prod, 0, valid);
                 }
                 boolean acc = t0 > 0;
@@ -334,6 +314,41 @@ final class CpuAttention {
             gBeta += g;
         }
         return new AttentionGradient(gq, gk, gv, gBeta);
+    }
+
+    /*
+     * The element-wise passes over a tile row live in small methods of their own, on arrays: inside the large task
+     * bodies the JIT would stop inlining the Vector API's methods and run them boxed (see ReproducibleMath).
+     */
+
+    /** d = s − m written over s, and β·d + c into e, for a tile row of cw (a multiple of the lane count). */
+    private static void shift(float[] s, float[] e, int row, int cw, float m, float beta, float c) {
+        FloatVector mv = FloatVector.broadcast(SP, m);
+        FloatVector bv = FloatVector.broadcast(SP, beta);
+        FloatVector cv = FloatVector.broadcast(SP, c);
+        for (int j = 0; j < cw; j += L) {
+            FloatVector d = FloatVector.fromArray(SP, s, row + j).sub(mv);
+            d.intoArray(s, row + j);
+            d.fma(bv, cv).intoArray(e, row + j);
+        }
+    }
+
+    /** out[j] = a[row + j]·b[row + j]. */
+    private static void product(float[] a, float[] b, int row, int cw, float[] out) {
+        for (int j = 0; j < cw; j += L) {
+            FloatVector.fromArray(SP, a, row + j).mul(FloatVector.fromArray(SP, b, row + j)).intoArray(out, j);
+        }
+    }
+
+    /** ∂S = P∘(∂P − D) into ds, and ∂S∘(S − m) into out (for ∂β). */
+    private static void scoreGradient(float[] p, float[] dp, float[] s, float[] ds, int row, int cw, float d,
+                                      float[] out) {
+        FloatVector dv = FloatVector.broadcast(SP, d);
+        for (int j = 0; j < cw; j += L) {
+            FloatVector g = FloatVector.fromArray(SP, p, row + j).mul(FloatVector.fromArray(SP, dp, row + j).sub(dv));
+            g.intoArray(ds, row + j);
+            g.mul(FloatVector.fromArray(SP, s, row + j)).intoArray(out, j);
+        }
     }
 
     /** max of a[off, off + n), n ≥ 1 (exact in any order). */
