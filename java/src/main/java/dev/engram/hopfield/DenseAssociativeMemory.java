@@ -48,8 +48,9 @@ import java.util.SplittableRandom;
  * normalised projected keys and projected values form a {@link PatternMemory} (built once, rebuilt after training
  * or {@link #setMemory}), and {@code retrieve} returns r_h and the entropy. Training ({@link #train}) runs every
  * head's attention and its backward pass on an engine ({@link Backend#attend}, {@link Backend#attendBackward}: fused,
- * the B×M weights recomputed tile by tile, never stored), by default the automatic training engine (cpu, float32);
- * the projections, the predictor head and the diversity term stay here in double. {@link #gradient(double[][],
+ * the B×M weights recomputed tile by tile, never stored) and the projections of the stored keys and values
+ * ({@link Backend#project}, {@link Backend#projectBackward}) on an engine, by default the automatic training engine
+ * (cpu, float32); the normalisations, the predictor head, the diversity term and AdamW stay here in double. {@link #gradient(double[][],
  * double[], double)} is the same gradient entirely in double on the heap, the oracle of the tests.
  *
  * <p>Not thread-safe. Owns the per-head engine memories: close it.
@@ -605,8 +606,9 @@ public final class DenseAssociativeMemory implements AutoCloseable {
     }
 
     /**
-     * The loss and gradient of {@link #gradient(double[][], double[], double)} with every head's attention and its
-     * backward pass on {@code engine} (one {@link Attention} of H heads, B queries against the M projected keys).
+     * The loss and gradient of {@link #gradient(double[][], double[], double)} with the projections of the queries,
+     * keys and values ({@link Projection}) and every head's attention with its backward pass (one {@link Attention}
+     * of H heads, B queries against the M projected keys) on {@code engine}.
      *
      * @param features        B×d
      * @param targets         B
@@ -622,8 +624,8 @@ public final class DenseAssociativeMemory implements AutoCloseable {
     }
 
     /**
-     * One loss-and-gradient evaluation with the attention on {@code engine}: the same equations as {@link #backward},
-     * the heads' attention forward and backward replaced by the engine's fused calls.
+     * One loss-and-gradient evaluation on {@code engine}: the same equations as {@link #backward}, the projections
+     * and the heads' attention (forward and backward) replaced by the engine's calls.
      */
     private Gradient engineStep(Backend engine, double[][] f, double[] y, double diversityWeight, int[] subset) {
         int d = config.inputDim();
