@@ -312,6 +312,10 @@ class AttentionCrossCheckTest {
         AttentionForward f = REFERENCE.attend(a);
         var e4 = assertThrows(IllegalArgumentException.class, () -> CPU.attendBackward(a, f, new double[3]));
         assertEquals("outputGradient has length 3, expected 4", e4.getMessage());
+        Attention huge = new Attention(1, 1, 1, 1, 1, new double[1], new double[1], new double[1], 1e39);
+        var e6 = assertThrows(IllegalArgumentException.class, () -> CPU.attend(huge));
+        assertEquals("beta = 1.0E39 overflows float32 on the cpu engine; use beta <= 3.4028235E38 or the reference"
+                + " engine", e6.getMessage());
         AttentionForward wrong = new AttentionForward(new double[2], new double[1], new double[1], new double[1]);
         var e5 = assertThrows(IllegalArgumentException.class, () -> REFERENCE.attendBackward(a, wrong, new double[4]));
         assertTrue(e5.getMessage().startsWith("forward has output 2, max 1 values; this attention needs 4 and 2"),

@@ -27,6 +27,10 @@ import java.util.concurrent.ExecutorService;
  * sequential FMA chains in the products), exp is {@link ReproducibleMath#exp} and the double scalars use
  * {@link StrictMath}: the bits do not depend on the thread count, the vector width or the JIT tier.
  *
+ * <p>Memory: besides the caller's arrays, the per-chunk partials take H·⌈M/{@value #CHUNK}⌉·B·(3 + pad(dv))
+ * floats in the forward pass and H·⌈M/{@value #CHUNK}⌉·B·pad(dk) in the backward pass (51 MB at H = 4, M = 10⁵,
+ * B = 1024, widths 16), and each worker five tiles of {@value #QUERY_TILE}×{@value #CHUNK} floats.
+ *
  * <p>Accuracy against the double reference: inputs and β rounded to float32; scores sum dk products, outputs and
  * ∂Q sum at most {@value #CHUNK} float32 terms per chunk (relative error ≲ √K·2⁻²⁴ typically), the chunks merge in
  * double. β·(s − m) is formed from the unscaled difference, so β·s of 10^9 loses nothing when scores are exact.
@@ -80,6 +84,10 @@ final class CpuAttention {
             dvp = TanhNet.pad(dv);
             chunks = (mem + CHUNK - 1) / CHUNK;
             beta = (float) a.beta();
+            if (Float.isInfinite(beta)) {
+                throw new IllegalArgumentException("beta = " + a.beta() + " overflows float32 on the cpu engine;"
+                        + " use beta <= " + Float.MAX_VALUE + " or the reference engine");
+            }
         }
 
         int valid(int c) {
