@@ -21,7 +21,7 @@ import java.util.concurrent.ExecutorService;
  *   <li>backward: S again, P = e^(β(S − m) − log l) from the forward's statistics, ∂P = ∂O·V_cᵀ,
  *       ∂S = P∘(∂P − D) with D_b = ∂o_b·o_b (one FMA chain in the order of the ∂P product, so a one-hot row gives
  *       ∂S = 0 exactly), then ∂V_cᵀ = ∂Oᵀ·P, ∂K_cᵀ = Qᵀ·∂S (each chunk owns its rows), and per-chunk partials of
- *       ∂Q = ∂S·K_c and of ∂β, added in chunk order in double.</li>
+ *       ∂Q/β = ∂S·K_c, added in chunk order in double; ∂β = Σ_b q_b·(∂q_b/β) (= Σ ∂s·s, no pass over the tiles).</li>
  * </ul>
  * Tasks depend only on the shapes, every sum runs in a fixed order ({@link ReproducibleMath} for sums along rows,
  * sequential FMA chains in the products), exp is {@link ReproducibleMath#exp} and the double scalars use
@@ -250,7 +250,6 @@ final class CpuAttention {
         double[] gk = new double[a.keys().length];
         double[] gv = new double[a.values().length];
         float[] gqPart = new float[sh.heads * sh.chunks * sh.batch * sh.dkp];
-        double[] gbPart = new double[sh.heads * sh.chunks];
         long macs = (long) sh.heads * sh.batch * sh.mp * (3L * sh.dk + sh.dkp + 2L * sh.dv + 6);
         run(sh, true, macs, (tiles, task) -> {
             int h = task / sh.chunks;
@@ -261,7 +260,6 @@ final class CpuAttention {
             columns(a.keys(), h, sh.mem, sh.dk, c0, valid, cw, tiles.kt);
             columns(a.values(), h, sh.mem, sh.dv, c0, valid, cw, tiles.vt);
             rowsOf(a.keys(), h, sh.mem, sh.dk, sh.dkp, c0, valid, cw, tiles.kRow);
-            double gb = 0;
             float[] s = tiles.s;
             float[] p = tiles.e;
             float[] dp = tiles.dp;
@@ -280,8 +278,7 @@ final class CpuAttention {
                 MicroKernels.gemm(dO, qOff * sh.dv, sh.dv, 1, rows, sh.dv, tiles.vt, 0, cw, dp, 0, cw, cw, false);
                 for (int r = 0; r < rows; r++) {
                     int row = r * cw;
-                    scoreGradient(p, dp, s, ds, row, cw, dd[qOff + r], tiles.prod);
-                    gb += ReproducibleMath.sum(tiles.prod, 0, valid);
+                    scoreGradient(p, dp, ds, row, cw, dd[qOff + r]);
                 }
                 boolean acc = t0 > 0;
                 // ∂Vᵀ (dv × chunk) += ∂O_tileᵀ·P,  ∂Kᵀ (dk × chunk) += Q_tileᵀ·∂S: each chunk owns its columns
@@ -290,7 +287,6 @@ final class CpuAttention {
                 MicroKernels.gemm(ds, 0, cw, 1, rows, cw, tiles.kRow, 0, sh.dkp,
                         gqPart, ((h * sh.chunks + c) * sh.batch + t0) * sh.dkp, sh.dkp, sh.dkp, false);
             }
-            gbPart[task] = gb;
             for (int i = 0; i < valid; i++) {
                 int rk = (h * sh.mem + c0 + i) * sh.dk;
                 for (int j = 0; j < sh.dk; j++) {
@@ -314,12 +310,11 @@ final class CpuAttention {
                 }
             }
         }
-        for (int i = 0; i < gq.length; i++) {
-            gq[i] *= beta;
-        }
+        // ∂β = Σ_b Σ_i ∂s_bi·q_b·k_i = Σ_b q_b·(Σ_i ∂s_bi·k_i): the unscaled ∂q, dotted with q, in double
         double gBeta = 0;
-        for (double g : gbPart) {
-            gBeta += g;
+        for (int i = 0; i < gq.length; i++) {
+            gBeta += q[i] * gq[i];
+            gq[i] *= beta;
         }
         return new AttentionGradient(gq, gk, gv, gBeta);
     }
@@ -348,14 +343,11 @@ final class CpuAttention {
         }
     }
 
-    /** ∂S = P∘(∂P − D) into ds, and ∂S∘(S − m) into out (for ∂β). */
-    private static void scoreGradient(float[] p, float[] dp, float[] s, float[] ds, int row, int cw, float d,
-                                      float[] out) {
+    /** ∂S = P∘(∂P − D) into ds. */
+    private static void scoreGradient(float[] p, float[] dp, float[] ds, int row, int cw, float d) {
         FloatVector dv = FloatVector.broadcast(SP, d);
         for (int j = 0; j < cw; j += L) {
-            FloatVector g = FloatVector.fromArray(SP, p, row + j).mul(FloatVector.fromArray(SP, dp, row + j).sub(dv));
-            g.intoArray(ds, row + j);
-            g.mul(FloatVector.fromArray(SP, s, row + j)).intoArray(out, j);
+            FloatVector.fromArray(SP, p, row + j).mul(FloatVector.fromArray(SP, dp, row + j).sub(dv)).intoArray(ds, row + j);
         }
     }
 
