@@ -27,7 +27,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /**
- * HNN training benchmark: seconds per Adam step of the general HNN per training engine and the PyTorch peer
+ * Training benchmark. The dense associative memory's cases are timed by {@link DenseMemoryTrainBench} (sizes in,
+ * figures out; this command only prints and writes them). HNN: seconds per Adam step of the general HNN per training
+ * engine and the PyTorch peer
  * (bench/peers/torch_hnn_train.py, float32 and float64) in the same run, with the fraction of the machine's float32
  * peak. Multiply-adds per sample and step, for widths w_0 … w_L, 1 (L hidden layers): the forward pass, ∇ₓH,
  * δ̄ = ḡ·Wᵀ and the two outer products of W̄ each cost S = Σ_{l=1..L} w_{l−1}·w_l, and ā_{l−1} += z̄_l·W_{l−1} costs
@@ -38,15 +40,20 @@ import java.util.concurrent.Callable;
  * ratios are given for both, from the same run.
  */
 @Command(name = "bench-train", mixinStandardHelpOptions = true,
-        description = {"Times HNN training steps (forward, ∇H, loss, double backprop, Adam) per engine and against the",
-                "PyTorch peer (bench/peers/torch_hnn_train.py) in one run. Writes JSON to --out."})
+        description = {"Times HNN training steps (forward, ∇H, loss, double backprop, Adam) and dense associative memory",
+                "training steps (fused attention forward and backward, AdamW) per engine and against the PyTorch peers",
+                "(bench/peers/torch_hnn_train.py, torch_dense_memory.py) in one run. Writes JSON to --out."})
 final class TrainBenchCommand implements Callable<Integer> {
     @Mixin
     final OutputOption output = new OutputOption("bench/results");
 
     @Option(names = "--cases", defaultValue = "spring:750:200x2:0:20,minibatch:100000:64x2:1024:98", split = ",",
-            description = "NAME:POINTS:HIDDENxLAYERS:BATCH:STEPS (BATCH 0 = full batch) (default: ${DEFAULT-VALUE})")
+            description = "HNN cases NAME:POINTS:HIDDENxLAYERS:BATCH:STEPS (BATCH 0 = full batch), or none (default: ${DEFAULT-VALUE})")
     List<String> cases;
+
+    @Option(names = "--dense-cases", defaultValue = "dense:100000:32:4x8:32:3", split = ",",
+            description = "dense associative memory cases NAME:M:D:HEADSxHEADDIM:BATCH:STEPS, or none (default: ${DEFAULT-VALUE})")
+    List<String> denseCases;
 
     @Option(names = "--engines", defaultValue = "reference,cpu", split = ",")
     List<String> engines;
@@ -90,7 +97,9 @@ final class TrainBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Case> parsed = cases.stream().map(Case::parse).toList();
+        List<Case> parsed = cases.equals(List.of("none")) ? List.of() : cases.stream().map(Case::parse).toList();
+        List<DenseMemoryTrainBench.Sizes> dense = denseCases.equals(List.of("none")) ? List.of()
+                : denseCases.stream().map(DenseMemoryTrainBench.Sizes::parse).toList();
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
         root.set("machine", Machine.describeAndPrint(json));
@@ -179,6 +188,18 @@ final class TrainBenchCommand implements Callable<Integer> {
                     p.putRatio(ratios, e.getKey(), wallRatio);
                     p.putRatio(ratios, e.getKey() + "_cpu_time", cpuRatio);
                     System.out.println(p.ratioLine(e.getKey(), wallRatio) + String.format(" (%.1f× in CPU time)", cpuRatio));
+                }
+            }
+        }
+        ArrayNode denseResults = root.putArray("dense_memory");
+        for (DenseMemoryTrainBench.Sizes d : dense) {
+            DenseMemoryTrainBench.Result r = DenseMemoryTrainBench.measure(d, engines, reps, referenceSteps,
+                    peer.equals("none") ? null : peers);
+            r.print(peakGflops);
+            r.writeTo(denseResults.addObject(), peakGflops);
+            for (PeerResult p : r.peers()) {
+                if (peerInfo.isEmpty()) {
+                    p.describeTo(peerInfo.addObject());
                 }
             }
         }

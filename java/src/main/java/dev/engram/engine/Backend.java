@@ -58,4 +58,45 @@ public interface Backend {
     default TrainingSession openTraining(TrainingModel model, TrainingSamples samples) {
         throw new UnsupportedOperationException("the " + name() + " engine does not train models; use reference or cpu");
     }
+
+    /**
+     * The forward pass of a training attention (see {@link Attention}): outputs, entropies and, per query, the
+     * maximum score and log-normaliser from which {@link #attendBackward} recomputes the attention weights.
+     *
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default AttentionForward attend(Attention attention) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train attention; use reference or cpu");
+    }
+
+    /**
+     * Gradients through a training attention (see {@link AttentionGradient}), recomputing the attention weights
+     * from {@code forward}'s maxima and log-normalisers, so the H×B×M weights are never stored.
+     *
+     * @param forward        what this engine's {@link #attend} returned for {@code attention}
+     * @param outputGradient ∂L/∂o, H×B×dv
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default AttentionGradient attendBackward(Attention attention, AttentionForward forward, double[] outputGradient) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train attention; use reference or cpu");
+    }
+
+    /**
+     * Y = X·Wᵀ (see {@link Projection}), rows×n, row-major.
+     *
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default double[] project(Projection projection) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train projections; use reference or cpu");
+    }
+
+    /**
+     * ∂W = ∂Yᵀ·X and, when {@code inputGradient}, ∂X = ∂Y·W (see {@link Projection}).
+     *
+     * @param outputGradient ∂Y, rows×n, finite
+     * @throws UnsupportedOperationException when this engine does not train
+     */
+    default Projection.Gradient projectBackward(Projection projection, double[] outputGradient, boolean inputGradient) {
+        throw new UnsupportedOperationException("the " + name() + " engine does not train projections; use reference or cpu");
+    }
 }

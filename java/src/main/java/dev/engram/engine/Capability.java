@@ -11,7 +11,11 @@ public enum Capability {
     RETRIEVAL("retrieve from pattern memories"),
     /** {@link Backend#integrate}: batched Monte-Carlo integration of Hamiltonian ensembles. */
     INTEGRATION("integrate ensembles"),
-    /** Gradients of the HNN training loss (the double-precision trainer is the reference engine's). */
+    /**
+     * Training: gradients of the HNN loss ({@link Backend#openTraining}; the double-precision trainer is the reference
+     * engine's) and the training attention and projections of the dense memory and Hopfield pooling
+     * ({@link Backend#attend}, {@link Backend#attendBackward}, {@link Backend#project}, {@link Backend#projectBackward}).
+     */
     TRAINING("train HNN models");
 
     private final String verb;

@@ -3,7 +3,13 @@ package dev.engram.hopfield;
 import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
 import dev.engram.optim.LearningRateSchedule;
+import dev.engram.engine.Attention;
+import dev.engram.engine.AttentionForward;
+import dev.engram.engine.AttentionGradient;
 import dev.engram.engine.Backend;
+import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
+import dev.engram.engine.Projection;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
@@ -40,8 +46,12 @@ import java.util.SplittableRandom;
  *
  * <p>Inference ({@link #predict}) runs every head's retrieval through the {@link Backend} contract: per head, the
  * normalised projected keys and projected values form a {@link PatternMemory} (built once, rebuilt after training
- * or {@link #setMemory}), and {@code retrieve} returns r_h and the entropy. Training runs in double on the heap,
- * because its backward pass needs every attention weight, which the engine contract does not return.
+ * or {@link #setMemory}), and {@code retrieve} returns r_h and the entropy. Training ({@link #train}) runs every
+ * head's attention and its backward pass on an engine ({@link Backend#attend}, {@link Backend#attendBackward}: fused,
+ * the B×M weights recomputed tile by tile, never stored) and the projections of the stored keys and values
+ * ({@link Backend#project}, {@link Backend#projectBackward}) on an engine, by default the automatic training engine
+ * (cpu, float32); the normalisations, the predictor head, the diversity term and AdamW stay here in double. {@link #gradient(double[][],
+ * double[], double)} is the same gradient entirely in double on the heap, the oracle of the tests.
  *
  * <p>Not thread-safe. Owns the per-head engine memories: close it.
  */
@@ -595,6 +605,149 @@ public final class DenseAssociativeMemory implements AutoCloseable {
                 List.of(gWq, gWk, gWv, gWo, gWp, gBp, gKeys, gValues, gLogBeta));
     }
 
+    /**
+     * The loss and gradient of {@link #gradient(double[][], double[], double)} with the projections of the queries,
+     * keys and values ({@link Projection}) and every head's attention with its backward pass (one {@link Attention}
+     * of H heads, B queries against the M projected keys) on {@code engine}.
+     *
+     * @param features        B×d
+     * @param targets         B
+     * @param diversityWeight λ_div ≥ 0
+     */
+    public Gradient gradient(Backend engine, double[][] features, double[] targets, double diversityWeight) {
+        Objects.requireNonNull(engine, "engine");
+        checkBatch(features, targets);
+        if (!(diversityWeight >= 0) || !Double.isFinite(diversityWeight)) {
+            throw new IllegalArgumentException("diversityWeight must be a finite number >= 0, got " + diversityWeight);
+        }
+        return engineStep(engine, features, targets, diversityWeight, null);
+    }
+
+    /**
+     * One loss-and-gradient evaluation on {@code engine}: the same equations as {@link #backward}, the projections
+     * and the heads' attention (forward and backward) replaced by the engine's calls.
+     */
+    private Gradient engineStep(Backend engine, double[][] f, double[] y, double diversityWeight, int[] subset) {
+        int d = config.inputDim();
+        int dv = config.valueDim();
+        int heads = config.heads();
+        int dh = config.headDim();
+        int dm = config.modelDim();
+        int m = config.memorySize();
+        int hd = heads * dh;
+        int batch = f.length;
+        double beta = beta();
+        Projection pk = new Projection(m, d, hd, keys, wk);
+        Projection pv = new Projection(m, dv, hd, values, wv);
+        double[] flat = new double[batch * d];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(f[b], 0, flat, b * d, d);
+        }
+        Projection pq = new Projection(batch, d, hd, flat, wq);
+        double[] kAll = engine.project(pk);
+        double[] vAll = engine.project(pv);
+        double[] qAll = engine.project(pq);
+        double[] kHat = new double[heads * m * dh];
+        double[] kNorm = new double[heads * m];
+        double[] vProj = new double[heads * m * dh];
+        for (int i = 0; i < m; i++) {
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(kAll, i * hd + h * dh, kHat, (h * m + i) * dh, dh);
+                kNorm[h * m + i] = normalise(kHat, (h * m + i) * dh, dh);
+                System.arraycopy(vAll, i * hd + h * dh, vProj, (h * m + i) * dh, dh);
+            }
+        }
+        double[] qHat = new double[heads * batch * dh];
+        double[] qNorm = new double[heads * batch];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(qAll, b * hd + h * dh, qHat, (h * batch + b) * dh, dh);
+                qNorm[h * batch + b] = normalise(qHat, (h * batch + b) * dh, dh);
+            }
+        }
+        Attention att = new Attention(heads, batch, m, dh, dh, qHat, kHat, vProj, beta);
+        AttentionForward fw = engine.attend(att);
+        double logM = Math.log(m);
+        double[] omega = new double[batch];
+        double wsum = 0;
+        for (int b = 0; b < batch; b++) {
+            double ent = 0;
+            for (int h = 0; h < heads; h++) {
+                ent += fw.entropy()[h * batch + b];
+            }
+            omega[b] = 1 - ent / heads / logM + CONFIDENCE_FLOOR;
+            wsum += omega[b];
+        }
+        double[] gWo = new double[wo.length];
+        double[] gWp = new double[wp.length];
+        double[] gBp = new double[1];
+        double[] dOut = new double[heads * batch * dh];
+        double[] r = new double[hd];
+        double[] o = new double[dm];
+        double mse = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(fw.output(), (h * batch + b) * dh, r, h * dh, dh);
+            }
+            double z = bp[0];
+            for (int k = 0; k < dm; k++) {
+                double s = 0;
+                for (int j = 0; j < hd; j++) {
+                    s += wo[k * hd + j] * r[j];
+                }
+                o[k] = s;
+                z += wp[k] * s;
+            }
+            double yHat = Math.tanh(z);
+            double e = yHat - y[b];
+            mse += omega[b] * e * e;
+            double dz = 2 * omega[b] * e / wsum * (1 - yHat * yHat);
+            gBp[0] += dz;
+            for (int k = 0; k < dm; k++) {
+                gWp[k] += dz * o[k];
+                double dOk = dz * wp[k];
+                for (int j = 0; j < hd; j++) {
+                    gWo[k * hd + j] += dOk * r[j];
+                    dOut[((j / dh) * batch + b) * dh + j % dh] += wo[k * hd + j] * dOk;
+                }
+            }
+        }
+        AttentionGradient g = engine.attendBackward(att, fw, dOut);
+        double[] gq = g.queries();
+        double[] gqRows = new double[batch * hd];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int off = (h * batch + b) * dh;
+                normaliseBackward(qHat, off, dh, qNorm[h * batch + b], gq, off);
+                System.arraycopy(gq, off, gqRows, b * hd + h * dh, dh);
+            }
+        }
+        double[] gk = g.keys();
+        double[] gv = g.values();
+        double[] gkRows = new double[m * hd];
+        double[] gvRows = new double[m * hd];
+        for (int i = 0; i < m; i++) {
+            for (int h = 0; h < heads; h++) {
+                int off = (h * m + i) * dh;
+                normaliseBackward(kHat, off, dh, kNorm[h * m + i], gk, off);
+                System.arraycopy(gk, off, gkRows, i * hd + h * dh, dh);
+                System.arraycopy(gv, off, gvRows, i * hd + h * dh, dh);
+            }
+        }
+        double[] gWq = engine.projectBackward(pq, gqRows, false).weights();
+        Projection.Gradient kg = engine.projectBackward(pk, gkRows, true);
+        Projection.Gradient vg = engine.projectBackward(pv, gvRows, true);
+        double[] gWk = kg.weights();
+        double[] gKeys = kg.inputs();
+        double[] gWv = vg.weights();
+        double[] gValues = vg.inputs();
+        double div = diversity(diversityWeight > 0 ? gKeys : null, diversityWeight, subset);
+        double[] gLogBeta = {config.learnBeta() ? beta * g.beta() : 0};
+        double weighted = mse / wsum;
+        return new Gradient(weighted + diversityWeight * div, weighted, div, omega,
+                List.of(gWq, gWk, gWv, gWo, gWp, gBp, gKeys, gValues, gLogBeta));
+    }
+
     private void checkBatch(double[][] features, double[] targets) {
         Objects.requireNonNull(features, "features");
         Objects.requireNonNull(targets, "targets");
@@ -613,6 +766,15 @@ public final class DenseAssociativeMemory implements AutoCloseable {
      * @param targets  N (e.g. next-period returns; the predictor's range is (−1, 1))
      */
     public TrainingReport train(double[][] features, double[] targets, TrainingConfig tc) {
+        return train(Backends.select(Capability.TRAINING, "auto"), features, targets, tc);
+    }
+
+    /**
+     * {@link #train(double[][], double[], TrainingConfig)} with every step's attention and its backward pass on
+     * {@code engine} (reference: double throughout; cpu: float32 attention tiles on all cores).
+     */
+    public TrainingReport train(Backend engine, double[][] features, double[] targets, TrainingConfig tc) {
+        Objects.requireNonNull(engine, "engine");
         checkBatch(features, targets);
         int n = features.length;
         int bs = Math.min(tc.batchSize(), n);
@@ -644,12 +806,7 @@ public final class DenseAssociativeMemory implements AutoCloseable {
                     by[k] = targets[order[cursor]];
                     cursor++;
                 }
-                Forward fw = new Forward(bf);
-                double[] omega = new double[bs];
-                for (int b = 0; b < bs; b++) {
-                    omega[b] = fw.confidence[b] + CONFIDENCE_FLOOR;
-                }
-                Gradient g = backward(bf, by, fw, omega, tc.diversityWeight(), sampleKeys(rnd, keyOrder));
+                Gradient g = engineStep(engine, bf, by, tc.diversityWeight(), sampleKeys(rnd, keyOrder));
                 if (!Double.isFinite(g.loss())) {
                     throw new IllegalStateException("training diverged at step " + step + ": loss " + g.loss());
                 }

@@ -2,7 +2,11 @@ package dev.engram.hopfield;
 
 import dev.engram.tensor.RandomSampling;
 import dev.engram.optim.Adam;
+import dev.engram.engine.Attention;
+import dev.engram.engine.AttentionGradient;
 import dev.engram.engine.Backend;
+import dev.engram.engine.Backends;
+import dev.engram.engine.Capability;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
@@ -26,7 +30,9 @@ import java.util.SplittableRandom;
  *   ∂Q = β·∂S·K,  ∂K = β·∂Sᵀ·Q,  ∂W_k = ∂Kᵀ·Y,  ∂W_v = ∂Vᵀ·Y,  ∂Y = ∂K·W_k + ∂V·W_v
  * </pre>
  * Default β = 1/√dk. {@link #pool} runs the retrieval on a {@link Backend} (the sequence's K and V form the
- * memory, Q the queries); {@link #backward} recomputes the forward pass in double, since it needs A.
+ * memory, Q the queries); {@link #backward} runs the attention's forward and backward passes on a training engine
+ * ({@link Backend#attend}, {@link Backend#attendBackward}: A is recomputed tile by tile, never stored), the
+ * projections' gradients in double here; {@link #poolExact} is the forward pass in double, for checks.
  * Parameters are plain double arrays, trainable with {@link Adam} (AdamW mode). Not thread-safe.
  */
 public final class HopfieldPooling {
@@ -152,65 +158,86 @@ public final class HopfieldPooling {
     }
 
     /**
-     * Gradients of a scalar loss L with respect to Q, W_k, W_v and the sequence, given {@code dz = ∂L/∂Z}.
+     * Gradients of a scalar loss L with respect to Q, W_k, W_v and the sequence, given {@code dz = ∂L/∂Z}, the
+     * attention and its backward pass on the automatic training engine (cpu: float32 tiles, all cores).
      *
      * @param sequence T×d
      * @param dz       P×dv, row-major
      */
     public Gradients backward(double[][] sequence, double[] dz) {
-        Forward f = new Forward(checked(sequence));
-        int t = f.t;
+        return backward(Backends.select(Capability.TRAINING, "auto"), sequence, dz);
+    }
+
+    /**
+     * {@link #backward(double[][], double[])} with the attention on {@code engine}: {@link Backend#attend} then
+     * {@link Backend#attendBackward} (the P×T weights recomputed, not stored) give ∂Q, ∂K, ∂V; the projections'
+     * gradients follow here in double (reference engine: double throughout).
+     */
+    public Gradients backward(Backend engine, double[][] sequence, double[] dz) {
+        Objects.requireNonNull(engine, "engine");
+        checked(sequence);
+        int t = sequence.length;
         int d = config.inputDim();
         int dk = config.keyDim();
         int dv = config.valueDim();
         int p = config.queries();
+        Objects.requireNonNull(dz, "dz");
         Checks.length("dz", dz.length, p * dv);
         Checks.finite("dz", dz);
-        double beta = config.beta();
-        double[] gQ = new double[q.length];
-        double[] gK = new double[t * dk];
-        double[] gV = new double[t * dv];
-        for (int i = 0; i < p; i++) {
-            double[] da = new double[t];
-            double mean = 0;
-            for (int s = 0; s < t; s++) {
-                double acc = 0;
-                for (int j = 0; j < dv; j++) {
-                    acc += dz[i * dv + j] * f.v[s * dv + j];
-                    gV[s * dv + j] += f.a[i * t + s] * dz[i * dv + j];
-                }
-                da[s] = acc;
-                mean += f.a[i * t + s] * acc;
-            }
-            for (int s = 0; s < t; s++) {
-                double ds = f.a[i * t + s] * (da[s] - mean);
-                for (int j = 0; j < dk; j++) {
-                    gQ[i * dk + j] += beta * ds * f.k[s * dk + j];
-                    gK[s * dk + j] += beta * ds * q[i * dk + j];
-                }
-            }
+        if (t < 1) {
+            throw new IllegalArgumentException("sequence must hold at least one row, got 0");
         }
+        double[] k = new double[t * dk];
+        double[] v = new double[t * dv];
+        project(sequence, k, v);
+        Attention att = new Attention(1, p, t, dk, dv, q, k, v, config.beta());
+        AttentionGradient g = engine.attendBackward(att, engine.attend(att), dz);
+        double[] gK = g.keys();
+        double[] gV = g.values();
         double[] gWk = new double[wk.length];
         double[] gWv = new double[wv.length];
         double[][] gY = new double[t][d];
         for (int s = 0; s < t; s++) {
             double[] y = sequence[s];
             for (int j = 0; j < dk; j++) {
-                double g = gK[s * dk + j];
+                double gj = gK[s * dk + j];
                 for (int c = 0; c < d; c++) {
-                    gWk[j * d + c] += g * y[c];
-                    gY[s][c] += g * wk[j * d + c];
+                    gWk[j * d + c] += gj * y[c];
+                    gY[s][c] += gj * wk[j * d + c];
                 }
             }
             for (int j = 0; j < dv; j++) {
-                double g = gV[s * dv + j];
+                double gj = gV[s * dv + j];
                 for (int c = 0; c < d; c++) {
-                    gWv[j * d + c] += g * y[c];
-                    gY[s][c] += g * wv[j * d + c];
+                    gWv[j * d + c] += gj * y[c];
+                    gY[s][c] += gj * wv[j * d + c];
                 }
             }
         }
-        return new Gradients(gQ, gWk, gWv, gY);
+        return new Gradients(g.queries(), gWk, gWv, gY);
+    }
+
+    /** K = Y·W_kᵀ and V = Y·W_vᵀ in double. */
+    private void project(double[][] y, double[] k, double[] v) {
+        int d = config.inputDim();
+        int dk = config.keyDim();
+        int dv = config.valueDim();
+        for (int s = 0; s < y.length; s++) {
+            for (int j = 0; j < dk; j++) {
+                double acc = 0;
+                for (int c = 0; c < d; c++) {
+                    acc += wk[j * d + c] * y[s][c];
+                }
+                k[s * dk + j] = acc;
+            }
+            for (int j = 0; j < dv; j++) {
+                double acc = 0;
+                for (int c = 0; c < d; c++) {
+                    acc += wv[j * d + c] * y[s][c];
+                }
+                v[s * dv + j] = acc;
+            }
+        }
     }
 
     private double[][] checked(double[][] sequence) {
@@ -219,39 +246,19 @@ public final class HopfieldPooling {
         return sequence;
     }
 
-    /** K, V, A and Z of one sequence, in double. */
+    /** K, V, A and Z of one sequence, in double (the function the backward pass differentiates). */
     private final class Forward {
-        final int t;
-        final double[] k;
-        final double[] v;
-        final double[] a;
         final double[] z;
 
         Forward(double[][] y) {
-            t = y.length;
-            int d = config.inputDim();
+            int t = y.length;
             int dk = config.keyDim();
             int dv = config.valueDim();
             int p = config.queries();
-            k = new double[t * dk];
-            v = new double[t * dv];
-            for (int s = 0; s < t; s++) {
-                for (int j = 0; j < dk; j++) {
-                    double acc = 0;
-                    for (int c = 0; c < d; c++) {
-                        acc += wk[j * d + c] * y[s][c];
-                    }
-                    k[s * dk + j] = acc;
-                }
-                for (int j = 0; j < dv; j++) {
-                    double acc = 0;
-                    for (int c = 0; c < d; c++) {
-                        acc += wv[j * d + c] * y[s][c];
-                    }
-                    v[s * dv + j] = acc;
-                }
-            }
-            a = new double[p * t];
+            double[] k = new double[t * dk];
+            double[] v = new double[t * dv];
+            project(y, k, v);
+            double[] a = new double[t];
             z = new double[p * dv];
             for (int i = 0; i < p; i++) {
                 double max = Double.NEGATIVE_INFINITY;
@@ -260,18 +267,17 @@ public final class HopfieldPooling {
                     for (int j = 0; j < dk; j++) {
                         acc += q[i * dk + j] * k[s * dk + j];
                     }
-                    a[i * t + s] = config.beta() * acc;
-                    max = Math.max(max, a[i * t + s]);
+                    a[s] = config.beta() * acc;
+                    max = Math.max(max, a[s]);
                 }
                 double sum = 0;
                 for (int s = 0; s < t; s++) {
-                    a[i * t + s] = Math.exp(a[i * t + s] - max);
-                    sum += a[i * t + s];
+                    a[s] = Math.exp(a[s] - max);
+                    sum += a[s];
                 }
                 for (int s = 0; s < t; s++) {
-                    a[i * t + s] /= sum;
                     for (int j = 0; j < dv; j++) {
-                        z[i * dv + j] += a[i * t + s] * v[s * dv + j];
+                        z[i * dv + j] += a[s] / sum * v[s * dv + j];
                     }
                 }
             }

@@ -1,6 +1,10 @@
 package dev.engram.hopfield;
 
+import dev.engram.engine.Attention;
+import dev.engram.engine.AttentionForward;
+import dev.engram.engine.AttentionGradient;
 import dev.engram.engine.Backend;
+import dev.engram.engine.Capability;
 import dev.engram.engine.Backends;
 import dev.engram.engine.PatternMemory;
 import dev.engram.tensor.FloatMatrix;
@@ -46,5 +50,28 @@ class ReadmeExampleTest {
                 assertArrayEquals(x.row(7), r.states().row(0), 1e-4f);
             }
         }
+    }
+
+    /** The README's training-attention example ("Training the dense memory and Hopfield pooling on the engines"). */
+    @Test
+    void readmeTrainingAttentionExample() {
+        Backend engine = Backends.select(Capability.TRAINING, "auto");           // cpu: float32 tiles on every core
+        Attention a = new Attention(1, 2, 3, 2, 1,                               // 1 head, 2 queries, 3 rows, dk 2, dv 1
+                new double[] {1, 0, 0, 1},                                       // queries, H×B×dk
+                new double[] {1, 0, 0, 1, 1, 1},                                 // keys, H×M×dk
+                new double[] {10, 20, 30},                                       // values, H×M×dv
+                4.0);                                                            // β
+        AttentionForward f = engine.attend(a);                                   // outputs, max, log-sum-exp, entropy
+        AttentionGradient g = engine.attendBackward(a, f, new double[] {1, 1}); // ∂L/∂o = 1 for both queries
+        System.out.printf("o = %s, dL/dbeta = %.4f%n", java.util.Arrays.toString(f.output()), g.beta());
+
+        // query (1, 0) scores 1, 0, 1: weights e⁴/(2e⁴ + 1) on rows 0 and 2; query (0, 1) scores 0, 1, 1
+        double e4 = Math.exp(4);
+        assertEquals((40 * e4 + 20) / (2 * e4 + 1), f.output()[0], 1e-4);
+        assertEquals((50 * e4 + 10) / (2 * e4 + 1), f.output()[1], 1e-4);
+        // ∂L/∂β against the double reference engine (float32 tiles: 1e-5 relative)
+        AttentionGradient ref = Backends.select(Capability.TRAINING, "reference").attendBackward(a,
+                Backends.select(Capability.TRAINING, "reference").attend(a), new double[] {1, 1});
+        assertEquals(ref.beta(), g.beta(), 1e-5 * Math.abs(ref.beta()));
     }
 }

@@ -320,6 +320,37 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 java.util.Objects.requireNonNull(samples, "samples"), config.threads(), pool);
     }
 
+    /** Flash-attention shaped float32 tiles on this engine's threads (see {@link CpuAttention}). */
+    @Override
+    public dev.engram.engine.AttentionForward attend(dev.engram.engine.Attention attention) {
+        return new CpuAttention(config.threads(), pool, CpuAttention.MIN_MACS_PER_WORKER)
+                .forward(java.util.Objects.requireNonNull(attention, "attention"));
+    }
+
+    /** Recomputes the attention tile by tile from the forward's maxima and log-normalisers (see {@link CpuAttention}). */
+    @Override
+    public dev.engram.engine.AttentionGradient attendBackward(dev.engram.engine.Attention attention,
+                                                            dev.engram.engine.AttentionForward forward,
+                                                            double[] outputGradient) {
+        return new CpuAttention(config.threads(), pool, CpuAttention.MIN_MACS_PER_WORKER)
+                .backward(java.util.Objects.requireNonNull(attention, "attention"), forward, outputGradient);
+    }
+
+    /** Float32 products over chunks of rows on this engine's threads (see {@link CpuProjection}). */
+    @Override
+    public double[] project(dev.engram.engine.Projection projection) {
+        return new CpuProjection(config.threads(), pool, CpuProjection.MIN_MACS_PER_WORKER)
+                .forward(java.util.Objects.requireNonNull(projection, "projection"));
+    }
+
+    /** ∂W partials per chunk of rows, added in chunk order (see {@link CpuProjection}). */
+    @Override
+    public dev.engram.engine.Projection.Gradient projectBackward(dev.engram.engine.Projection projection,
+                                                                 double[] outputGradient, boolean inputGradient) {
+        return new CpuProjection(config.threads(), pool, CpuProjection.MIN_MACS_PER_WORKER)
+                .backward(java.util.Objects.requireNonNull(projection, "projection"), outputGradient, inputGradient);
+    }
+
     /** Stops the worker threads (the shared instance is never closed). */
     @Override
     public void close() {

@@ -100,4 +100,60 @@ public final class ReferenceBackend implements Backend {
         java.util.Objects.requireNonNull(samples, "samples");
         return null;
     }
+
+    /** Each query on its own in double, two passes (see {@code ReferenceAttention}). */
+    @Override
+    public dev.engram.engine.AttentionForward attend(dev.engram.engine.Attention attention) {
+        return ReferenceAttention.forward(java.util.Objects.requireNonNull(attention, "attention"));
+    }
+
+    /** In double, recomputing every weight from the inputs. */
+    @Override
+    public dev.engram.engine.AttentionGradient attendBackward(dev.engram.engine.Attention attention,
+                                                            dev.engram.engine.AttentionForward forward,
+                                                            double[] outputGradient) {
+        return ReferenceAttention.backward(java.util.Objects.requireNonNull(attention, "attention"), forward,
+                outputGradient);
+    }
+
+    /** Y = X·Wᵀ, one double dot product per entry. */
+    @Override
+    public double[] project(dev.engram.engine.Projection p) {
+        int k = p.inputs();
+        int n = p.outputs();
+        double[] y = new double[p.rows() * n];
+        for (int r = 0; r < p.rows(); r++) {
+            for (int o = 0; o < n; o++) {
+                double s = 0;
+                for (int c = 0; c < k; c++) {
+                    s += p.x()[r * k + c] * p.w()[o * k + c];
+                }
+                y[r * n + o] = s;
+            }
+        }
+        return y;
+    }
+
+    /** ∂W = ∂Yᵀ·X and ∂X = ∂Y·W in double, rows in order. */
+    @Override
+    public dev.engram.engine.Projection.Gradient projectBackward(dev.engram.engine.Projection p, double[] dy,
+                                                                 boolean inputGradient) {
+        dev.engram.engine.Attention.checkFinite("outputGradient", dy, (long) p.rows() * p.outputs());
+        int k = p.inputs();
+        int n = p.outputs();
+        double[] gw = new double[n * k];
+        double[] gx = inputGradient ? new double[p.rows() * k] : null;
+        for (int r = 0; r < p.rows(); r++) {
+            for (int o = 0; o < n; o++) {
+                double g = dy[r * n + o];
+                for (int c = 0; c < k; c++) {
+                    gw[o * k + c] += g * p.x()[r * k + c];
+                    if (gx != null) {
+                        gx[r * k + c] += g * p.w()[o * k + c];
+                    }
+                }
+            }
+        }
+        return new dev.engram.engine.Projection.Gradient(gw, gx);
+    }
 }
