@@ -94,17 +94,34 @@ public final class CpuBackend implements Backend, AutoCloseable {
          * when the memory changes: half the bytes per pass, results as on the rounded patterns. Separate values stay
          * float32.
          */
-        BF16
+        BF16,
+        /**
+         * An 8-bit scalar-quantised copy of the patterns ({@link Sq8Patterns}: one byte per element, a quarter of the
+         * bytes per pass), updated as the bf16 copy is. Scores and all sums in float32 on the decoded codes. The
+         * top-k is exact: candidates are kept by an upper bound of their float32 cosine and re-ranked against the
+         * float32 rows of the candidates only, so it equals the {@link #F32} engine's (when the bound cannot prove
+         * that, that query's range is scanned again in float32). The softmax runs on the quantised scores: with
+         * ε = {@link CpuBackend#sq8ScoreErrorBounds} the logits move by at most βε, so each output element moves by
+         * at most (e^(2βε) − 1)·(hi_j − lo_j)/2 + scale_j/2 from the float32 engine's when V = X (separate values
+         * are read in float32: (e^(2βε) − 1)·(max_i v_ij − min_i v_ij)/2), and the entropy by at most
+         * 2βε + (e^(2βε) − 1)·β·(max_i q·x_i − min_i q·x_i)/2. Retrieval only: training and ensembles are as F32.
+         */
+        SQ8
     }
 
     private static volatile CpuBackend shared;
     private static volatile CpuBackend sharedBf16;
+    private static volatile CpuBackend sharedSq8;
 
     private final Config config;
     private final Storage storage;
     private final ExecutorService pool;
     private final java.util.Map<PatternMemory, Bf16Patterns> bf16 =
             java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private final java.util.Map<PatternMemory, Sq8Patterns> sq8 =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    /** SQ8: query ranges whose candidates could not prove the top-k and were scanned again in float32 (tests). */
+    private final java.util.concurrent.atomic.AtomicLong sq8Rescans = new java.util.concurrent.atomic.AtomicLong();
 
     public CpuBackend() {
         this(Config.defaults());
@@ -155,6 +172,21 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return s;
     }
 
+    /** The process-wide instance with default settings reading 8-bit scalar-quantised copies of the patterns. */
+    public static CpuBackend sharedSq8() {
+        CpuBackend s = sharedSq8;
+        if (s == null) {
+            synchronized (CpuBackend.class) {
+                s = sharedSq8;
+                if (s == null) {
+                    s = new CpuBackend(Config.defaults(), Storage.SQ8);
+                    sharedSq8 = s;
+                }
+            }
+        }
+        return s;
+    }
+
     /** Float lanes per vector in this JVM (16 for 512-bit vectors); see {@code engram.cpu.vectorBits}. */
     public static int vectorLanes() {
         return CpuVectors.LANES;
@@ -170,13 +202,21 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public String name() {
-        return storage == Storage.F32 ? "cpu" : "cpu-bf16";
+        return switch (storage) {
+            case F32 -> "cpu";
+            case BF16 -> "cpu-bf16";
+            case SQ8 -> "cpu-sq8";
+        };
     }
 
     /** One line on how this engine runs: threads, vector width, storage. */
     public String describe() {
         return config.threads() + " threads, " + CpuVectors.SPECIES.vectorBitSize() + "-bit vectors ("
-                + CpuVectors.LANES + " float lanes)" + (storage == Storage.BF16 ? ", bfloat16 patterns" : "");
+                + CpuVectors.LANES + " float lanes)" + switch (storage) {
+                    case F32 -> "";
+                    case BF16 -> ", bfloat16 patterns";
+                    case SQ8 -> ", 8-bit scalar-quantised patterns, exact top-k";
+                };
     }
 
     /** The bfloat16 copy of {@code memory}, made on first use and brought up to date (changed rows only). */
@@ -185,6 +225,48 @@ public final class CpuBackend implements Backend, AutoCloseable {
             Bf16Patterns p = bf16.computeIfAbsent(memory, m -> new Bf16Patterns(m.dim()));
             p.syncWith(memory);
             return p;
+        }
+    }
+
+    /** The SQ8 copy of {@code memory}, made on first use and brought up to date. */
+    private Sq8Patterns sq8Of(PatternMemory memory) {
+        synchronized (sq8) {
+            Sq8Patterns p = sq8.computeIfAbsent(memory, m -> new Sq8Patterns(m.dim()));
+            p.syncWith(memory);
+            return p;
+        }
+    }
+
+    /**
+     * The SQ8 score bound ε per query: |q·x̃ − q·x| ≤ ε for every pattern x of {@code memory} and its quantised
+     * x̃, float32 rounding included (see {@link Storage#SQ8} for what it bounds in the output).
+     */
+    public double[] sq8ScoreErrorBounds(PatternMemory memory, FloatMatrix queries) {
+        Sq8Patterns p = sq8Of(memory);
+        float[] q = queries.toArray();
+        double[] out = new double[(int) queries.rows()];
+        for (int b = 0; b < out.length; b++) {
+            out[b] = p.scoreErrorBound(q, b * queries.cols());
+        }
+        return out;
+    }
+
+    /** The SQ8 per-dimension range [lo_j, hi_j] and step scale_j of {@code memory}'s copy: {lo, hi, scale}. */
+    public float[][] sq8Ranges(PatternMemory memory) {
+        Sq8Patterns p = sq8Of(memory);
+        return new float[][] {p.lo.clone(), p.hi.clone(), p.scale.clone()};
+    }
+
+    /** SQ8: query ranges scanned again in float32 because the candidates could not prove the top-k (tests). */
+    long sq8Rescans() {
+        return sq8Rescans.get();
+    }
+
+    /** Rows encoded into the SQ8 copy of {@code memory} and times its ranges were derived again, for tests. */
+    long[] sq8Encoded(PatternMemory memory) {
+        synchronized (sq8) {
+            Sq8Patterns p = sq8.get(memory);
+            return p == null ? new long[2] : new long[] {p.rowsEncoded(), p.rebuilds()};
         }
     }
 
@@ -205,6 +287,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries,
                                             RetrievalParams params) {
         RetrievalChecks.check(memory, from, to, queries, params);
+        if (storage == Storage.SQ8) {
+            return retrieveSq8(memory, from, to, queries, params);
+        }
         PreparedQueries q = new PreparedQueries(queries);
         Bf16Patterns half = storage == Storage.BF16 ? bf16Of(memory) : null;
         long n = to - from;
@@ -221,6 +306,125 @@ public final class CpuBackend implements Backend, AutoCloseable {
             acc = acc.merge(parts[i]);
         }
         return acc;
+    }
+
+    /** Candidates an SQ8 pass keeps per query for a top-k of k: 2k + 32 (0 for k = 0). */
+    static int sq8Candidates(int k) {
+        return k == 0 ? 0 : 2 * k + 32;
+    }
+
+    /**
+     * The SQ8 pass: the row path over the codes for any batch (candidates by cosine upper bound), pieces merged as
+     * in {@link #retrievePartial}, then per query the candidates re-ranked by their float32 cosine computed exactly
+     * as the F32 engine computes it for this batch size ({@link #exactCosine}); o decoded from code space when
+     * V = X. The top-k is proven when the k-th exact cosine exceeds the largest bound among the patterns left out
+     * (the k'-th candidate's, when k' were kept); otherwise the query's range is scanned again in float32.
+     */
+    private RetrievalPartial retrieveSq8(PatternMemory memory, long from, long to, FloatMatrix queries,
+                                         RetrievalParams params) {
+        Sq8Patterns sq = sq8Of(memory);
+        PreparedQueries q = new PreparedQueries(queries);
+        int k = params.k();
+        int kc = sq8Candidates(k);
+        boolean valuesAreX = memory.valuesArePatterns();
+        long n = to - from;
+        int chunk = config.chunk();
+        long piece = ((long) config.minPatternsPerTask() + chunk - 1) / chunk * chunk;
+        int pieces = (int) Math.max(1, (n + piece - 1) / piece);
+        RetrievalPartial[] parts = new RetrievalPartial[pieces];
+        MemorySegment vs = memory.values().segment();
+        MemorySegment norms = memory.norms().segment();
+        runParallel(pieces, () -> i -> {
+            long a = from + i * piece;
+            RowWorker w = new RowWorker(q, memory.valueDim(), params.beta(), kc, chunk, null, vs, norms, false, false,
+                    sq, valuesAreX);
+            parts[i] = w.run(a, Math.min(to, a + piece), Math.max(1, 2048 / chunk));
+        }, "retrieval");
+        RetrievalPartial acc = parts[0];
+        for (int i = 1; i < pieces; i++) {
+            acc = acc.merge(parts[i]);
+        }
+        int batch = q.batch;
+        int dv = memory.valueDim();
+        double[] m = new double[batch];
+        double[] l = new double[batch];
+        double[] t = new double[batch];
+        double[] o = new double[batch * dv];
+        dev.engram.engine.TopK[] top = new dev.engram.engine.TopK[batch];
+        boolean rowOrder = batch <= config.rowPathMaxBatch();
+        MemorySegment xs = memory.patterns().segment();
+        for (int b = 0; b < batch; b++) {
+            m[b] = acc.max(b);
+            l[b] = acc.sum(b);
+            t[b] = acc.shifted(b);
+            for (int j = 0; j < dv; j++) {
+                o[b * dv + j] = valuesAreX ? sq.offset[j] * l[b] + sq.scale[j] * acc.out(b, j) : acc.out(b, j);
+            }
+            dev.engram.engine.TopK cand = acc.top(b);
+            dev.engram.engine.TopK exact = new dev.engram.engine.TopK(k);
+            for (int i = 0; i < cand.size(); i++) {
+                long row = cand.index(i);
+                exact.offer(exactCosine(xs, norms, q, b, row, rowOrder), row);
+            }
+            boolean proven = k == 0 || cand.size() < kc || exact.size() == k && exact.score(k - 1) > cand.threshold();
+            if (!proven) {
+                sq8Rescans.incrementAndGet();
+                exact = rescanF32(memory, queries, b, params, from, to, rowOrder);
+            }
+            top[b] = exact;
+        }
+        return new RetrievalPartial(batch, dv, k, n, m, l, t, o, top);
+    }
+
+    /**
+     * The float32 cosine of query b and pattern {@code row}, bit for bit as the F32 engine computes it: on the row
+     * path a dot product in the 16 virtual lanes of {@link ReproducibleMath} (element j in lane j mod 16, one FMA
+     * chain per lane, then the lanes' fixed tree), on the tile path one FMA chain over j; then s·(1/‖q‖)·(1/‖x‖).
+     */
+    static float exactCosine(MemorySegment xs, MemorySegment norms, PreparedQueries q, int b, long row,
+                             boolean rowOrder) {
+        int d = q.dim;
+        long base = row * d;
+        float s;
+        if (rowOrder) {
+            float[] lanes = new float[ReproducibleMath.VIRTUAL_LANES];
+            for (int j = 0; j < d; j++) {
+                int lane = j % ReproducibleMath.VIRTUAL_LANES;
+                lanes[lane] = Math.fma(xs.getAtIndex(RangeWorker.FLOAT, base + j), q.rows[b * d + j], lanes[lane]);
+            }
+            float[] out = new float[1];
+            ReproducibleMath.sum16Rows(lanes, 1, out, 0);
+            s = out[0];
+        } else {
+            s = 0;
+            for (int j = 0; j < d; j++) {
+                s = Math.fma(xs.getAtIndex(RangeWorker.FLOAT, base + j), q.rows[b * d + j], s);
+            }
+        }
+        float norm = norms.getAtIndex(RangeWorker.FLOAT, row);
+        float xInv = norm == 0 ? 0 : 1f / norm;
+        return s * q.inverseNorm[b] * xInv;
+    }
+
+    /** Query b's exact top-k over [from, to) by a float32 pass of the path the F32 engine takes for this batch. */
+    private dev.engram.engine.TopK rescanF32(PatternMemory memory, FloatMatrix queries, int b, RetrievalParams params,
+                                            long from, long to, boolean rowOrder) {
+        float[] row = new float[queries.cols()];
+        for (int j = 0; j < row.length; j++) {
+            row[j] = queries.get(b, j);
+        }
+        try (FloatMatrix one = FloatMatrix.of(row, 1, row.length)) {
+            PreparedQueries q1 = new PreparedQueries(one);
+            MemorySegment xs = memory.patterns().segment();
+            MemorySegment vs = memory.values().segment();
+            MemorySegment norms = memory.norms().segment();
+            RangeWorker w = rowOrder
+                    ? new RowWorker(q1, memory.valueDim(), params.beta(), params.k(), config.chunk(), xs, vs, norms,
+                            false, false)
+                    : new TileWorker(q1, memory.valueDim(), params.beta(), params.k(), config.chunk(),
+                            config.queryTile(), xs, vs, norms, memory.valuesArePatterns(), false);
+            return w.run(from, to, Math.max(1, 2048 / config.chunk())).top(0);
+        }
     }
 
     /**
@@ -323,7 +527,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     /** Stops the worker threads (the shared instance is never closed). */
     @Override
     public void close() {
-        if (pool != null && this != shared && this != sharedBf16) {
+        if (pool != null && this != shared && this != sharedBf16 && this != sharedSq8) {
             pool.shutdownNow();
         }
     }
