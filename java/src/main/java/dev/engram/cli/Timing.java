@@ -60,6 +60,12 @@ final class Timing {
 
     /** Times {@code work} after {@code warmups} untimed calls; see the class comment for when it stops. */
     static Stats measure(Work work, int warmups, int minReps, int maxReps, double budgetSeconds) throws Exception {
+        return measure(work, warmups, minReps, maxReps, budgetSeconds, System::nanoTime);
+    }
+
+    /** {@link #measure(Work, int, int, int, double)} with the clock given (nanoseconds; tests use a fake one). */
+    static Stats measure(Work work, int warmups, int minReps, int maxReps, double budgetSeconds,
+                         java.util.function.LongSupplier nanoTime) throws Exception {
         if (minReps < 1 || maxReps < minReps) {
             throw new IllegalArgumentException("need 1 <= minReps <= maxReps, got " + minReps + ", " + maxReps);
         }
@@ -70,9 +76,9 @@ final class Timing {
         double spent = 0;
         boolean settled = false;
         while (t.size() < maxReps) {
-            long t0 = System.nanoTime();
+            long t0 = nanoTime.getAsLong();
             work.run();
-            double ms = (System.nanoTime() - t0) / 1e6;
+            double ms = (nanoTime.getAsLong() - t0) / 1e6;
             t.add(ms);
             spent += ms / 1e3;
             if (t.size() >= minReps) {
