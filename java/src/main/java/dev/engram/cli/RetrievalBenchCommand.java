@@ -178,9 +178,16 @@ final class RetrievalBenchCommand implements Callable<Integer> {
                         continue;
                     }
                     Backend engine = Backends.select(name);
+                    if (!ref) {
+                        // warm up until the JIT has settled: at least one call and 1.5 s (at most 200 calls)
+                        long w0 = System.nanoTime();
+                        for (int w = 0; w < 1 || (System.nanoTime() - w0 < 1_500_000_000L && w < 200); w++) {
+                            engine.retrieve(mem, q, params);
+                        }
+                    }
                     Timing.Stats t = ref
                             ? Timing.measure(() -> engine.retrieve(mem, q, params), 0, 1, bm <= 1e5 ? 3 : 1, 5)
-                            : Timing.measure(() -> engine.retrieve(mem, q, params), warmups(bm), 3, reps, 20);
+                            : Timing.measure(() -> engine.retrieve(mem, q, params), 0, 3, reps, 20);
                     ms.put(name, t.medianMs());
                     double gb = m * bytesPerPattern(name, d) / 1e9;
                     double gflop = 4.0 * b * m * d / 1e9;
@@ -217,11 +224,6 @@ final class RetrievalBenchCommand implements Callable<Integer> {
             putRatios(cn, ms, caseRuns, "ms", true);
         }
         return root;
-    }
-
-    /** Untimed warm-up calls: enough for the JIT to settle on small cases, one on large ones. */
-    private static int warmups(double bm) {
-        return bm <= 1e5 ? 20 : bm <= 1e6 ? 5 : 1;
     }
 
     private static List<String> defaultEngines() {

@@ -314,8 +314,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * The SQ8 pass: the row path over the codes for any batch (candidates by cosine upper bound), pieces merged as
-     * in {@link #retrievePartial}, then per query the candidates re-ranked by their float32 cosine computed exactly
+     * The SQ8 pass: the row path over the codes for small batches, the tile path over chunks decoded to float32
+     * for larger ones (candidates by cosine upper bound), pieces merged as in {@link #retrievePartial}, then per query the candidates re-ranked by their float32 cosine computed exactly
      * as the F32 engine computes it for this batch size ({@link #exactCosine}); o decoded from code space when
      * V = X. The top-k is proven when the k-th exact cosine exceeds the largest bound among the patterns left out
      * (the k'-th candidate's, when k' were kept); otherwise the query's range is scanned again in float32.
@@ -334,10 +334,14 @@ public final class CpuBackend implements Backend, AutoCloseable {
         RetrievalPartial[] parts = new RetrievalPartial[pieces];
         MemorySegment vs = memory.values().segment();
         MemorySegment norms = memory.norms().segment();
+        boolean rowOrder = q.batch <= config.rowPathMaxBatch();
         runParallel(pieces, () -> i -> {
             long a = from + i * piece;
-            RowWorker w = new RowWorker(q, memory.valueDim(), params.beta(), kc, chunk, null, vs, norms, false, false,
-                    sq, valuesAreX);
+            RangeWorker w = rowOrder
+                    ? new RowWorker(q, memory.valueDim(), params.beta(), kc, chunk, null, vs, norms, false, false,
+                            sq, valuesAreX)
+                    : new TileWorker(q, memory.valueDim(), params.beta(), kc, chunk, config.queryTile(), null, vs,
+                            norms, valuesAreX, false, sq);
             parts[i] = w.run(a, Math.min(to, a + piece), Math.max(1, 2048 / chunk));
         }, "retrieval");
         RetrievalPartial acc = parts[0];
@@ -351,14 +355,15 @@ public final class CpuBackend implements Backend, AutoCloseable {
         double[] t = new double[batch];
         double[] o = new double[batch * dv];
         dev.engram.engine.TopK[] top = new dev.engram.engine.TopK[batch];
-        boolean rowOrder = batch <= config.rowPathMaxBatch();
+        // the row path leaves o in code space when V = X; the tile path decodes the chunks, so o is in value space
+        boolean codeSpace = valuesAreX && rowOrder;
         MemorySegment xs = memory.patterns().segment();
         for (int b = 0; b < batch; b++) {
             m[b] = acc.max(b);
             l[b] = acc.sum(b);
             t[b] = acc.shifted(b);
             for (int j = 0; j < dv; j++) {
-                o[b * dv + j] = valuesAreX ? sq.offset[j] * l[b] + sq.scale[j] * acc.out(b, j) : acc.out(b, j);
+                o[b * dv + j] = codeSpace ? sq.offset[j] * l[b] + sq.scale[j] * acc.out(b, j) : acc.out(b, j);
             }
             dev.engram.engine.TopK cand = acc.top(b);
             dev.engram.engine.TopK exact = new dev.engram.engine.TopK(k);

@@ -64,9 +64,6 @@ final class RowWorker extends RangeWorker {
     private final float[] qOffset;
     /** SQ8 mode: per query, the bound ε on |q·x̃ − q·x|; candidates are ranked by the cosine of q·x̃ + ε. */
     private final float[] eps;
-    private static final VectorSpecies<Byte> BYTES = jdk.incubator.vector.ByteVector.SPECIES_64.length() >= L
-            ? jdk.incubator.vector.ByteVector.SPECIES_64
-            : VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(L * Byte.SIZE));
 
     /**
      * @param halfX {@code xs} holds bfloat16 patterns (else float32)
@@ -271,8 +268,7 @@ final class RowWorker extends RangeWorker {
 
     /** L signed codes at byte {@code at} of the codes, as floats. */
     private FloatVector codes(long at) {
-        return ((IntVector) jdk.incubator.vector.ByteVector.fromMemorySegment(BYTES, xs, at, LE)
-                .convertShape(VectorOperators.B2I, INT, 0)).convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+        return CpuVectors.codes(xs, at);
     }
 
     /**
