@@ -60,7 +60,8 @@ final class RetrievalBenchCommand implements Callable<Integer> {
     List<String> engines;
 
     @Option(names = "--reps", defaultValue = "7", description = "at most this many timed repetitions per engine, "
-            + "fewer once the median settles (at least 3; reference: at most 3) (default: ${DEFAULT-VALUE})")
+            + "fewer once the median settles (at least 5 where B·M <= 1e6, else 3; reference: at most 3) (default: "
+            + "${DEFAULT-VALUE})")
     int reps;
 
     @Option(names = "--reference-cap", description = "run the reference engine only where B·M is at most this "
@@ -179,15 +180,15 @@ final class RetrievalBenchCommand implements Callable<Integer> {
                     }
                     Backend engine = Backends.select(name);
                     if (!ref) {
-                        // warm up until the JIT has settled: at least one call and 1.5 s (at most 200 calls)
-                        long w0 = System.nanoTime();
-                        for (int w = 0; w < 1 || (System.nanoTime() - w0 < 1_500_000_000L && w < 200); w++) {
-                            engine.retrieve(mem, q, params);
+                        if (jitWarmed.add(name + "/" + d)) {
+                            jitWarmUp(engine, d, params);
                         }
+                        Timing.warmUp(() -> engine.retrieve(mem, q, params), 1.0, 30);
                     }
                     Timing.Stats t = ref
                             ? Timing.measure(() -> engine.retrieve(mem, q, params), 0, 1, bm <= 1e5 ? 3 : 1, 5)
-                            : Timing.measure(() -> engine.retrieve(mem, q, params), 0, 3, reps, 20);
+                            : Timing.measure(() -> engine.retrieve(mem, q, params), 0, bm <= 1e6 ? Math.min(5, reps) : 3,
+                                    reps, 20);
                     ms.put(name, t.medianMs());
                     double gb = m * bytesPerPattern(name, d) / 1e9;
                     double gflop = 4.0 * b * m * d / 1e9;
@@ -224,6 +225,21 @@ final class RetrievalBenchCommand implements Callable<Integer> {
             putRatios(cn, ms, caseRuns, "ms", true);
         }
         return root;
+    }
+
+    private final java.util.Set<String> jitWarmed = new java.util.HashSet<>();
+
+    /**
+     * Runs an engine's row and tile paths on a mid-sized memory (10⁵ patterns, B = 1 and 64) until the JIT has
+     * compiled them: a small case alone would otherwise be timed in the interpreter, where the Vector API is
+     * hundreds of times slower and too few calls fit in a warm-up to reach C2.
+     */
+    private void jitWarmUp(Backend engine, int d, RetrievalParams params) throws Exception {
+        try (FloatMatrix x = RandomMatrices.uniform(100_000, d, 7); PatternMemory mem = PatternMemory.wrap(x, null);
+             FloatMatrix q1 = RandomMatrices.uniform(1, d, 8); FloatMatrix q64 = RandomMatrices.uniform(64, d, 9)) {
+            Timing.warmUp(() -> engine.retrieve(mem, q1, params), 2, 60);
+            Timing.warmUp(() -> engine.retrieve(mem, q64, params), 2, 60);
+        }
     }
 
     private static List<String> defaultEngines() {

@@ -58,6 +58,29 @@ final class Timing {
         }
     }
 
+    /**
+     * Untimed calls until the JIT has settled: at least one call and {@code minSeconds}, then until the last call
+     * is within 20% of the fastest so far (the Vector API runs orders of magnitude slower before C2 compiles it),
+     * or {@code maxSeconds} have passed. Returns the calls made.
+     */
+    static int warmUp(Work work, double minSeconds, double maxSeconds) throws Exception {
+        long w0 = System.nanoTime();
+        double best = Double.POSITIVE_INFINITY;
+        int calls = 0;
+        while (true) {
+            long t0 = System.nanoTime();
+            work.run();
+            long t1 = System.nanoTime();
+            calls++;
+            double ms = (t1 - t0) / 1e6;
+            best = Math.min(best, ms);
+            double elapsed = (t1 - w0) / 1e9;
+            if (elapsed >= maxSeconds || (elapsed >= minSeconds && ms <= 1.2 * best && calls >= 3)) {
+                return calls;
+            }
+        }
+    }
+
     /** Times {@code work} after {@code warmups} untimed calls; see the class comment for when it stops. */
     static Stats measure(Work work, int warmups, int minReps, int maxReps, double budgetSeconds) throws Exception {
         return measure(work, warmups, minReps, maxReps, budgetSeconds, System::nanoTime);

@@ -136,7 +136,8 @@ final class TrainBenchCommand implements Callable<Integer> {
                 boolean ref = name.equals("reference");
                 int steps = ref ? Math.min(c.steps, referenceSteps) : c.steps;
                 if (!ref) {
-                    time(c, widths, data, engine, Math.min(steps, 10)); // warm-up: the JIT compiles the kernels
+                    // warm-up until the JIT has compiled the kernels
+                    Timing.warmUp(() -> time(c, widths, data, engine, Math.min(steps, 10)), 1.0, 30);
                 }
                 double wall = Double.MAX_VALUE;
                 double cpu = Double.MAX_VALUE;
