@@ -7,7 +7,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 
 /**
- * {@code engram bench retrieval | ensemble | store | training | backtest | all | report}: the benchmark suite, one
+ * {@code engram bench retrieval | ensemble | store | training | backtest | scale | all | report}: the benchmark suite, one
  * way of timing things ({@link Timing}) and one place for the results ({@link BenchResults}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -15,7 +15,8 @@ import java.io.PrintWriter;
                 "BLAS), medians and spreads, same-run ratios; JSON, charts and a markdown summary in bench/results.",
                 "Example: engram bench all --quick"},
         subcommands = {RetrievalBenchCommand.class, EnsembleBenchCommand.class, StoreBenchCommand.class,
-                TrainBenchCommand.class, BacktestBenchCommand.class, BenchAllCommand.class, BenchReportCommand.class})
+                TrainBenchCommand.class, BacktestBenchCommand.class, ScaleBenchCommand.class, BenchAllCommand.class,
+                BenchReportCommand.class})
 final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandSpec spec;

@@ -22,6 +22,10 @@ final class BenchReportCommand implements Callable<Integer> {
     @Option(names = "--out", description = "folder for summary.md and charts/ (default: the suite JSON's folder)")
     Path out;
 
+    @Option(names = "--with", split = ",", description = {"part JSON files to add to the suite's parts, named by their",
+            "prefix (e.g. bench/results/scale-latest.json adds the part scale); a part the suite has is replaced"})
+    java.util.List<Path> with;
+
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(suite)) {
@@ -34,7 +38,21 @@ final class BenchReportCommand implements Callable<Integer> {
                     + "suite-*.json written by engram bench all");
         }
         Path dir = out != null ? out : suite.toAbsolutePath().getParent();
-        render(root, suite.getFileName().toString(), dir);
+        String source = suite.getFileName().toString();
+        if (with != null) {
+            for (Path p : with) {
+                if (!Files.isRegularFile(p)) {
+                    throw new IllegalArgumentException("--with " + p + ": no such file");
+                }
+                String name = p.getFileName().toString().replaceAll("-.*$", "");
+                String part = BenchResults.PARTS.entrySet().stream().filter(e -> e.getValue().equals(name))
+                        .map(java.util.Map.Entry::getKey).findFirst().orElse(name);
+                ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("parts")).set(part,
+                        new ObjectMapper().readTree(p.toFile()));
+                source += "` and `" + p.getFileName();
+            }
+        }
+        render(root, source, dir);
         return 0;
     }
 

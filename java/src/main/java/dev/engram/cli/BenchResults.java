@@ -112,6 +112,9 @@ final class BenchResults {
         if (parts.has("backtest")) {
             backtest(md, parts.get("backtest"));
         }
+        if (parts.has("scale")) {
+            scale(md, parts.get("scale"));
+        }
         return md.toString();
     }
 
@@ -351,6 +354,38 @@ final class BenchResults {
         for (JsonNode p : r.path("peer")) {
             md.append(String.format(Locale.ROOT, "| peer | %s | %s | %.1f | |%n", p.path("peer").asText(),
                     count(p.path("M").asDouble()), p.path("bars_per_s").asDouble()));
+        }
+        md.append('\n');
+    }
+
+    private static void scale(StringBuilder md, JsonNode r) {
+        md.append("## A memory larger than RAM (memory-mapped SQ8)\n\n");
+        md.append(String.format(Locale.ROOT, "%s float32 patterns of d = %d in %d `.npy` shards (%.1f GB), converted "
+                        + "by the streaming converter in %.0f s into one %.2f GB SQ8 file, memory-mapped; the exact "
+                        + "top-k re-ranks candidates against the mapped shards. Random uniform patterns, beta %s, k = %d. "
+                        + "Machine: %d GB of RAM, so the shards do not fit in the page cache and the codes do.%n%n",
+                count(r.path("rows").asDouble()), r.path("dim").asInt(), r.path("shards").asInt(),
+                r.path("shard_bytes").asDouble() / 1e9, r.path("convert_s").asDouble(),
+                r.path("file_bytes").asDouble() / 1e9, r.path("beta").asText(), r.path("k").asInt(),
+                Math.round(Double.parseDouble(r.path("machine").path("memory").asText("0").replaceAll("[^0-9.]", "")))));
+        JsonNode before = r.path("memory_before_open");
+        JsonNode after = r.path("memory_after_retrieval");
+        md.append(String.format(Locale.ROOT, "Resident memory of the process before the memory was opened: %.0f MB "
+                        + "anonymous (the Java heap's committed pages included), %.0f MB file-backed; after all "
+                        + "retrievals: %.0f MB anonymous, %.0f MB file-backed (the mapped codes and the shard pages "
+                        + "read for re-ranking), heap in use %.0f MB.%n%n", before.path("RssAnon_MB").asDouble(),
+                before.path("RssFile_MB").asDouble(), after.path("RssAnon_MB").asDouble(),
+                after.path("RssFile_MB").asDouble(), after.path("heap_used_MB").asDouble()));
+        md.append("| M | B | time per batch | first call (pages read from disk) | codes GB/s (of measured read) |"
+                + " ms per 10^6 patterns | RSS anonymous / file-backed | heap in use |\n"
+                + "|---|---|---|---|---|---|---|---|\n");
+        for (JsonNode c : r.path("cases")) {
+            JsonNode m = c.path("memory");
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %.2f (%.0f%%) | %.2f | %.0f MB / %.0f MB | %.0f MB |%n",
+                    count(c.path("M").asDouble()), c.path("B").asInt(), cell(c), Timing.ms(c.path("first_call_ms").asDouble()),
+                    c.path("GBps").asDouble(), 100 * c.path("fraction_of_read_bandwidth").asDouble(),
+                    c.path("ms_per_million_patterns").asDouble(), m.path("RssAnon_MB").asDouble(),
+                    m.path("RssFile_MB").asDouble(), m.path("heap_used_MB").asDouble()));
         }
         md.append('\n');
     }

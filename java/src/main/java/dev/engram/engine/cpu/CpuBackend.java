@@ -322,26 +322,73 @@ public final class CpuBackend implements Backend, AutoCloseable {
      */
     private RetrievalPartial retrieveSq8(PatternMemory memory, long from, long to, FloatMatrix queries,
                                          RetrievalParams params) {
-        Sq8Patterns sq = sq8Of(memory);
+        return retrieveSq8(sq8Of(memory), new ExactRows(new long[] {0, memory.size()},
+                        new MemorySegment[] {memory.patterns().segment()}), memory.norms().segment(),
+                memory.values().segment(), memory.valueDim(), memory.valuesArePatterns(), from, to, queries, params);
+    }
+
+    /**
+     * Float32 rows for the exact re-ranking, in shards: shard s holds rows [starts[s], starts[s + 1]) in
+     * {@code segments[s]} (row-major, width d).
+     */
+    record ExactRows(long[] starts, MemorySegment[] segments) {
+        int shardOf(long row) {
+            int i = java.util.Arrays.binarySearch(starts, row);
+            return i >= 0 ? Math.min(i, segments.length - 1) : -i - 2;
+        }
+    }
+
+    /**
+     * Retrieval over {@code memory}'s mapped SQ8 codes ({@link MappedSq8Memory}): V = X, the top-k exact against the
+     * float32 shards it was converted from (candidate rows only), the output as for {@link Storage#SQ8}. Runs on this
+     * engine's threads whatever its storage. Nothing is copied to the heap: the codes, norms and shards are read
+     * where they are mapped.
+     */
+    public RetrievalPartial retrievePartial(MappedSq8Memory memory, long from, long to, FloatMatrix queries,
+                                            RetrievalParams params) {
+        java.util.Objects.requireNonNull(memory, "memory");
+        java.util.Objects.requireNonNull(queries, "queries");
+        java.util.Objects.requireNonNull(params, "params");
+        if (from < 0 || to > memory.size() || from >= to) {
+            throw new IllegalArgumentException("pattern range [" + from + ", " + to + ") is empty or outside 0.."
+                    + memory.size());
+        }
+        if (queries.rows() < 1 || queries.cols() != memory.dim()) {
+            throw new IllegalArgumentException("queries must be B×" + memory.dim() + " with B >= 1, got "
+                    + queries.rows() + "×" + queries.cols());
+        }
+        if (params.k() > to - from) {
+            throw new IllegalArgumentException("k=" + params.k() + " exceeds the " + (to - from) + " patterns of the range");
+        }
+        queries.requireFinite("queries");
+        return retrieveSq8(memory.patterns(), memory.rows(), memory.norms(), null, memory.dim(), true, from, to,
+                queries, params);
+    }
+
+    /** {@link #retrievePartial(MappedSq8Memory, long, long, FloatMatrix, RetrievalParams)} over the whole memory. */
+    public dev.engram.engine.RetrievalResult retrieve(MappedSq8Memory memory, FloatMatrix queries,
+                                                      RetrievalParams params) {
+        return retrievePartial(memory, 0, memory.size(), queries, params).finish();
+    }
+
+    private RetrievalPartial retrieveSq8(Sq8Patterns sq, ExactRows rows, MemorySegment norms, MemorySegment vs,
+                                         int dv, boolean valuesAreX, long from, long to, FloatMatrix queries,
+                                         RetrievalParams params) {
         PreparedQueries q = new PreparedQueries(queries);
         int k = params.k();
         int kc = sq8Candidates(k);
-        boolean valuesAreX = memory.valuesArePatterns();
         long n = to - from;
         int chunk = config.chunk();
         long piece = ((long) config.minPatternsPerTask() + chunk - 1) / chunk * chunk;
         int pieces = (int) Math.max(1, (n + piece - 1) / piece);
         RetrievalPartial[] parts = new RetrievalPartial[pieces];
-        MemorySegment vs = memory.values().segment();
-        MemorySegment norms = memory.norms().segment();
         boolean rowOrder = q.batch <= config.rowPathMaxBatch();
         runParallel(pieces, () -> i -> {
             long a = from + i * piece;
             RangeWorker w = rowOrder
-                    ? new RowWorker(q, memory.valueDim(), params.beta(), kc, chunk, null, vs, norms, false, false,
-                            sq, valuesAreX)
-                    : new TileWorker(q, memory.valueDim(), params.beta(), kc, chunk, config.queryTile(), null, vs,
-                            norms, valuesAreX, false, sq);
+                    ? new RowWorker(q, dv, params.beta(), kc, chunk, null, vs, norms, false, false, sq, valuesAreX)
+                    : new TileWorker(q, dv, params.beta(), kc, chunk, config.queryTile(), null, vs, norms, valuesAreX,
+                            false, sq);
             parts[i] = w.run(a, Math.min(to, a + piece), Math.max(1, 2048 / chunk));
         }, "retrieval");
         RetrievalPartial acc = parts[0];
@@ -349,7 +396,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
             acc = acc.merge(parts[i]);
         }
         int batch = q.batch;
-        int dv = memory.valueDim();
         double[] m = new double[batch];
         double[] l = new double[batch];
         double[] t = new double[batch];
@@ -357,7 +403,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
         dev.engram.engine.TopK[] top = new dev.engram.engine.TopK[batch];
         // the row path leaves o in code space when V = X; the tile path decodes the chunks, so o is in value space
         boolean codeSpace = valuesAreX && rowOrder;
-        MemorySegment xs = memory.patterns().segment();
         for (int b = 0; b < batch; b++) {
             m[b] = acc.max(b);
             l[b] = acc.sum(b);
@@ -369,12 +414,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
             dev.engram.engine.TopK exact = new dev.engram.engine.TopK(k);
             for (int i = 0; i < cand.size(); i++) {
                 long row = cand.index(i);
-                exact.offer(exactCosine(xs, norms, q, b, row, rowOrder), row);
+                int s = rows.shardOf(row);
+                exact.offer(exactCosine(rows.segments()[s], row - rows.starts()[s], norms, q, b, row, rowOrder), row);
             }
             boolean proven = k == 0 || cand.size() < kc || exact.size() == k && exact.score(k - 1) > cand.threshold();
             if (!proven) {
                 sq8Rescans.incrementAndGet();
-                exact = rescanF32(memory, queries, b, params, from, to, rowOrder);
+                exact = rescanF32(rows, norms, queries, b, params, from, to, rowOrder);
             }
             top[b] = exact;
         }
@@ -386,10 +432,10 @@ public final class CpuBackend implements Backend, AutoCloseable {
      * path a dot product in the 16 virtual lanes of {@link ReproducibleMath} (element j in lane j mod 16, one FMA
      * chain per lane, then the lanes' fixed tree), on the tile path one FMA chain over j; then s·(1/‖q‖)·(1/‖x‖).
      */
-    static float exactCosine(MemorySegment xs, MemorySegment norms, PreparedQueries q, int b, long row,
+    static float exactCosine(MemorySegment xs, long localRow, MemorySegment norms, PreparedQueries q, int b, long row,
                              boolean rowOrder) {
         int d = q.dim;
-        long base = row * d;
+        long base = localRow * d;
         float s;
         if (rowOrder) {
             float[] lanes = new float[ReproducibleMath.VIRTUAL_LANES];
@@ -411,25 +457,37 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return s * q.inverseNorm[b] * xInv;
     }
 
-    /** Query b's exact top-k over [from, to) by a float32 pass of the path the F32 engine takes for this batch. */
-    private dev.engram.engine.TopK rescanF32(PatternMemory memory, FloatMatrix queries, int b, RetrievalParams params,
-                                            long from, long to, boolean rowOrder) {
+    /**
+     * Query b's exact top-k over [from, to) by a float32 pass, shard by shard, of the path the F32 engine takes for
+     * this batch size (values taken as the patterns: only the top-k is used).
+     */
+    private dev.engram.engine.TopK rescanF32(ExactRows rows, MemorySegment norms, FloatMatrix queries, int b,
+                                            RetrievalParams params, long from, long to, boolean rowOrder) {
         float[] row = new float[queries.cols()];
         for (int j = 0; j < row.length; j++) {
             row[j] = queries.get(b, j);
         }
-        try (FloatMatrix one = FloatMatrix.of(row, 1, row.length)) {
+        int d = row.length;
+        dev.engram.engine.TopK out = new dev.engram.engine.TopK(params.k());
+        try (FloatMatrix one = FloatMatrix.of(row, 1, d)) {
             PreparedQueries q1 = new PreparedQueries(one);
-            MemorySegment xs = memory.patterns().segment();
-            MemorySegment vs = memory.values().segment();
-            MemorySegment norms = memory.norms().segment();
-            RangeWorker w = rowOrder
-                    ? new RowWorker(q1, memory.valueDim(), params.beta(), params.k(), config.chunk(), xs, vs, norms,
-                            false, false)
-                    : new TileWorker(q1, memory.valueDim(), params.beta(), params.k(), config.chunk(),
-                            config.queryTile(), xs, vs, norms, memory.valuesArePatterns(), false);
-            return w.run(from, to, Math.max(1, 2048 / config.chunk())).top(0);
+            for (int s = 0; s < rows.segments().length; s++) {
+                long start = rows.starts()[s];
+                long lo = Math.max(from, start);
+                long hi = Math.min(to, rows.starts()[s + 1]);
+                if (lo >= hi) {
+                    continue;
+                }
+                MemorySegment xs = rows.segments()[s];
+                MemorySegment ns = norms.asSlice(start * Float.BYTES, (rows.starts()[s + 1] - start) * Float.BYTES);
+                RangeWorker w = rowOrder
+                        ? new RowWorker(q1, d, params.beta(), params.k(), config.chunk(), xs, xs, ns, false, false)
+                        : new TileWorker(q1, d, params.beta(), params.k(), config.chunk(), config.queryTile(), xs, xs,
+                                ns, true, false);
+                out.addAll(w.run(lo - start, hi - start, Math.max(1, 2048 / config.chunk())).top(0).shifted(start));
+            }
         }
+        return out;
     }
 
     /**

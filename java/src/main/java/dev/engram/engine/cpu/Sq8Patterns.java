@@ -129,16 +129,34 @@ final class Sq8Patterns {
                 hi[j] = Math.max(hi[j], v);
             }
         }
+        if (rows == 0) {
+            java.util.Arrays.fill(lo, 0);
+            java.util.Arrays.fill(hi, 0);
+        }
+        derive();
+    }
+
+    /** scale, offset and maxAbs from lo and hi. */
+    private void derive() {
         for (int j = 0; j < dim; j++) {
-            if (rows == 0) {
-                lo[j] = 0;
-                hi[j] = 0;
-            }
             double s = ((double) hi[j] - lo[j]) / 255;
             scale[j] = (float) s;
             offset[j] = (float) (lo[j] + 128 * (double) scale[j]);
             maxAbs[j] = Math.max(Math.abs(lo[j]), Math.abs(hi[j]));
         }
+    }
+
+    /**
+     * A fixed SQ8 copy over codes held elsewhere (a mapped file, {@link MappedSq8Memory}) with the given ranges;
+     * {@code codes} must hold rows × d codes and {@link #PAD} bytes after them. Never synced.
+     */
+    static Sq8Patterns fixed(int dim, float[] lo, float[] hi, MemorySegment codes) {
+        Sq8Patterns p = new Sq8Patterns(dim);
+        System.arraycopy(lo, 0, p.lo, 0, dim);
+        System.arraycopy(hi, 0, p.hi, 0, dim);
+        p.derive();
+        p.codes = codes;
+        return p;
     }
 
     private void ensureCapacity(long need) {
