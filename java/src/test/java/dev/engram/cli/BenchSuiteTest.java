@@ -113,6 +113,25 @@ class BenchSuiteTest {
         }
     }
 
+    /** The case keys that are not engines (strongest_peer, ratios, peers) stay out of the ensemble table. */
+    @Test
+    void theEnsembleTableHasOneColumnPerEngineAndPeer() throws Exception {
+        String kase = "{\"N\": %d, \"steps\": 10, \"cpu\": {\"traj_steps_per_s\": 2.0e6, \"fraction_of_peak\": 0.1},"
+                + " \"peers\": {\"torch\": {\"traj_steps_per_s\": 1.0e6, \"blas\": \"openblas\"}},"
+                + " \"strongest_peer\": {\"peer\": \"torch\", \"traj_steps_per_s\": 1.0e6},"
+                + " \"ratios\": {\"cpu_vs_strongest\": 2.0}}";
+        String suite = "{\"tier\": \"quick\", \"parts\": {\"ensemble\": {\"widths\": \"[2, 64, 64, 1]\","
+                + " \"peak_GFLOPps\": 100, \"cases\": [" + String.format(kase, 1000) + ", "
+                + String.format(kase, 100000) + "]}}}";
+        Path file = dir.resolve("suite-e.json");
+        Files.writeString(file, suite);
+        execute("bench", "report", "--suite", file.toString());
+        String md = Files.readString(dir.resolve("summary.md"));
+        assertTrue(md.contains("| N × steps | `cpu` | torch | cpu vs strongest peer |"), md);
+        assertTrue(md.contains("| 10⁵ × 10 | 2.00 M/s (10%) | 1.00 M/s | **2.0×** |"), md);
+        assertNotNull(ImageIO.read(dir.resolve("charts/ensemble-throughput.png").toFile()));
+    }
+
     @Test
     void badPartsAndMissingSuitesAreOneLineErrors() {
         StringWriter err = new StringWriter();
