@@ -251,8 +251,10 @@ final class BenchResults {
     private static void ensemble(StringBuilder md, JsonNode r) {
         md.append("## HNN leapfrog ensembles\n\n");
         md.append(String.format(Locale.ROOT, "MLP %s, dt 0.01; trajectory-steps per second (higher is better); "
-                        + "fraction of the float32 peak (%.0f GFLOP/s) in brackets.%n%n",
-                r.path("widths").asText(), r.path("peak_GFLOPps").asDouble(r.path("peak_gflops_assumed").asDouble())));
+                        + "fraction of the float32 peak (%.0f GFLOP/s) in brackets; the reference engine integrates "
+                        + "at most %,d of the N trajectories (the rate is per trajectory).%n%n",
+                r.path("widths").asText(), r.path("peak_GFLOPps").asDouble(r.path("peak_gflops_assumed").asDouble()),
+                maxOf(r.path("cases"), "reference", "trajectories")));
         Set<String> engs = new LinkedHashSet<>();
         Set<String> peerNames = new LinkedHashSet<>();
         for (JsonNode c : r.path("cases")) {
@@ -284,6 +286,14 @@ final class BenchResults {
             md.append(' ').append(v == null ? "–" : "**" + ratio(v.asDouble()) + "**").append(" |\n");
         }
         md.append('\n');
+    }
+
+    private static long maxOf(JsonNode cases, String engine, String field) {
+        long m = 0;
+        for (JsonNode c : cases) {
+            m = Math.max(m, c.path(engine).path(field).asLong());
+        }
+        return m;
     }
 
     private static void training(StringBuilder md, JsonNode r) {
