@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The design text's per-bar backtest loop, the peer of `engram bench-backtest`.
+"""The design text's per-bar backtest loop, the peer of `engram bench backtest`.
 
 For every decision bar t, one at a time: the market pattern from a rolling pandas window over the bars up to t
 (d = 11 numbers: the last five log returns, the 5/10/20-bar momentum, the 20-bar volatility, the bar's range and its

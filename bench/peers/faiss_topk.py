@@ -52,9 +52,8 @@ def main():
         expected = -np.sort(-((q / np.linalg.norm(q, axis=1, keepdims=True)) @ X.T), axis=1)[:, :a.k]
         if not np.abs(scores - expected).max() <= 1e-5:
             raise SystemExit("faiss: top-k scores differ from numpy's by %g (> 1e-5)" % np.abs(scores - expected).max())
-        c, ms, min_ms = peerlib.fastest(search, configs, apply, a.reps)
-        peerlib.emit(record, B=B, M=M, d=d, ms=ms, min_ms=min_ms, reps=a.reps, threads=c[0],
-                     blas_threads=peerlib.current_blas_threads(record))
+        c, stats = peerlib.fastest_stats(search, configs, apply, a.reps)
+        peerlib.emit(record, B=B, M=M, d=d, threads=c[0], blas_threads=peerlib.current_blas_threads(record), **stats)
         del index, X, q
 
 

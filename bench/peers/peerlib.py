@@ -117,6 +117,38 @@ def fastest(fn, configurations, apply, reps):
     return best, ms, min_ms
 
 
+def fastest_stats(fn, configurations, apply, reps):
+    """As fastest, with the spread: returns (config, {ms (median), min_ms, max_ms, p25_ms, p75_ms, reps})."""
+    screened = []
+    for config in configurations:
+        apply(config)
+        screened.append((time_ms(fn, 1)[0], config))
+    best = min(screened)[1]
+    apply(best)
+    return best, time_stats(fn, reps, warmup=0)
+
+
+def time_stats(fn, reps, warmup=1):
+    """{ms (median), min_ms, max_ms, p25_ms, p75_ms, reps} of fn()'s wall time in ms, after warmup untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+
+    def quantile(q):
+        pos = q * (len(times) - 1)
+        lo = int(pos)
+        hi = min(len(times) - 1, lo + 1)
+        return times[lo] + (pos - lo) * (times[hi] - times[lo])
+
+    return {"ms": statistics.median(times), "min_ms": times[0], "max_ms": times[-1], "p25_ms": quantile(0.25),
+            "p75_ms": quantile(0.75), "reps": reps}
+
+
 def _maps(maps_path):
     """[(start, end, path or None)] of a /proc/<pid>/maps file."""
     rows = []

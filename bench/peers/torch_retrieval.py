@@ -77,17 +77,17 @@ def main():
         x_inv_norm = 1.0 / X.norm(dim=1)
         with torch.inference_mode():
             if "torch" in peers:
-                c, ms, min_ms = peerlib.fastest(lambda: retrieve(q, X, X, x_inv_norm, a.beta, a.k), configs, apply,
-                                                a.reps)
-                peerlib.emit(records["torch"], B=B, M=M, d=d, ms=ms, min_ms=min_ms, reps=a.reps, threads=c[0],
-                             blas_threads=peerlib.current_blas_threads(blas))
+                c, stats = peerlib.fastest_stats(lambda: retrieve(q, X, X, x_inv_norm, a.beta, a.k), configs, apply,
+                                                 a.reps)
+                peerlib.emit(records["torch"], B=B, M=M, d=d, threads=c[0],
+                             blas_threads=peerlib.current_blas_threads(blas), **stats)
             if "torch-sdpa" in peers:
                 diff = (sdpa_output(q, X, X, a.beta) - retrieve(q, X, X, x_inv_norm, a.beta, a.k)[0]).abs().max()
                 if not diff <= 1e-4:
                     raise SystemExit("torch-sdpa: output differs from the obvious code's by %g (> 1e-4)" % diff)
-                c, ms, min_ms = peerlib.fastest(lambda: sdpa_output(q, X, X, a.beta), configs, apply, a.reps)
-                peerlib.emit(records["torch-sdpa"], B=B, M=M, d=d, ms=ms, min_ms=min_ms, reps=a.reps, threads=c[0],
-                             blas_threads=peerlib.current_blas_threads(blas))
+                c, stats = peerlib.fastest_stats(lambda: sdpa_output(q, X, X, a.beta), configs, apply, a.reps)
+                peerlib.emit(records["torch-sdpa"], B=B, M=M, d=d, threads=c[0],
+                             blas_threads=peerlib.current_blas_threads(blas), **stats)
         del X, q, x_inv_norm
 
 

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * The pattern store at M stored patterns: insert with the similarity check (alternately a novel pattern, which
  * evicts and replaces, and a near-duplicate of a stored one, which merges) and query (k = 10). Run:
  * {@code java --add-modules=jdk.incubator.vector -jar bench/target/benchmarks.jar PatternStoreBenchmark
- * -p engine=cpu -rf json -rff bench/results/jmh-store.json}. {@code ./engram store-bench} is the quicker
+ * -p engine=cpu -rf json -rff bench/results/jmh-store.json}. {@code ./engram bench store} is the quicker
  * side-by-side of engines.
  */
 @State(Scope.Benchmark)

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
-import dev.engram.tensor.AtomicFiles;
 import dev.engram.trading.backtest.BacktestResult;
 import dev.engram.trading.backtest.Backtester;
 import dev.engram.trading.backtest.Costs;
@@ -19,8 +18,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -38,21 +35,26 @@ import java.util.concurrent.Callable;
  * walk-forward (fits, β calibration, batched retrievals, fills), so the engine's figure includes everything the
  * peer's loop leaves out.
  */
-@Command(name = "bench-backtest", mixinStandardHelpOptions = true,
+@Command(name = "backtest", mixinStandardHelpOptions = true,
         description = {"Times the memory strategy's walk-forward over a cross-asset synthetic memory per engine at",
-                "M <= 1e5 and M ~ 1e6 (d = 11) beside the per-bar pandas + PyTorch loop; writes JSON to --out."})
+                "M <= 1e5 and M ~ 1e6 (d = 11) beside the per-bar pandas + PyTorch loop; writes backtest-*.json",
+                "to --out.",
+                "Example: engram bench backtest --small 2x2000 --large 3x3000 --engines cpu --peer-bars 0"})
 final class BacktestBenchCommand implements Callable<Integer> {
     static final int MONTH = 720;
 
     @Mixin
     final OutputOption output = new OutputOption("bench/results");
 
+    @Mixin
+    final TierOption tier = new TierOption();
+
     @Option(names = "--small", defaultValue = "10x10000", description = "symbols x training bars of the small memory "
             + "(default: ${DEFAULT-VALUE}, M ~ 1e5)")
     String small;
 
-    @Option(names = "--large", defaultValue = "25x40000", description = "symbols x training bars of the large memory "
-            + "(default: ${DEFAULT-VALUE}, M ~ 1e6; 40000 hourly bars ~ 4.6 years)")
+    @Option(names = "--large", description = "symbols x training bars of the large memory "
+            + "(default: 10x40000 quick, M ~ 4e5; 25x40000 full, M ~ 1e6; 40000 hourly bars ~ 4.6 years)")
     String large;
 
     @Option(names = "--months", defaultValue = "1", description = "monthly test windows timed (default: ${DEFAULT-VALUE})")
@@ -75,18 +77,21 @@ final class BacktestBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        BenchResults.write(json, output.out, "backtest", measure(json));
+        return 0;
+    }
+
+    ObjectNode measure(ObjectMapper json) throws Exception {
+        String large = this.large != null ? this.large : tier.full() ? "25x40000" : "10x40000";
         if (months < 1 || peerBars < 0) {
             throw new IllegalArgumentException("--months must be >= 1 and --peer-bars >= 0; got " + months + ", "
                     + peerBars);
         }
         int[][] sizes = {parse("--small", small), parse("--large", large)};
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        ObjectNode machine = Machine.describe(json);
-        root.set("machine", machine);
-        System.out.printf("machine: %s, %d cores, %s; JDK %s; %s%n", machine.get("cpu").asText(),
-                machine.get("cores").asInt(), machine.get("memory").asText(), machine.get("jdk").asText(),
-                machine.get("vector").asText());
+        root.set("machine", Machine.measureAndPrint(json));
+        root.put("tier", tier.name());
         root.put("beta", beta == null ? "calibrated per window" : beta.toString());
         root.put("test_bars_per_window", MONTH).put("months", months).put("d", 11).put("strategy", "memory");
         ArrayNode cases = root.putArray("cases");
@@ -148,12 +153,7 @@ final class BacktestBenchCommand implements Callable<Integer> {
                 }
             }
         }
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        java.nio.file.Path file = output.out.resolve("backtest-" + stamp + ".json");
-        AtomicFiles.writeString(file, json.writeValueAsString(root));
-        AtomicFiles.writeString(output.out.resolve("backtest-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + file);
-        return 0;
+        return root;
     }
 
     private record MemoryRun(BacktestResult result, int memory) {

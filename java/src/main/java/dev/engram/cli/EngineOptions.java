@@ -9,8 +9,8 @@ import picocli.CommandLine.Option;
 /** {@code --backend} and {@code --threads}, shared by every command that runs an engine. */
 final class EngineOptions {
     @Option(names = "--backend", paramLabel = "ENGINE",
-            description = {"auto (the best engine here for this work), reference, cpu, cpu-bf16, emu, cuda or jcuda;",
-                    "`engram engines` lists what each can do here (default: ${DEFAULT-VALUE})"})
+            description = {"auto (the best engine here for this work), reference, cpu, cpu-bf16, cpu-sq8, emu, cuda or",
+                    "jcuda; `engram engines` lists what each can do here (default: ${DEFAULT-VALUE})"})
     String backend = "auto";
 
     @Option(names = "--threads", paramLabel = "N",

@@ -25,8 +25,7 @@ import java.util.logging.SimpleFormatter;
 @Command(name = "engram", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
         subcommands = {RunCommand.class, DemoCommand.class, RetrieveCommand.class, BenchCommand.class,
-                PhysicsCommand.class, EnsembleCommand.class, EnsembleBenchCommand.class, TrainBenchCommand.class,
-                StoreBenchCommand.class, BacktestBenchCommand.class, FetchCommand.class, DataCommand.class,
+                PhysicsCommand.class, EnsembleCommand.class, FetchCommand.class, DataCommand.class,
                 BacktestCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class,
                 picocli.AutoComplete.GenerateCompletion.class})
 public final class EngramCli implements Runnable {

@@ -9,14 +9,10 @@ import dev.engram.engine.Backends;
 import dev.engram.engine.Capability;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.MlpWeights;
-import dev.engram.tensor.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,15 +25,19 @@ import java.util.concurrent.Callable;
  * autograd peer; its BLAS and threads are printed and recorded, and no ratio is reported against it on the reference
  * BLAS ({@link PeerResult}).
  */
-@Command(name = "bench-ensemble", mixinStandardHelpOptions = true,
+@Command(name = "ensemble", mixinStandardHelpOptions = true,
         description = {"Times batched HNN leapfrog ensembles per engine and against the PyTorch autograd peer",
-                "(bench/peers/torch_leapfrog.py), case by case in the same run. Writes JSON to --out."})
+                "(bench/peers/torch_leapfrog.py), case by case in the same run. Writes ensemble-*.json to --out.",
+                "Example: engram bench ensemble --cases 2000x10 --engines cpu --peer none"})
 final class EnsembleBenchCommand implements Callable<Integer> {
     @Mixin
     final OutputOption output = new OutputOption("bench/results");
 
-    @Option(names = "--cases", defaultValue = "10000x100,100000x20", split = ",",
-            description = "NxSTEPS cases (default: ${DEFAULT-VALUE})")
+    @Mixin
+    final TierOption tier = new TierOption();
+
+    @Option(names = "--cases", split = ",",
+            description = "NxSTEPS cases (default: quick 1000x100,10000x100,100000x20; full adds 1000000x5)")
     List<String> cases;
 
     @Option(names = "--hidden", defaultValue = "64", description = "hidden width of the 2n→h→h→1 MLP (default: ${DEFAULT-VALUE})")
@@ -49,16 +49,16 @@ final class EnsembleBenchCommand implements Callable<Integer> {
     @Option(names = "--engines", defaultValue = "reference,cpu", split = ",")
     List<String> engines;
 
-    @Option(names = "--reps", defaultValue = "3", description = "timed repetitions, median reported (reference: 1)")
+    @Option(names = "--reps", defaultValue = "3", description = "at most this many timed repetitions (at least 3), median reported (reference: 1)")
     int reps;
 
     @Option(names = "--reference-trajectories", defaultValue = "2000",
             description = "the reference engine runs on at most this many trajectories (throughput is per trajectory)")
     int referenceTrajectories;
 
-    @Option(names = "--peak-gflops", defaultValue = "180",
-            description = "the machine's float32 matrix-multiply rate the fraction of peak refers to (default: ${DEFAULT-VALUE}, measured sgemm on 2 Zen 4 cores)")
-    double peakGflops;
+    @Option(names = "--peak-gflops",
+            description = "the float32 rate the fraction of peak refers to (default: the FMA peak measured at the start)")
+    Double peakGflopsOption;
 
     @Option(names = "--peer", defaultValue = "auto", description = "auto (run PyTorch when installed) or none")
     String peer;
@@ -70,8 +70,20 @@ final class EnsembleBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        BenchResults.write(json, output.out, "ensemble", measure(json));
+        return 0;
+    }
+
+    ObjectNode measure(ObjectMapper json) throws Exception {
+        List<String> cases = this.cases != null ? this.cases : tier.full()
+                ? List.of("1000x100", "10000x100", "100000x20", "1000000x5")
+                : List.of("1000x100", "10000x100", "100000x20");
         ObjectNode root = json.createObjectNode();
-        root.set("machine", Machine.describeAndPrint(json));
+        ObjectNode machine = Machine.measureAndPrint(json);
+        root.set("machine", machine);
+        root.put("tier", this.cases != null ? "custom" : tier.name());
+        double peakGflops = peakGflopsOption != null ? peakGflopsOption
+                : machine.get("measured_f32_peak_GFLOPps").asDouble();
         MlpWeights h = MlpWeights.glorot(new int[] {2 * dof, hidden, hidden, 1}, 1);
         // multiply-adds per ∇H: forward Σ w_l·w_{l+1}, backward the same less the output layer's
         long macs = 0;
@@ -85,7 +97,7 @@ final class EnsembleBenchCommand implements Callable<Integer> {
         System.out.printf("MLP %s: %d multiply-adds per gradient, 3 gradients per leapfrog step; %.0f GFLOP/s ⇒ at most %.2f M trajectory-steps/s%n",
                 java.util.Arrays.toString(w), macs, peakGflops, peakRate / 1e6);
         root.put("widths", java.util.Arrays.toString(w)).put("macs_per_gradient", macs)
-                .put("peak_gflops_assumed", peakGflops).put("peak_traj_steps_per_s", peakRate);
+                .put("peak_GFLOPps", peakGflops).put("peak_traj_steps_per_s", peakRate);
         PythonPeer peers = new PythonPeer(python);
         ArrayNode peerInfo = root.putArray("peers");
         ArrayNode results = root.putArray("cases");
@@ -103,21 +115,16 @@ final class EnsembleBenchCommand implements Callable<Integer> {
                 EnsembleSpec spec = EnsembleSpec.of(h, initial(dof, 0.5f), initial(dof, 0f), count, 0.01f, steps,
                         0.1f, 0.1f, 0f, 3, 0);
                 if (!ref) {
-                    engine.integrate(spec);
+                    Timing.warmUp(() -> engine.integrate(spec), 1.0, 30);
                 }
-                double[] t = new double[ref ? 1 : reps];
-                for (int r = 0; r < t.length; r++) {
-                    long t0 = System.nanoTime();
-                    engine.integrate(spec);
-                    t[r] = (System.nanoTime() - t0) / 1e9;
-                }
-                java.util.Arrays.sort(t);
-                double median = t[t.length / 2];
+                Timing.Stats t = Timing.measure(() -> engine.integrate(spec), 0, ref ? 1 : 3,
+                        ref ? 1 : Math.max(3, reps), 30);
+                double median = t.medianMs() / 1e3;
                 double tps = (double) count * steps / median;
                 rate.put(name, tps);
                 double gflops = tps * flopPerStep / 1e9;
-                cn.putObject(name).put("trajectories", count).put("seconds", median).put("min_seconds", t[0])
-                        .put("reps", t.length).put("traj_steps_per_s", tps)
+                t.putInto(cn.putObject(name)).put("trajectories", count).put("seconds", median)
+                        .put("traj_steps_per_s", tps)
                         .put("GFLOPps", gflops).put("fraction_of_peak", tps / peakRate);
                 System.out.printf("  %-10s %8.3f s for %d trajectories  %8.3f M traj-steps/s  %6.1f GFLOP/s  %4.0f%% of peak%n",
                         name, median, count, tps / 1e6, gflops, 100 * tps / peakRate);
@@ -142,27 +149,9 @@ final class EnsembleBenchCommand implements Callable<Integer> {
                 System.out.printf("  %-10s %30.3f M traj-steps/s (%s; %s)%n", p.peer(), pr / 1e6, p.computes(),
                         p.describeBlas());
             }
-            ObjectNode ratios = cn.putObject("ratios");
-            for (Map.Entry<String, Double> e : rate.entrySet()) {
-                if (e.getKey().equals("reference")) {
-                    continue;
-                }
-                if (rate.containsKey("reference")) {
-                    ratios.put(e.getKey() + "_vs_reference", e.getValue() / rate.get("reference"));
-                    System.out.printf("  %s is %.1f× the reference engine%n", e.getKey(), e.getValue() / rate.get("reference"));
-                }
-                for (PeerResult p : caseRuns) {
-                    double ratio = e.getValue() / p.line().path("traj_steps_per_s").asDouble();
-                    p.putRatio(ratios, e.getKey(), ratio);
-                    System.out.println(p.ratioLine(e.getKey(), ratio));
-                }
-            }
+            RetrievalBenchCommand.putRatios(cn, rate, caseRuns, "traj_steps_per_s", false);
         }
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        AtomicFiles.writeString(output.out.resolve("ensemble-" + stamp + ".json"), json.writeValueAsString(root));
-        AtomicFiles.writeString(output.out.resolve("ensemble-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + output.out.resolve("ensemble-" + stamp + ".json"));
-        return 0;
+        return root;
     }
 
     private static float[] initial(int n, float v) {

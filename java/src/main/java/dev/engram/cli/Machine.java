@@ -40,6 +40,110 @@ final class Machine {
         return n;
     }
 
+    /**
+     * {@link #describe} with what the suite measures about the machine before it times anything: the streaming read
+     * bandwidth ({@link #readBandwidthGBs}) and the float32 FMA peak ({@link #float32PeakGflops}) over all cores,
+     * the GPU ({@code nvidia-smi -L}, "none" when there is none) and Engram's version; printed as two lines.
+     */
+    static ObjectNode measureAndPrint(ObjectMapper json) {
+        ObjectNode m = describeAndPrint(json);
+        double read = readBandwidthGBs();
+        double peak = float32PeakGflops();
+        m.put("measured_read_GBps", read).put("measured_f32_peak_GFLOPps", peak).put("gpu", gpu())
+                .put("engram", VersionProvider.VERSION).put("load_average", loadAverage());
+        System.out.printf("measured on all cores: streaming read %.1f GB/s, float32 FMA peak %.0f GFLOP/s; GPU: %s;"
+                + " load average %s%n", read, peak, m.get("gpu").asText(), m.get("load_average").asText());
+        return m;
+    }
+
+    /** The 1-, 5- and 15-minute load averages from /proc/loadavg ("?" elsewhere): how shared the machine was. */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).strip().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
+    /** The GPUs {@code nvidia-smi -L} lists, or "none". */
+    static String gpu() {
+        try {
+            Process p = new ProcessBuilder("nvidia-smi", "-L").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+            return p.waitFor() == 0 && !out.isEmpty() ? out.replace('\n', ';') : "none";
+        } catch (IOException e) {
+            return "none";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "none";
+        }
+    }
+
+    /**
+     * The machine's float32 peak in GFLOP/s: one thread per core runs 8 independent vector FMA chains (enough to
+     * cover the FMA latency) for 2^22 iterations; best of 5 passes (the first ones warm up the JIT). The yardstick
+     * for compute-bound work (large batches, ensembles, training).
+     */
+    static double float32PeakGflops() {
+        int threads = Runtime.getRuntime().availableProcessors();
+        int iters = 1 << 22;
+        double best = 0;
+        for (int pass = 0; pass < 5; pass++) {
+            float[] sums = new float[threads];
+            Thread[] workers = new Thread[threads];
+            long t0 = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                workers[t] = new Thread(() -> sums[id] = fmaChains(iters, 1f + id * 1e-7f));
+                workers[t].start();
+            }
+            for (Thread w : workers) {
+                try {
+                    w.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return best;
+                }
+            }
+            double sec = (System.nanoTime() - t0) / 1e9;
+            float check = 0;
+            for (float v : sums) {
+                check += v;
+            }
+            if (check != 0) {
+                best = Math.max(best, threads * (double) iters * 8 * 2 * FloatVector.SPECIES_PREFERRED.length() / sec / 1e9);
+            }
+        }
+        return best;
+    }
+
+    private static float fmaChains(int iters, float seed) {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        FloatVector m = FloatVector.broadcast(s, 0.999999f);
+        FloatVector c = FloatVector.broadcast(s, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(s, seed);
+        FloatVector a1 = a0.add(1f);
+        FloatVector a2 = a0.add(2f);
+        FloatVector a3 = a0.add(3f);
+        FloatVector a4 = a0.add(4f);
+        FloatVector a5 = a0.add(5f);
+        FloatVector a6 = a0.add(6f);
+        FloatVector a7 = a0.add(7f);
+        for (int i = 0; i < iters; i++) {
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+        }
+        return a0.add(a1).add(a2.add(a3)).add(a4.add(a5).add(a6.add(a7)))
+                .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+
     /** {@link #describe} and one line about it on stdout. */
     static ObjectNode describeAndPrint(ObjectMapper json) {
         ObjectNode m = describe(json);

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.hopfield.PatternStore;
-import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
@@ -17,8 +16,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -32,9 +29,10 @@ import java.util.concurrent.Callable;
  * similarity check (half novel: evict and replace; half near-duplicates: merge), one at a time and batched
  * ({@code insertAll}), single and batched queries; save and load of the full store. Prints ops/s and the ratio to the reference engine; writes JSON.
  */
-@Command(name = "store-bench", mixinStandardHelpOptions = true,
+@Command(name = "store", mixinStandardHelpOptions = true,
         description = {"Times the pattern store (insert with similarity check, query) per engine at --size stored",
-                "patterns; the reference engine runs at --reference-size. Writes JSON to --out."})
+                "patterns; the reference engine runs at --reference-size. Writes store-*.json to --out.",
+                "Example: engram bench store --size 20000 --reference-size 5000 --no-save"})
 final class StoreBenchCommand implements Callable<Integer> {
     @Mixin
     final SeedOption seedOption = new SeedOption(42);
@@ -42,11 +40,17 @@ final class StoreBenchCommand implements Callable<Integer> {
     @Mixin
     final OutputOption output = new OutputOption("bench/results");
 
-    @Option(names = "--size", defaultValue = "1000000", description = "stored patterns M (default: ${DEFAULT-VALUE})")
-    int size;
+    @Mixin
+    final TierOption tier = new TierOption();
 
-    @Option(names = "--reference-size", defaultValue = "1000000",
-            description = "M for the reference engine, which is single-threaded (default: ${DEFAULT-VALUE})")
+    @Option(names = "--size", description = "stored patterns M (default: 1000000)")
+    Integer sizeOption;
+
+    @Option(names = "--reference-size",
+            description = "M for the reference engine, which is single-threaded (default: 100000 quick, 1000000 full)")
+    Integer referenceSizeOption;
+
+    int size;
     int referenceSize;
 
     @Option(names = "--dim", defaultValue = "32", description = "feature width d (default: ${DEFAULT-VALUE})")
@@ -78,19 +82,22 @@ final class StoreBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path out = output.out;
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        BenchResults.write(json, output.out, "store", measure(json));
+        return 0;
+    }
+
+    ObjectNode measure(ObjectMapper json) throws Exception {
+        size = sizeOption != null ? sizeOption : 1_000_000;
+        referenceSize = referenceSizeOption != null ? referenceSizeOption : tier.full() ? 1_000_000 : 100_000;
         if (size < 1 || referenceSize < 1 || inserts < 1 || queries < 1 || referenceOps < 1 || batch < 1 || k < 0) {
             throw new IllegalArgumentException("--size, --reference-size, --inserts, --queries and --batch must be >= 1"
                     + " and --k >= 0; got size=" + size + ", reference-size=" + referenceSize + ", inserts=" + inserts
                     + ", queries=" + queries + ", batch=" + batch + ", k=" + k);
         }
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        ObjectNode machine = Machine.describe(json);
-        root.set("machine", machine);
-        System.out.printf("machine: %s, %d cores, %s; JDK %s; %s%n", machine.get("cpu").asText(),
-                machine.get("cores").asInt(), machine.get("memory").asText(), machine.get("jdk").asText(),
-                machine.get("vector").asText());
+        root.set("machine", Machine.measureAndPrint(json));
+        root.put("tier", tier.name());
         root.put("dim", dim).put("k", k).put("batch", batch).put("beta", PatternStore.DEFAULT_BETA);
         ArrayNode results = root.putArray("engines");
         Map<String, double[]> rates = new HashMap<>();
@@ -126,12 +133,7 @@ final class StoreBenchCommand implements Callable<Integer> {
                 }
             }
         }
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        Path file = out.resolve("store-" + stamp + ".json");
-        AtomicFiles.writeString(file, json.writeValueAsString(root));
-        AtomicFiles.writeString(out.resolve("store-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + file);
-        return 0;
+        return root;
     }
 
     /** Returns ops/s of {insert, single query, batched query (queries/s), batched insert (inserts/s)}. */

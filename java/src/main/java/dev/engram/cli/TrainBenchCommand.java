@@ -11,14 +11,11 @@ import dev.engram.hnn.HamiltonianNetwork;
 import dev.engram.hnn.train.PhaseSpaceSamples;
 import dev.engram.hnn.train.Trainer;
 import dev.engram.hnn.train.TrainingConfig;
-import dev.engram.tensor.AtomicFiles;
 import dev.engram.tensor.RandomSampling;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,9 +24,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /**
- * Training benchmark. The dense associative memory's cases are timed by {@link DenseMemoryTrainBench} (sizes in,
- * figures out; this command only prints and writes them). HNN: seconds per Adam step of the general HNN per training
- * engine and the PyTorch peer
+ * HNN training benchmark: seconds per Adam step of the general HNN per training engine and the PyTorch peer
  * (bench/peers/torch_hnn_train.py, float32 and float64) in the same run, with the fraction of the machine's float32
  * peak. Multiply-adds per sample and step, for widths w_0 … w_L, 1 (L hidden layers): the forward pass, ∇ₓH,
  * δ̄ = ḡ·Wᵀ and the two outer products of W̄ each cost S = Σ_{l=1..L} w_{l−1}·w_l, and ā_{l−1} += z̄_l·W_{l−1} costs
@@ -39,16 +34,22 @@ import java.util.concurrent.Callable;
  * (all threads). On a shared machine under load the wall clock measures the other tenants as much as the code, so
  * ratios are given for both, from the same run.
  */
-@Command(name = "bench-train", mixinStandardHelpOptions = true,
-        description = {"Times HNN training steps (forward, ∇H, loss, double backprop, Adam) and dense associative memory",
-                "training steps (fused attention forward and backward, AdamW) per engine and against the PyTorch peers",
-                "(bench/peers/torch_hnn_train.py, torch_dense_memory.py) in one run. Writes JSON to --out."})
+@Command(name = "training", mixinStandardHelpOptions = true,
+        description = {"Times HNN training steps (forward, ∇H, loss, double backprop, Adam) per engine and against the",
+                "PyTorch peer (bench/peers/torch_hnn_train.py), and dense associative memory training steps (fused",
+                "attention forward and backward, AdamW; bench/peers/torch_dense_memory.py), in one run.",
+                "Writes train-*.json to --out.",
+                "Example: engram bench training --cases spring:200:32x2:0:3 --engines cpu --peer none"})
 final class TrainBenchCommand implements Callable<Integer> {
     @Mixin
     final OutputOption output = new OutputOption("bench/results");
 
-    @Option(names = "--cases", defaultValue = "spring:750:200x2:0:20,minibatch:100000:64x2:1024:98", split = ",",
-            description = "HNN cases NAME:POINTS:HIDDENxLAYERS:BATCH:STEPS (BATCH 0 = full batch), or none (default: ${DEFAULT-VALUE})")
+    @Mixin
+    final TierOption tier = new TierOption();
+
+    @Option(names = "--cases", split = ",",
+            description = {"NAME:POINTS:HIDDENxLAYERS:BATCH:STEPS (BATCH 0 = full batch); default quick:",
+                    "spring:750:200x2:0:20,minibatch:100000:64x2:1024:98; full adds wide:750:512x2:0:10"})
     List<String> cases;
 
     @Option(names = "--dense-cases", defaultValue = "dense:100000:32:4x8:32:3", split = ",",
@@ -58,15 +59,15 @@ final class TrainBenchCommand implements Callable<Integer> {
     @Option(names = "--engines", defaultValue = "reference,cpu", split = ",")
     List<String> engines;
 
-    @Option(names = "--reps", defaultValue = "3", description = "timed repetitions, best taken (reference: 1)")
+    @Option(names = "--reps", defaultValue = "3", description = "timed repetitions, the best is the headline, median and spread recorded as ms per step (reference: 1)")
     int reps;
 
     @Option(names = "--reference-steps", defaultValue = "5", description = "steps the reference engine is timed on")
     int referenceSteps;
 
-    @Option(names = "--peak-gflops", defaultValue = "180",
-            description = "the machine's float32 matrix-multiply rate the fraction of peak refers to (default: ${DEFAULT-VALUE}, measured sgemm on 2 Zen 4 cores)")
-    double peakGflops;
+    @Option(names = "--peak-gflops",
+            description = "the float32 rate the fraction of peak refers to (default: the FMA peak measured at the start)")
+    Double peakGflopsOption;
 
     @Option(names = "--peer", defaultValue = "auto", description = "auto (run PyTorch when installed) or none")
     String peer;
@@ -97,13 +98,25 @@ final class TrainBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        BenchResults.write(json, output.out, "train", measure(json));
+        return 0;
+    }
+
+    ObjectNode measure(ObjectMapper json) throws Exception {
+        List<String> cases = this.cases != null ? this.cases : tier.full()
+                ? List.of("spring:750:200x2:0:20", "minibatch:100000:64x2:1024:98", "wide:750:512x2:0:10")
+                : List.of("spring:750:200x2:0:20", "minibatch:100000:64x2:1024:98");
         List<Case> parsed = cases.equals(List.of("none")) ? List.of() : cases.stream().map(Case::parse).toList();
         List<DenseMemoryTrainBench.Sizes> dense = denseCases.equals(List.of("none")) ? List.of()
                 : denseCases.stream().map(DenseMemoryTrainBench.Sizes::parse).toList();
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = json.createObjectNode();
-        root.set("machine", Machine.describeAndPrint(json));
-        root.put("peak_gflops_assumed", peakGflops);
+        ObjectNode machine = Machine.measureAndPrint(json);
+        root.set("machine", machine);
+        root.put("tier", this.cases != null ? "custom" : tier.name());
+        double peakGflops = peakGflopsOption != null ? peakGflopsOption
+                : machine.get("measured_f32_peak_GFLOPps").asDouble();
+        root.put("peak_GFLOPps", peakGflops);
         PythonPeer peers = new PythonPeer(python);
         ArrayNode peerInfo = root.putArray("peers");
         ArrayNode results = root.putArray("cases");
@@ -131,18 +144,22 @@ final class TrainBenchCommand implements Callable<Integer> {
                 boolean ref = name.equals("reference");
                 int steps = ref ? Math.min(c.steps, referenceSteps) : c.steps;
                 if (!ref) {
-                    time(c, widths, data, engine, Math.min(steps, 10)); // warm-up: the JIT compiles the kernels
+                    // warm-up until the JIT has compiled the kernels
+                    Timing.warmUp(() -> time(c, widths, data, engine, Math.min(steps, 10)), 1.0, 30);
                 }
                 double wall = Double.MAX_VALUE;
                 double cpu = Double.MAX_VALUE;
-                for (int r = 0; r < (ref ? 1 : reps); r++) {
+                double[] walls = new double[ref ? 1 : reps];
+                for (int r = 0; r < walls.length; r++) {
                     double[] t = time(c, widths, data, engine, steps);
+                    walls[r] = 1e3 * t[0] / steps;
                     wall = Math.min(wall, t[0] / steps);
                     cpu = Math.min(cpu, t[1] / steps);
                 }
                 perStep.put(name, new double[] {wall, cpu});
                 double gflops = flopPerStep / wall / 1e9;
-                cn.putObject(name).put("steps", steps).put("seconds_per_step", wall).put("cpu_seconds_per_step", cpu)
+                Timing.Stats.of(walls, true).putInto(cn.putObject(name)).put("steps", steps)
+                        .put("seconds_per_step", wall).put("cpu_seconds_per_step", cpu)
                         .put("GFLOPps", gflops).put("fraction_of_peak", gflops / peakGflops);
                 System.out.printf("  %-10s %8.2f ms per step (%8.2f ms CPU)  %6.1f GFLOP/s  %4.1f%% of peak%n", name,
                         1e3 * wall, 1e3 * cpu, gflops, 100 * gflops / peakGflops);
@@ -203,11 +220,7 @@ final class TrainBenchCommand implements Callable<Integer> {
                 }
             }
         }
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        AtomicFiles.writeString(output.out.resolve("train-" + stamp + ".json"), json.writeValueAsString(root));
-        AtomicFiles.writeString(output.out.resolve("train-latest.json"), json.writeValueAsString(root));
-        System.out.println("wrote " + output.out.resolve("train-" + stamp + ".json"));
-        return 0;
+        return root;
     }
 
     /** Wall-clock and process CPU seconds for {@code steps} Adam steps of a fresh HNN on {@code engine}. */

@@ -33,11 +33,12 @@ public final class Backends {
             "dev.engram.engine.ffm.NativeProvider",
             "dev.engram.engine.jcuda.JCudaProvider");
 
-    /** Engines {@code auto} considers, best first; {@code cpu-bf16}, {@code emu} and {@code jcuda} are only chosen by name. */
+    /** Engines {@code auto} considers, best first; {@code cpu-bf16}, {@code cpu-sq8}, {@code emu} and {@code jcuda} are only chosen by name. */
     public static final List<String> AUTO_ORDER = List.of("cuda", "cpu", "reference");
 
     /** Names accepted by {@link #select(Capability, String)}. */
-    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "cpu-bf16", "emu", "cuda", "jcuda");
+    public static final List<String> NAMES = List.of("auto", "reference", "cpu", "cpu-bf16", "cpu-sq8", "emu", "cuda",
+            "jcuda");
 
     private static final Map<String, EngineProvider> PROVIDERS;
     private static final Map<String, String> PROVIDER_FAILURES;
@@ -78,7 +79,7 @@ public final class Backends {
     /**
      * The engine for {@code capability}: "auto" (the best one here, chosen once per capability and cached),
      * "reference" (plain Java, the oracle), "cpu" (Vector API, all cores), "cpu-bf16" (the same reading a bfloat16
-     * copy of the patterns), "cuda" (libengram's kernels on a GPU), "jcuda" (the same kernels through the JCuda driver API) or "emu" (the same
+     * copy of the patterns), "cpu-sq8" (retrieval on an 8-bit scalar-quantised copy, exact top-k), "cuda" (libengram's kernels on a GPU), "jcuda" (the same kernels through the JCuda driver API) or "emu" (the same
      * kernels emulated on the host: for tests, slow).
      *
      * @param threads worker threads for the cpu engines (0: all cores); the other engines ignore it

@@ -86,7 +86,7 @@ class PeerBenchTest {
                         "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
                         "\"B\": 1, \"M\": 4000, \"d\": 8, \"ms\": 40.0, \"min_ms\": 39.0, \"reps\": 1")));
         Path out = dir.resolve("results");
-        String stdout = execute("bench", "--cases", "1x4000x8", "--engines", "cpu", "--reps", "1", "--python",
+        String stdout = execute("bench", "retrieval", "--cases", "1x4000x8", "--engines", "cpu", "--reps", "3", "--python",
                 py.toString(), "--out", out.toString());
         assertTrue(stdout.contains("cpu vs torch (output, entropy, confidence, top-k): no ratio"), stdout);
         assertFalse(stdout.matches("(?s).*cpu is [0-9.]+× torch.*"), stdout);
@@ -98,6 +98,9 @@ class PeerBenchTest {
         assertTrue(ratios.has("cpu_vs_torch_withheld"), ratios.toString());
         double cpuMs = root.get("cases").get(0).get("engines").get(0).get("ms").asDouble();
         assertEquals(40.0 / cpuMs, ratios.get("cpu_vs_faiss").asDouble(), 1e-9);
+        // the strongest peer is the fastest one a ratio may be reported against: faiss, not the refused torch
+        assertEquals("faiss", root.get("cases").get(0).get("strongest_peer").get("peer").asText());
+        assertEquals(40.0 / cpuMs, ratios.get("cpu_vs_strongest").asDouble(), 1e-9);
         JsonNode torch = root.get("peers").get(0);
         assertEquals("torch", torch.get("peer").asText());
         assertEquals("reference", torch.get("blas").asText());
@@ -118,7 +121,7 @@ class PeerBenchTest {
                 "reference", REFERENCE_LIB, "\"N\": 200, \"steps\": 2, \"seconds\": 0.01, \"reps\": 1,"
                         + " \"traj_steps_per_s\": 40000.0")));
         Path out = dir.resolve("results");
-        String stdout = execute("bench-ensemble", "--cases", "200x2", "--engines", "cpu", "--reps", "1", "--python",
+        String stdout = execute("bench", "ensemble", "--cases", "200x2", "--engines", "cpu", "--reps", "1", "--python",
                 py.toString(), "--out", out.toString());
         assertTrue(stdout.contains("cpu vs torch (leapfrog with autograd gradients): no ratio"), stdout);
         assertFalse(stdout.matches("(?s).*cpu is [0-9.]+× torch.*"), stdout);

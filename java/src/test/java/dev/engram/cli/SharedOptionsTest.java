@@ -27,8 +27,12 @@ class SharedOptionsTest {
             assertTrue(spec.mixins().containsKey("engineOptions"), cmd + " takes --backend/--threads from EngineOptions");
             assertTrue(spec.mixins().containsKey("output"), cmd + " takes --out from OutputOption");
         }
-        for (String cmd : List.of("demo", "ensemble", "physics", "store-bench")) {
+        for (String cmd : List.of("demo", "ensemble", "physics")) {
             assertTrue(cli.getSubcommands().get(cmd).getCommandSpec().mixins().containsKey("seedOption"), cmd + " --seed");
+        }
+        for (String cmd : List.of("store", "retrieval")) {
+            assertTrue(cli.getSubcommands().get("bench").getSubcommands().get(cmd).getCommandSpec().mixins()
+                    .containsKey("seedOption"), "bench " + cmd + " --seed");
         }
         assertEquals("7", cli.getSubcommands().get("demo").getCommandSpec().findOption("--seed").defaultValueString());
         assertEquals("out/ensemble",

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code engram store-bench} at a tiny size: both engines, and the JSON's counts, decisions and ratios agree. */
+/** {@code engram bench store} at a tiny size: both engines, and the JSON's counts, decisions and ratios agree. */
 class StoreBenchCommandTest {
 
     @Test
@@ -20,7 +20,7 @@ class StoreBenchCommandTest {
         var cli = EngramCli.commandLine();
         StringWriter err = new StringWriter();
         cli.setErr(new PrintWriter(err));
-        int code = cli.execute("store-bench", "--size", "3000", "--reference-size", "2000", "--dim", "8",
+        int code = cli.execute("bench", "store", "--size", "3000", "--reference-size", "2000", "--dim", "8",
                 "--inserts", "6", "--queries", "4", "--reference-ops", "4", "--batch", "8", "--k", "3",
                 "--out", dir.toString());
         assertEquals(0, code, err.toString());
@@ -86,7 +86,7 @@ class StoreBenchCommandTest {
         var bad = EngramCli.commandLine();
         StringWriter badErr = new StringWriter();
         bad.setErr(new PrintWriter(badErr));
-        assertEquals(2, bad.execute("store-bench", "--size", "0", "--out", dir.toString()));
+        assertEquals(2, bad.execute("bench", "store", "--size", "0", "--out", dir.toString()));
         assertTrue(badErr.toString().contains("size=0"), badErr.toString());
     }
 

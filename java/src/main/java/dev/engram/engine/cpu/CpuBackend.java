@@ -94,17 +94,34 @@ public final class CpuBackend implements Backend, AutoCloseable {
          * when the memory changes: half the bytes per pass, results as on the rounded patterns. Separate values stay
          * float32.
          */
-        BF16
+        BF16,
+        /**
+         * An 8-bit scalar-quantised copy of the patterns ({@link Sq8Patterns}: one byte per element, a quarter of the
+         * bytes per pass), updated as the bf16 copy is. Scores and all sums in float32 on the decoded codes. The
+         * top-k is exact: candidates are kept by an upper bound of their float32 cosine and re-ranked against the
+         * float32 rows of the candidates only, so it equals the {@link #F32} engine's (when the bound cannot prove
+         * that, that query's range is scanned again in float32). The softmax runs on the quantised scores: with
+         * ε = {@link CpuBackend#sq8ScoreErrorBounds} the logits move by at most βε, so each output element moves by
+         * at most (e^(2βε) − 1)·(hi_j − lo_j)/2 + scale_j/2 from the float32 engine's when V = X (separate values
+         * are read in float32: (e^(2βε) − 1)·(max_i v_ij − min_i v_ij)/2), and the entropy by at most
+         * 2βε + (e^(2βε) − 1)·β·(max_i q·x_i − min_i q·x_i)/2. Retrieval only: training and ensembles are as F32.
+         */
+        SQ8
     }
 
     private static volatile CpuBackend shared;
     private static volatile CpuBackend sharedBf16;
+    private static volatile CpuBackend sharedSq8;
 
     private final Config config;
     private final Storage storage;
     private final ExecutorService pool;
     private final java.util.Map<PatternMemory, Bf16Patterns> bf16 =
             java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private final java.util.Map<PatternMemory, Sq8Patterns> sq8 =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    /** SQ8: query ranges whose candidates could not prove the top-k and were scanned again in float32 (tests). */
+    private final java.util.concurrent.atomic.AtomicLong sq8Rescans = new java.util.concurrent.atomic.AtomicLong();
 
     public CpuBackend() {
         this(Config.defaults());
@@ -155,6 +172,21 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return s;
     }
 
+    /** The process-wide instance with default settings reading 8-bit scalar-quantised copies of the patterns. */
+    public static CpuBackend sharedSq8() {
+        CpuBackend s = sharedSq8;
+        if (s == null) {
+            synchronized (CpuBackend.class) {
+                s = sharedSq8;
+                if (s == null) {
+                    s = new CpuBackend(Config.defaults(), Storage.SQ8);
+                    sharedSq8 = s;
+                }
+            }
+        }
+        return s;
+    }
+
     /** Float lanes per vector in this JVM (16 for 512-bit vectors); see {@code engram.cpu.vectorBits}. */
     public static int vectorLanes() {
         return CpuVectors.LANES;
@@ -170,13 +202,21 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public String name() {
-        return storage == Storage.F32 ? "cpu" : "cpu-bf16";
+        return switch (storage) {
+            case F32 -> "cpu";
+            case BF16 -> "cpu-bf16";
+            case SQ8 -> "cpu-sq8";
+        };
     }
 
     /** One line on how this engine runs: threads, vector width, storage. */
     public String describe() {
         return config.threads() + " threads, " + CpuVectors.SPECIES.vectorBitSize() + "-bit vectors ("
-                + CpuVectors.LANES + " float lanes)" + (storage == Storage.BF16 ? ", bfloat16 patterns" : "");
+                + CpuVectors.LANES + " float lanes)" + switch (storage) {
+                    case F32 -> "";
+                    case BF16 -> ", bfloat16 patterns";
+                    case SQ8 -> ", 8-bit scalar-quantised patterns, exact top-k";
+                };
     }
 
     /** The bfloat16 copy of {@code memory}, made on first use and brought up to date (changed rows only). */
@@ -185,6 +225,48 @@ public final class CpuBackend implements Backend, AutoCloseable {
             Bf16Patterns p = bf16.computeIfAbsent(memory, m -> new Bf16Patterns(m.dim()));
             p.syncWith(memory);
             return p;
+        }
+    }
+
+    /** The SQ8 copy of {@code memory}, made on first use and brought up to date. */
+    private Sq8Patterns sq8Of(PatternMemory memory) {
+        synchronized (sq8) {
+            Sq8Patterns p = sq8.computeIfAbsent(memory, m -> new Sq8Patterns(m.dim()));
+            p.syncWith(memory);
+            return p;
+        }
+    }
+
+    /**
+     * The SQ8 score bound ε per query: |q·x̃ − q·x| ≤ ε for every pattern x of {@code memory} and its quantised
+     * x̃, float32 rounding included (see {@link Storage#SQ8} for what it bounds in the output).
+     */
+    public double[] sq8ScoreErrorBounds(PatternMemory memory, FloatMatrix queries) {
+        Sq8Patterns p = sq8Of(memory);
+        float[] q = queries.toArray();
+        double[] out = new double[(int) queries.rows()];
+        for (int b = 0; b < out.length; b++) {
+            out[b] = p.scoreErrorBound(q, b * queries.cols());
+        }
+        return out;
+    }
+
+    /** The SQ8 per-dimension range [lo_j, hi_j] and step scale_j of {@code memory}'s copy: {lo, hi, scale}. */
+    public float[][] sq8Ranges(PatternMemory memory) {
+        Sq8Patterns p = sq8Of(memory);
+        return new float[][] {p.lo.clone(), p.hi.clone(), p.scale.clone()};
+    }
+
+    /** SQ8: query ranges scanned again in float32 because the candidates could not prove the top-k (tests). */
+    long sq8Rescans() {
+        return sq8Rescans.get();
+    }
+
+    /** Rows encoded into the SQ8 copy of {@code memory} and times its ranges were derived again, for tests. */
+    long[] sq8Encoded(PatternMemory memory) {
+        synchronized (sq8) {
+            Sq8Patterns p = sq8.get(memory);
+            return p == null ? new long[2] : new long[] {p.rowsEncoded(), p.rebuilds()};
         }
     }
 
@@ -205,6 +287,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public RetrievalPartial retrievePartial(PatternMemory memory, long from, long to, FloatMatrix queries,
                                             RetrievalParams params) {
         RetrievalChecks.check(memory, from, to, queries, params);
+        if (storage == Storage.SQ8) {
+            return retrieveSq8(memory, from, to, queries, params);
+        }
         PreparedQueries q = new PreparedQueries(queries);
         Bf16Patterns half = storage == Storage.BF16 ? bf16Of(memory) : null;
         long n = to - from;
@@ -221,6 +306,188 @@ public final class CpuBackend implements Backend, AutoCloseable {
             acc = acc.merge(parts[i]);
         }
         return acc;
+    }
+
+    /** Candidates an SQ8 pass keeps per query for a top-k of k: 2k + 32 (0 for k = 0). */
+    static int sq8Candidates(int k) {
+        return k == 0 ? 0 : 2 * k + 32;
+    }
+
+    /**
+     * The SQ8 pass: the row path over the codes for small batches, the tile path over chunks decoded to float32
+     * for larger ones (candidates by cosine upper bound), pieces merged as in {@link #retrievePartial}, then per query the candidates re-ranked by their float32 cosine computed exactly
+     * as the F32 engine computes it for this batch size ({@link #exactCosine}); o decoded from code space when
+     * V = X. The top-k is proven when the k-th exact cosine exceeds the largest bound among the patterns left out
+     * (the k'-th candidate's, when k' were kept); otherwise the query's range is scanned again in float32.
+     */
+    private RetrievalPartial retrieveSq8(PatternMemory memory, long from, long to, FloatMatrix queries,
+                                         RetrievalParams params) {
+        return retrieveSq8(sq8Of(memory), new ExactRows(new long[] {0, memory.size()},
+                        new MemorySegment[] {memory.patterns().segment()}), memory.norms().segment(),
+                memory.values().segment(), memory.valueDim(), memory.valuesArePatterns(), from, to, queries, params);
+    }
+
+    /**
+     * Float32 rows for the exact re-ranking, in shards: shard s holds rows [starts[s], starts[s + 1]) in
+     * {@code segments[s]} (row-major, width d).
+     */
+    record ExactRows(long[] starts, MemorySegment[] segments) {
+        int shardOf(long row) {
+            int i = java.util.Arrays.binarySearch(starts, row);
+            return i >= 0 ? Math.min(i, segments.length - 1) : -i - 2;
+        }
+    }
+
+    /**
+     * Retrieval over {@code memory}'s mapped SQ8 codes ({@link MappedSq8Memory}): V = X, the top-k exact against the
+     * float32 shards it was converted from (candidate rows only), the output as for {@link Storage#SQ8}. Runs on this
+     * engine's threads whatever its storage. Nothing is copied to the heap: the codes, norms and shards are read
+     * where they are mapped.
+     */
+    public RetrievalPartial retrievePartial(MappedSq8Memory memory, long from, long to, FloatMatrix queries,
+                                            RetrievalParams params) {
+        java.util.Objects.requireNonNull(memory, "memory");
+        java.util.Objects.requireNonNull(queries, "queries");
+        java.util.Objects.requireNonNull(params, "params");
+        if (from < 0 || to > memory.size() || from >= to) {
+            throw new IllegalArgumentException("pattern range [" + from + ", " + to + ") is empty or outside 0.."
+                    + memory.size());
+        }
+        if (queries.rows() < 1 || queries.cols() != memory.dim()) {
+            throw new IllegalArgumentException("queries must be B×" + memory.dim() + " with B >= 1, got "
+                    + queries.rows() + "×" + queries.cols());
+        }
+        if (params.k() > to - from) {
+            throw new IllegalArgumentException("k=" + params.k() + " exceeds the " + (to - from) + " patterns of the range");
+        }
+        queries.requireFinite("queries");
+        return retrieveSq8(memory.patterns(), memory.rows(), memory.norms(), null, memory.dim(), true, from, to,
+                queries, params);
+    }
+
+    /** {@link #retrievePartial(MappedSq8Memory, long, long, FloatMatrix, RetrievalParams)} over the whole memory. */
+    public dev.engram.engine.RetrievalResult retrieve(MappedSq8Memory memory, FloatMatrix queries,
+                                                      RetrievalParams params) {
+        return retrievePartial(memory, 0, memory.size(), queries, params).finish();
+    }
+
+    private RetrievalPartial retrieveSq8(Sq8Patterns sq, ExactRows rows, MemorySegment norms, MemorySegment vs,
+                                         int dv, boolean valuesAreX, long from, long to, FloatMatrix queries,
+                                         RetrievalParams params) {
+        PreparedQueries q = new PreparedQueries(queries);
+        int k = params.k();
+        int kc = sq8Candidates(k);
+        long n = to - from;
+        int chunk = config.chunk();
+        long piece = ((long) config.minPatternsPerTask() + chunk - 1) / chunk * chunk;
+        int pieces = (int) Math.max(1, (n + piece - 1) / piece);
+        RetrievalPartial[] parts = new RetrievalPartial[pieces];
+        boolean rowOrder = q.batch <= config.rowPathMaxBatch();
+        runParallel(pieces, () -> i -> {
+            long a = from + i * piece;
+            RangeWorker w = rowOrder
+                    ? new RowWorker(q, dv, params.beta(), kc, chunk, null, vs, norms, false, false, sq, valuesAreX)
+                    : new TileWorker(q, dv, params.beta(), kc, chunk, config.queryTile(), null, vs, norms, valuesAreX,
+                            false, sq);
+            parts[i] = w.run(a, Math.min(to, a + piece), Math.max(1, 2048 / chunk));
+        }, "retrieval");
+        RetrievalPartial acc = parts[0];
+        for (int i = 1; i < pieces; i++) {
+            acc = acc.merge(parts[i]);
+        }
+        int batch = q.batch;
+        double[] m = new double[batch];
+        double[] l = new double[batch];
+        double[] t = new double[batch];
+        double[] o = new double[batch * dv];
+        dev.engram.engine.TopK[] top = new dev.engram.engine.TopK[batch];
+        // the row path leaves o in code space when V = X; the tile path decodes the chunks, so o is in value space
+        boolean codeSpace = valuesAreX && rowOrder;
+        for (int b = 0; b < batch; b++) {
+            m[b] = acc.max(b);
+            l[b] = acc.sum(b);
+            t[b] = acc.shifted(b);
+            for (int j = 0; j < dv; j++) {
+                o[b * dv + j] = codeSpace ? sq.offset[j] * l[b] + sq.scale[j] * acc.out(b, j) : acc.out(b, j);
+            }
+            dev.engram.engine.TopK cand = acc.top(b);
+            dev.engram.engine.TopK exact = new dev.engram.engine.TopK(k);
+            for (int i = 0; i < cand.size(); i++) {
+                long row = cand.index(i);
+                int s = rows.shardOf(row);
+                exact.offer(exactCosine(rows.segments()[s], row - rows.starts()[s], norms, q, b, row, rowOrder), row);
+            }
+            boolean proven = k == 0 || cand.size() < kc || exact.size() == k && exact.score(k - 1) > cand.threshold();
+            if (!proven) {
+                sq8Rescans.incrementAndGet();
+                exact = rescanF32(rows, norms, queries, b, params, from, to, rowOrder);
+            }
+            top[b] = exact;
+        }
+        return new RetrievalPartial(batch, dv, k, n, m, l, t, o, top);
+    }
+
+    /**
+     * The float32 cosine of query b and pattern {@code row}, bit for bit as the F32 engine computes it: on the row
+     * path a dot product in the 16 virtual lanes of {@link ReproducibleMath} (element j in lane j mod 16, one FMA
+     * chain per lane, then the lanes' fixed tree), on the tile path one FMA chain over j; then s·(1/‖q‖)·(1/‖x‖).
+     */
+    static float exactCosine(MemorySegment xs, long localRow, MemorySegment norms, PreparedQueries q, int b, long row,
+                             boolean rowOrder) {
+        int d = q.dim;
+        long base = localRow * d;
+        float s;
+        if (rowOrder) {
+            float[] lanes = new float[ReproducibleMath.VIRTUAL_LANES];
+            for (int j = 0; j < d; j++) {
+                int lane = j % ReproducibleMath.VIRTUAL_LANES;
+                lanes[lane] = Math.fma(xs.getAtIndex(RangeWorker.FLOAT, base + j), q.rows[b * d + j], lanes[lane]);
+            }
+            float[] out = new float[1];
+            ReproducibleMath.sum16Rows(lanes, 1, out, 0);
+            s = out[0];
+        } else {
+            s = 0;
+            for (int j = 0; j < d; j++) {
+                s = Math.fma(xs.getAtIndex(RangeWorker.FLOAT, base + j), q.rows[b * d + j], s);
+            }
+        }
+        float norm = norms.getAtIndex(RangeWorker.FLOAT, row);
+        float xInv = norm == 0 ? 0 : 1f / norm;
+        return s * q.inverseNorm[b] * xInv;
+    }
+
+    /**
+     * Query b's exact top-k over [from, to) by a float32 pass, shard by shard, of the path the F32 engine takes for
+     * this batch size (values taken as the patterns: only the top-k is used).
+     */
+    private dev.engram.engine.TopK rescanF32(ExactRows rows, MemorySegment norms, FloatMatrix queries, int b,
+                                            RetrievalParams params, long from, long to, boolean rowOrder) {
+        float[] row = new float[queries.cols()];
+        for (int j = 0; j < row.length; j++) {
+            row[j] = queries.get(b, j);
+        }
+        int d = row.length;
+        dev.engram.engine.TopK out = new dev.engram.engine.TopK(params.k());
+        try (FloatMatrix one = FloatMatrix.of(row, 1, d)) {
+            PreparedQueries q1 = new PreparedQueries(one);
+            for (int s = 0; s < rows.segments().length; s++) {
+                long start = rows.starts()[s];
+                long lo = Math.max(from, start);
+                long hi = Math.min(to, rows.starts()[s + 1]);
+                if (lo >= hi) {
+                    continue;
+                }
+                MemorySegment xs = rows.segments()[s];
+                MemorySegment ns = norms.asSlice(start * Float.BYTES, (rows.starts()[s + 1] - start) * Float.BYTES);
+                RangeWorker w = rowOrder
+                        ? new RowWorker(q1, d, params.beta(), params.k(), config.chunk(), xs, xs, ns, false, false)
+                        : new TileWorker(q1, d, params.beta(), params.k(), config.chunk(), config.queryTile(), xs, xs,
+                                ns, true, false);
+                out.addAll(w.run(lo - start, hi - start, Math.max(1, 2048 / config.chunk())).top(0).shifted(start));
+            }
+        }
+        return out;
     }
 
     /**
@@ -354,7 +621,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     /** Stops the worker threads (the shared instance is never closed). */
     @Override
     public void close() {
-        if (pool != null && this != shared && this != sharedBf16) {
+        if (pool != null && this != shared && this != sharedBf16 && this != sharedSq8) {
             pool.shutdownNow();
         }
     }

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The Vector API engines ({@code cpu}, {@code cpu-bf16}) for {@link dev.engram.engine.Backends}. They need the
+ * The Vector API engines ({@code cpu}, {@code cpu-bf16}, {@code cpu-sq8}) for {@link dev.engram.engine.Backends}. They need the
  * incubator module {@code jdk.incubator.vector} in the boot layer; this class checks for it before any class that
  * uses the Vector API is loaded.
  */
@@ -18,12 +18,14 @@ public final class CpuProvider implements EngineProvider {
 
     @Override
     public List<String> names() {
-        return List.of("cpu", "cpu-bf16");
+        return List.of("cpu", "cpu-bf16", "cpu-sq8");
     }
 
     @Override
     public Set<Capability> capabilities(String name) {
-        return EnumSet.of(Capability.RETRIEVAL, Capability.INTEGRATION, Capability.TRAINING);
+        // SQ8 changes only how patterns are stored for retrieval
+        return name.equals("cpu-sq8") ? EnumSet.of(Capability.RETRIEVAL)
+                : EnumSet.of(Capability.RETRIEVAL, Capability.INTEGRATION, Capability.TRAINING);
     }
 
     @Override
@@ -36,9 +38,17 @@ public final class CpuProvider implements EngineProvider {
 
     @Override
     public Backend open(String name, int threads) {
-        CpuBackend.Storage storage = name.equals("cpu-bf16") ? CpuBackend.Storage.BF16 : CpuBackend.Storage.F32;
+        CpuBackend.Storage storage = switch (name) {
+            case "cpu-bf16" -> CpuBackend.Storage.BF16;
+            case "cpu-sq8" -> CpuBackend.Storage.SQ8;
+            default -> CpuBackend.Storage.F32;
+        };
         if (threads == 0) {
-            return storage == CpuBackend.Storage.F32 ? CpuBackend.shared() : CpuBackend.sharedBf16();
+            return switch (storage) {
+                case F32 -> CpuBackend.shared();
+                case BF16 -> CpuBackend.sharedBf16();
+                case SQ8 -> CpuBackend.sharedSq8();
+            };
         }
         return new CpuBackend(CpuBackend.Config.defaults().withThreads(threads), storage);
     }

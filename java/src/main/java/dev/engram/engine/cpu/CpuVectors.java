@@ -39,6 +39,21 @@ final class CpuVectors {
                 .convertShape(VectorOperators.S2I, INT, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /** At least LANES bytes (64 bits at the least): the load {@link #codes} widens. */
+    private static final VectorSpecies<Byte> BYTES = jdk.incubator.vector.ByteVector.SPECIES_64.length() >= LANES
+            ? jdk.incubator.vector.ByteVector.SPECIES_64
+            : VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(LANES * Byte.SIZE));
+
+    /**
+     * LANES signed bytes (SQ8 codes) at {@code byteOffset}, as floats; reads up to 8 bytes past them when LANES is
+     * 4 (the SQ8 copy keeps {@link Sq8Patterns#PAD} bytes after its last row).
+     */
+    static FloatVector codes(MemorySegment seg, long byteOffset) {
+        return ((IntVector) jdk.incubator.vector.ByteVector.fromMemorySegment(BYTES, seg, byteOffset,
+                ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, INT, 0))
+                .convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+    }
+
     private static VectorSpecies<Float> pick() {
         String bits = System.getProperty("engram.cpu.vectorBits");
         if (bits == null || bits.isBlank()) {

@@ -53,6 +53,17 @@ final class RowWorker extends RangeWorker {
     private final float[] qOdd;
     private final float[] even = new float[L];
     private final float[] odd = new float[L];
+    /** SQ8 mode: the quantised patterns, else null (see {@link #scoresSq8}). */
+    private final Sq8Patterns sq;
+    /** SQ8 mode: V = X, so o accumulates Σ p·code per dimension (decoded by the caller: offset·l + scale·o). */
+    private final boolean sqV;
+    /** SQ8 mode: d rounded up to whole blocks of 16; q_j·scale_j per query in rows of dPad, zero-padded. */
+    private final int dPad;
+    private final float[] qScaled;
+    /** SQ8 mode: Σ_j q_j·offset_j per query. */
+    private final float[] qOffset;
+    /** SQ8 mode: per query, the bound ε on |q·x̃ − q·x|; candidates are ranked by the cosine of q·x̃ + ε. */
+    private final float[] eps;
 
     /**
      * @param halfX {@code xs} holds bfloat16 patterns (else float32)
@@ -60,9 +71,41 @@ final class RowWorker extends RangeWorker {
      */
     RowWorker(PreparedQueries q, int dv, float beta, int k, int chunk,
               MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean halfX, boolean halfV) {
-        super(q, q.batch, 1, dv, dv, beta, k, chunk, xs, vs, norms);
+        this(q, dv, beta, k, chunk, xs, vs, norms, halfX, halfV, null, false);
+    }
+
+    /**
+     * SQ8 mode when {@code sq} is non-null: {@code xs} is ignored (the codes are read from {@code sq}); the top-k
+     * holds candidates ranked by an upper bound of their float32 cosine, which the caller re-ranks exactly.
+     *
+     * @param sqV V = X: values are read as codes too, and o is left in code space (see {@link #sqV})
+     */
+    RowWorker(PreparedQueries q, int dv, float beta, int k, int chunk, MemorySegment xs, MemorySegment vs,
+              MemorySegment norms, boolean halfX, boolean halfV, Sq8Patterns sq, boolean sqV) {
+        super(q, q.batch, 1, dv, dv, beta, k, chunk, sq != null ? sq.codes : xs, vs, norms);
         this.halfX = halfX;
         this.halfV = halfV;
+        this.sq = sq;
+        this.sqV = sq != null && sqV;
+        this.dPad = (q.dim + V - 1) / V * V;
+        if (sq != null) {
+            qScaled = new float[batch * dPad];
+            qOffset = new float[batch];
+            eps = new float[batch];
+            for (int b = 0; b < batch; b++) {
+                double off = 0;
+                for (int j = 0; j < q.dim; j++) {
+                    qScaled[b * dPad + j] = q.rows[b * q.dim + j] * sq.scale[j];
+                    off += (double) q.rows[b * q.dim + j] * sq.offset[j];
+                }
+                qOffset[b] = (float) off;
+                eps[b] = (float) Math.nextUp((float) sq.scoreErrorBound(q.rows, b * q.dim));
+            }
+        } else {
+            qScaled = null;
+            qOffset = null;
+            eps = null;
+        }
         int blocks = d / (2 * V);
         qEven = new float[batch * Math.max(1, blocks) * V];
         qOdd = new float[batch * Math.max(1, blocks) * V];
@@ -100,10 +143,12 @@ final class RowWorker extends RangeWorker {
             scores(b, c0, n);
             float qInv = q.inverseNorm[b];
             float mc = Float.NEGATIVE_INFINITY;
+            float margin = sq != null ? eps[b] : 0f;
             for (int c = 0; c < n; c++) {
                 float sc = s[c];
                 mc = Math.max(mc, sc);
-                float cos = sc * qInv * xInv[c];
+                // SQ8: an upper bound of the float32 cosine (q·x ≤ q·x̃ + ε, rounding is monotone)
+                float cos = (sc + margin) * qInv * xInv[c];
                 if (cos > thr[b]) {
                     offer(b, cos, c0 + c);
                 }
@@ -124,6 +169,10 @@ final class RowWorker extends RangeWorker {
 
     /** s[c] = q_b · x_{c0+c}: full vectors, then a masked last vector only when L does not divide d. */
     private void scores(int b, long c0, int n) {
+        if (sq != null) {
+            scoresSq8(b, c0, n);
+            return;
+        }
         if (halfX) {
             scoresHalf(b, c0, n);
             return;
@@ -191,6 +240,68 @@ final class RowWorker extends RangeWorker {
         }
     }
 
+    /**
+     * {@link #scores} over SQ8 codes: s[c] = Σ_j q_j·offset_j + Σ_j (q_j·scale_j)·code_j, the second sum in the 16
+     * virtual lanes of {@link ReproducibleMath} (element j in lane j mod 16, whatever L is). L codes per byte-vector
+     * load, sign-extended to ints and converted to floats; q·scale is zero past d, so the bytes of the next row (or
+     * the padding after the last) that a load reaches add nothing.
+     */
+    private void scoresSq8(int b, long c0, int n) {
+        long base = c0 * d;
+        int qo = b * dPad;
+        FloatVector zero = FloatVector.zero(S);
+        for (int c = 0; c < n; c++, base += d) {
+            for (int r = 0; r < V; r += L) {
+                FloatVector acc = zero;
+                for (int j = r; j < dPad; j += V) {
+                    acc = codes(base + j).fma(FloatVector.fromArray(S, qScaled, qo + j), acc);
+                }
+                acc.intoArray(lanes, c * V + r);
+            }
+        }
+        ReproducibleMath.sum16Rows(lanes, n, s, 0);
+        float off = qOffset[b];
+        for (int c = 0; c < n; c++) {
+            s[c] = off + s[c];
+        }
+    }
+
+    /** L signed codes at byte {@code at} of the codes, as floats. */
+    private FloatVector codes(long at) {
+        return CpuVectors.codes(xs, at);
+    }
+
+    /**
+     * o_b += Σ_c p_c · code_c (V = X in SQ8 mode, code space), one L-wide slot of d at a time with four chains over
+     * c as {@link #accumulateSlot}; the last slot is stored through a mask (its lanes past d hold other bytes).
+     */
+    private void accumulateSq8(int b, long c0, int n) {
+        for (int j = 0; j < dv; j += L) {
+            long base = c0 * d + j;
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            int c = 0;
+            for (; c + 4 <= n; c += 4, base += 4L * d) {
+                a0 = codes(base).fma(FloatVector.broadcast(S, s[c]), a0);
+                a1 = codes(base + d).fma(FloatVector.broadcast(S, s[c + 1]), a1);
+                a2 = codes(base + 2L * d).fma(FloatVector.broadcast(S, s[c + 2]), a2);
+                a3 = codes(base + 3L * d).fma(FloatVector.broadcast(S, s[c + 3]), a3);
+            }
+            for (; c < n; c++, base += d) {
+                a0 = codes(base).fma(FloatVector.broadcast(S, s[c]), a0);
+            }
+            int o = b * dv + j;
+            if (j + L <= dv) {
+                a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(S, oF, o)).intoArray(oF, o);
+            } else {
+                VectorMask<Float> m = S.indexInRange(j, dv);
+                a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(S, oF, o, m)).intoArray(oF, o, m);
+            }
+        }
+    }
+
     /** Moves query b's group state from max mOld to mNew: ×α = e^(mOld − mNew); α = 0 empties it (no ∞·0). */
     private void rescale(int b, float mOld, float mNew) {
         float delta = mOld - mNew;
@@ -240,6 +351,10 @@ final class RowWorker extends RangeWorker {
 
     /** o_b += Σ_c p_c · v_{c0+c}, one dv-vector slot at a time with four accumulators over c (FMA latency). */
     private void accumulateValues(int b, long c0, int n) {
+        if (sqV) {
+            accumulateSq8(b, c0, n);
+            return;
+        }
         if (halfV) {
             accumulateHalf(b, c0, n);
             return;

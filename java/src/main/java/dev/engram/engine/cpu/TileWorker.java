@@ -40,10 +40,46 @@ final class TileWorker extends RangeWorker {
     /** Where e^x is 0 in float32 by far (see processTile). */
     private static final float SHIFT_MIN = -128f;
 
+    /** SQ8 mode: the quantised patterns (decoded while the chunk is copied), else null. */
+    private final Sq8Patterns sq;
+    /** SQ8 mode: scale_j and offset_j repeated for every row of a chunk (element e of the chunk: j = e mod d). */
+    private final float[] scaleRep;
+    private final float[] offsetRep;
+    /** SQ8 mode: per query lane, the score bound ε (0 for padding); candidates rank by the cosine of s̃ + ε. */
+    private final float[] eps;
+
     /** @param halfX {@code xs} holds bfloat16 patterns (widened while the chunk is copied); else float32 */
     TileWorker(PreparedQueries q, int dv, float beta, int k, int chunk, int tile,
                MemorySegment xs, MemorySegment vs, MemorySegment norms, boolean valuesArePatterns, boolean halfX) {
-        super(q, q.padded, q.padded, 1, dv, beta, k, chunk, xs, vs, norms);
+        this(q, dv, beta, k, chunk, tile, xs, vs, norms, valuesArePatterns, halfX, null);
+    }
+
+    /**
+     * SQ8 mode when {@code sq} is non-null: each chunk's codes are decoded to x̃ = offset + scale·code into the
+     * chunk copy (so o is in value space, V = X included), and the top-k holds candidates ranked by an upper bound
+     * of their float32 cosine, which the caller re-ranks exactly.
+     */
+    TileWorker(PreparedQueries q, int dv, float beta, int k, int chunk, int tile, MemorySegment xs, MemorySegment vs,
+               MemorySegment norms, boolean valuesArePatterns, boolean halfX, Sq8Patterns sq) {
+        super(q, q.padded, q.padded, 1, dv, beta, k, chunk, sq != null ? sq.codes : xs, vs, norms);
+        this.sq = sq;
+        if (sq != null) {
+            int d = q.dim;
+            scaleRep = new float[chunk * d];
+            offsetRep = new float[chunk * d];
+            for (int e = 0; e < chunk * d; e++) {
+                scaleRep[e] = sq.scale[e % d];
+                offsetRep[e] = sq.offset[e % d];
+            }
+            eps = new float[q.padded];
+            for (int b = 0; b < q.batch; b++) {
+                eps[b] = Math.nextUp((float) sq.scoreErrorBound(q.rows, b * d));
+            }
+        } else {
+            scaleRep = null;
+            offsetRep = null;
+            eps = null;
+        }
         this.padded = q.padded;
         this.tile = tile;
         this.valuesArePatterns = valuesArePatterns;
@@ -57,7 +93,9 @@ final class TileWorker extends RangeWorker {
 
     @Override
     void processChunk(long c0, int n) {
-        if (halfX) {
+        if (sq != null) {
+            decode(c0 * d, n * d);
+        } else if (halfX) {
             widen(c0 * d, n * d);
         } else {
             MemorySegment.copy(xs, FLOAT, c0 * d * Float.BYTES, xc, 0, n * d);
@@ -77,12 +115,14 @@ final class TileWorker extends RangeWorker {
         for (int w = 0; w < width; w += L) {
             int bq = b0 + w;
             FloatVector qInv = FloatVector.fromArray(S, q.inverseNorm, bq);
+            // SQ8: an upper bound of the float32 cosine (q·x ≤ q·x̃ + ε, rounding is monotone)
+            FloatVector margin = sq != null ? FloatVector.fromArray(S, eps, bq) : FloatVector.zero(S);
             FloatVector threshold = FloatVector.fromArray(S, thr, bq);
             FloatVector mc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             for (int c = 0, i = w; c < n; c++, i += width) {
                 FloatVector sv = FloatVector.fromArray(S, s, i);
                 mc = mc.max(sv);
-                FloatVector cos = sv.mul(qInv).mul(xInv[c]);
+                FloatVector cos = (sq != null ? sv.add(margin) : sv).mul(qInv).mul(xInv[c]);
                 VectorMask<Float> enter = cos.compare(VectorOperators.GT, threshold);
                 if (enter.anyTrue()) {
                     for (int lane = enter.firstTrue(); lane < L; lane++) {
@@ -124,6 +164,18 @@ final class TileWorker extends RangeWorker {
             FloatVector.fromArray(S, tF, bq).add(tAcc).intoArray(tF, bq);
         }
         MicroKernels.gemm(vc, 0, 1, dv, dv, n, s, 0, width, oF, b0, padded, width, true);
+    }
+
+    /** xc[0, count) ← the SQ8 patterns from element {@code first} on, decoded: offset_j + scale_j·code (one FMA). */
+    private void decode(long first, int count) {
+        int i = 0;
+        for (; i + L <= count; i += L) {
+            CpuVectors.codes(xs, first + i).fma(FloatVector.fromArray(S, scaleRep, i),
+                    FloatVector.fromArray(S, offsetRep, i)).intoArray(xc, i);
+        }
+        for (; i < count; i++) {
+            xc[i] = Math.fma(xs.get(java.lang.foreign.ValueLayout.JAVA_BYTE, first + i), scaleRep[i], offsetRep[i]);
+        }
     }
 
     /** xc[0, count) ← the bfloat16 patterns from element {@code first} on, widened to float32. */
