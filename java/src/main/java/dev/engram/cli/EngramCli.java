@@ -66,6 +66,10 @@ public final class EngramCli implements Runnable {
             }
         });
         cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, EngramCli::commandList);
+        // picocli's own commands get their example as a footer (their descriptions are picocli's)
+        cl.getSubcommands().get("help").getCommandSpec().usageMessage().footer("Example: engram help backtest");
+        cl.getSubcommands().get("generate-completion").getCommandSpec().usageMessage()
+                .footer("Example: engram generate-completion");
         return cl;
     }
 

@@ -18,8 +18,9 @@ import java.util.Set;
 
 /**
  * The live loop's JSON-lines log: one object per line, {@code "type"} = {@code "start"} (first line: symbol,
- * interval, model, where the history begins), {@code "decision"} (one per decided bar, {@code bar_ms} increasing) or
- * {@code "late"} (a bar that arrived after a later one was decided, ignored). Each line is appended with one write
+ * interval, model, where the history begins), {@code "decision"} (one per decided bar, {@code bar_ms} increasing),
+ * {@code "late"} (a bar that arrived after a later one was accepted, ignored) or {@code "revised"} (the first version
+ * of a bar the source sent again with other values; the first version stands). Each line is appended with one write
  * and forced to disk; a last line without its newline (the loop stopped while writing it) is cut off when the log is
  * opened again, so its bar is decided again rather than skipped.
  */
@@ -31,6 +32,7 @@ public final class DecisionLog {
     private long lastDecisionMs = Long.MIN_VALUE;
     private int decisions;
     private final Set<Long> late = new HashSet<>();
+    private final java.util.Map<Long, dev.engram.trading.data.Bar> originals = new java.util.HashMap<>();
     private final boolean repaired;
 
     private DecisionLog(Path file, boolean repaired) {
@@ -86,6 +88,7 @@ public final class DecisionLog {
                     log.decisions++;
                 }
                 case "late" -> log.late.add(j.path("bar_ms").asLong());
+                case "revised" -> log.originals.put(j.path("bar_ms").asLong(), bar(j));
                 default -> throw new IllegalArgumentException(file + " line " + n + " has type '"
                         + j.path("type").asText() + "'; it is not a watch log: give another --log");
             }
@@ -118,6 +121,32 @@ public final class DecisionLog {
     /** Bar starts logged as late (ignored). */
     public Set<Long> lateBars() {
         return Set.copyOf(late);
+    }
+
+    /**
+     * The first version of each bar the source later sent again with other values (logged as {@code "revised"}): a
+     * restarted loop uses these, so its series is the one the decisions were made from.
+     */
+    public java.util.Map<Long, dev.engram.trading.data.Bar> originals() {
+        return java.util.Map.copyOf(originals);
+    }
+
+    /** A {@code "revised"} line holding the first version of a bar. */
+    public static ObjectNode revised(dev.engram.trading.data.Bar b) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("type", "revised").put("bar", java.time.Instant.ofEpochMilli(b.startMs()).toString())
+                .put("bar_ms", b.startMs()).put("open", b.open()).put("high", b.high()).put("low", b.low())
+                .put("close", b.close()).put("volume", b.volume());
+        if (b.hasTurnover()) {
+            o.put("turnover", b.turnover());
+        }
+        return o;
+    }
+
+    private static dev.engram.trading.data.Bar bar(JsonNode j) {
+        return new dev.engram.trading.data.Bar(j.path("bar_ms").asLong(), j.path("open").asDouble(),
+                j.path("high").asDouble(), j.path("low").asDouble(), j.path("close").asDouble(),
+                j.path("volume").asDouble(), j.has("turnover") ? j.path("turnover").asDouble() : Double.NaN);
     }
 
     /** Whether a partial last line was cut off when the log was opened. */
@@ -154,6 +183,7 @@ public final class DecisionLog {
                 decisions++;
             }
             case "late" -> late.add(line.path("bar_ms").asLong());
+            case "revised" -> originals.put(line.path("bar_ms").asLong(), bar(line));
             default -> {
             }
         }

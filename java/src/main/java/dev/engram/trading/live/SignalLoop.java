@@ -77,6 +77,12 @@ public final class SignalLoop {
                     backoffMaxMs);
         }
 
+        /** Polls at least {@code minMs} and at most {@code maxMs} apart (tests of hourly bars poll hourly). */
+        public Settings withPolling(long minMs, long maxMs) {
+            return new Settings(catchUp, historyBars, lateWindowBars, settleMs, minMs, maxMs, backoffBaseMs,
+                    backoffMaxMs);
+        }
+
         public Settings withHistoryBars(int n) {
             return new Settings(catchUp, n, lateWindowBars, settleMs, minPollMs, maxPollMs, backoffBaseMs,
                     backoffMaxMs);
@@ -193,14 +199,20 @@ public final class SignalLoop {
         return s == null ? "failed" : s.replaceAll("\\s*\\R\\s*", " ").strip();
     }
 
-    /** Until the next bar should be out: the end of the bar after the last accepted one, plus the settle time. */
+    /**
+     * Until the next bar should be out: the next bar close after now (on the grid of the last accepted bar) plus the
+     * settle time; so during a gap or an outage the loop polls once per bar, not once per {@code minPollMs}.
+     */
     private long nextWait() {
         long now = clock.getAsLong();
         if (accepted.isEmpty()) {
             return settings.minPollMs();
         }
-        long due = interval.next(interval.next(accepted.getLast().startMs())) + settings.settleMs();
-        return Math.clamp(due - now, settings.minPollMs(), settings.maxPollMs());
+        long close = interval.next(interval.next(accepted.getLast().startMs()));
+        while (close + settings.settleMs() <= now) {
+            close = interval.next(close);
+        }
+        return Math.clamp(close + settings.settleMs() - now, settings.minPollMs(), settings.maxPollMs());
     }
 
     /** One poll: accepts the new bars and decides the ones due; returns the decisions made. */
@@ -217,16 +229,22 @@ public final class SignalLoop {
         }
         polls++;
         List<Integer> fresh = new ArrayList<>();
-        for (Bar b : bars) {
+        for (Bar fromFeed : bars) {
+            Bar b = fromFeed;
             long t = b.startMs();
             Bar seen = byStart.get(t);
             if (seen != null) {
                 duplicates++;
-                if (!seen.equals(b) && revised.add(t)) {
+                if (!seen.equals(b) && revised.add(t) && !log.originals().containsKey(t)) {
+                    log.append(DecisionLog.revised(seen));
                     err.println("engram watch: bar " + Instant.ofEpochMilli(t) + " came again with other values ("
                             + b + "); the first version stands");
                 }
                 continue;
+            }
+            Bar original = log.originals().get(t);
+            if (original != null) {
+                b = original; // a restart: the version the earlier run's decisions were made from
             }
             if (late.contains(t)) {
                 continue; // logged as late before (maybe by an earlier run): left out for good
