@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
                 "physics-<system>.json (test derivative loss and rollout energy MSE of each) and",
                 "physics-<system>-energy.png (energy along a rollout: true, HNN, baseline) and both trained",
                 "models (hnn-<system>.safetensors, baseline-<system>.safetensors) into --out.",
-                "Example (small: the paper trains 2000 steps of width 200): engram physics --system spring"
+                "Example (a small version of the paper's 2000 steps at width 200): engram physics --system spring"
                         + " --steps 200 --hidden 32 --out out/physics"})
 final class PhysicsCommand implements Callable<Integer> {
     @Mixin

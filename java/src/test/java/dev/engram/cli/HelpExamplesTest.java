@@ -98,11 +98,25 @@ class HelpExamplesTest {
 
     /** The example's arguments with sample/… and out/… under {@code dir}. */
     String[] moved(String example) {
-        String[] a = args(example);
+        return moved(dir, args(example));
+    }
+
+    /** {@code args} with sample/… and out/… (also inside comma-separated lists) moved under {@code dir}. */
+    static String[] moved(Path dir, String[] args) {
+        String[] a = args.clone();
         for (int i = 0; i < a.length; i++) {
-            if (a[i].equals("sample") || a[i].startsWith("sample/") || a[i].startsWith("out/")) {
+            boolean folderValue = a[i].equals("sample") && i > 0 && a[i - 1].startsWith("--"); // not `data sample`
+            if (folderValue) {
                 a[i] = dir.resolve(a[i]).toString();
+                continue;
             }
+            String[] parts = a[i].split(",", -1);
+            for (int j = 0; j < parts.length; j++) {
+                if (parts[j].startsWith("sample/") || parts[j].startsWith("out/")) {
+                    parts[j] = dir.resolve(parts[j]).toString();
+                }
+            }
+            a[i] = String.join(",", parts);
         }
         return a;
     }
