@@ -118,6 +118,19 @@ class HelpExamplesTest {
             }
             a[i] = String.join(",", parts);
         }
+        // a command writing to its default --out (out/…) would write into the checkout: give it the folder here
+        CommandLine.ParseResult pr = EngramCli.commandLine().parseArgs(a);
+        while (pr.hasSubcommand()) {
+            pr = pr.subcommand();
+        }
+        CommandLine.Model.OptionSpec out = pr.commandSpec().findOption("--out");
+        String def = out == null ? null : out.defaultValueString() != null ? out.defaultValueString()
+                : out.initialValue() == null ? null : out.initialValue().toString();
+        if (def != null && !pr.hasMatchedOption("--out") && def.startsWith("out/")) {
+            a = Arrays.copyOf(a, a.length + 2);
+            a[a.length - 2] = "--out";
+            a[a.length - 1] = dir.resolve(def).toString();
+        }
         return a;
     }
 
