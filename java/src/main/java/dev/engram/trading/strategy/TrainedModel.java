@@ -366,6 +366,12 @@ public final class TrainedModel implements AutoCloseable {
             throw new ModelFormatException(file, "checksum mismatch (CRC-32 " + Long.toHexString(crc.getValue())
                     + ", stored " + Long.toHexString(stored) + "): the file is corrupted; train the model again");
         }
+        int trainedInputs = h.path("settings").path("inputs").size();
+        if (trainedInputs != inputs.size()) { // the user's mistake, not the file's
+            throw new IllegalArgumentException(file + " was trained with " + trainedInputs + " input series "
+                    + h.path("settings").path("inputs") + ", " + inputs.size() + " given: give the same --funding / "
+                    + "--open-interest files as to train");
+        }
         try {
             return decode(file, h, new Reader(file, b, PREFIX + n, blobs), engine, inputs);
         } catch (IllegalArgumentException | NullPointerException | IllegalStateException e) {
@@ -380,10 +386,6 @@ public final class TrainedModel implements AutoCloseable {
         HnnStrategy.Kind hnnKind = HnnStrategy.Kind.parse(text(file, st, "hnn_kind"));
         List<String> names = new ArrayList<>();
         st.path("inputs").forEach(x -> names.add(x.asText()));
-        if (names.size() != inputs.size()) {
-            throw new IllegalArgumentException("the model was trained with " + names.size() + " input series " + names
-                    + ", " + inputs.size() + " given: give the same --funding / --open-interest files as to train");
-        }
         Strategies.Settings settings = new Strategies.Settings(engine, num(file, st, "beta", true),
                 num(file, st, "target_confidence", false), (int) num(file, st, "k", false),
                 new SignalRule(num(file, st, "threshold", false), num(file, st, "min_confidence", false),
@@ -438,12 +440,8 @@ public final class TrainedModel implements AutoCloseable {
                 var model = ModelFile.fromBytes(file, r.u8("model"));
                 double[] um = doubles(s.path("u_mean"));
                 double[] us = doubles(s.path("u_std"));
-                List<TimedValues> named = new ArrayList<>();
-                for (int i = 0; i < inputs.size(); i++) {
-                    named.add(inputs.get(i));
-                }
                 yield HnnStrategy.restore(HnnStrategy.Config.defaults(engine, settings.signal(), settings.seed()),
-                        hnnKind, named, new HnnStrategy.State(model, num(file, s, "q_scale", false),
+                        hnnKind, inputs, new HnnStrategy.State(model, num(file, s, "q_scale", false),
                                 num(file, s, "p_scale", false), num(file, s, "noise", false), s.path("horizon").asInt(),
                                 um, us, s.path("fit_index").asInt()));
             }

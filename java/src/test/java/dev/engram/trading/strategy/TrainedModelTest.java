@@ -45,6 +45,7 @@ class TrainedModelTest {
     static final int S = 1700; // the model is trained on bars before S and decides bars from S on
     static BarSeries btc;
     static BarSeries eth;
+    static List<dev.engram.trading.data.TimedValues> inputs;
     static TrainedModel.Features features;
 
     @TempDir
@@ -56,6 +57,7 @@ class TrainedModelTest {
                 .withBars(BARS));
         btc = s.get("SYNBTC").bars();
         eth = s.get("SYNETH").bars();
+        inputs = List.of(s.get("SYNBTC").funding(), s.get("SYNBTC").openInterest().relativeChange("open_interest_change"));
         features = new TrainedModel.Features(MarketFeatures.DEFAULT_LOOKBACK, MarketFeatures.DEFAULT_Z_WINDOW,
                 MarketPattern.DIM, btc.interval().barsPerYear());
     }
@@ -109,6 +111,33 @@ class TrainedModelTest {
             traded += fitted.get(j).position() != 0 ? 1 : 0;
         }
         assertTrue(traded > 0, kind + " never takes a position: the comparison would show little");
+    }
+
+    @Test
+    void aPortModelReadBackWithItsInputsDecidesAsTheFittedOneAndRefusesOtherInputs() throws Exception {
+        Backend engine = Backends.select("auto");
+        MarketData b = features.of(btc.slice(0, S));
+        MarketData full = features.of(btc);
+        List<MarketView> views = new ArrayList<>();
+        for (int t = S; t < S + 200; t++) {
+            views.add(full.viewAt(t));
+        }
+        Path file = dir.resolve("port.engram");
+        List<Decision> fitted;
+        try (TrainedModel m = TrainedModel.train("hnn", settings(engine), HnnStrategy.Kind.PORT, inputs, features, b,
+                List.of(b), b.features().first(), S, 1, 0)) {
+            m.save(file);
+            fitted = m.strategy().decideAll(views);
+        }
+        try (TrainedModel back = TrainedModel.load(file, engine, inputs)) {
+            assertEquals(HnnStrategy.Kind.PORT, back.hnnKind());
+            assertEquals(List.of("funding_rate", "open_interest_change"), back.inputNames());
+            assertEquals(fitted, back.strategy().decideAll(views));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainedModel.load(file, engine, List.of()));
+        assertTrue(e.getMessage().contains("trained with 2 input series [\"funding_rate\",\"open_interest_change\"], 0 "
+                + "given"), e.getMessage());
     }
 
     private byte[] memoryFile() throws IOException {
