@@ -24,7 +24,8 @@ import java.util.concurrent.Callable;
 
 /** {@code engram data info FILE} and {@code engram data sample --out DIR}. */
 @Command(name = "data", mixinStandardHelpOptions = true,
-        description = "Market data files: describe one, or write the synthetic sample.",
+        description = {"Market data files: describe one, or write the synthetic sample.",
+                "Example: engram data info sample/SYNBTC-60.csv"},
         subcommands = {DataCommand.Info.class, DataCommand.Sample.class})
 final class DataCommand implements Runnable {
     @CommandLine.Spec
@@ -36,7 +37,8 @@ final class DataCommand implements Runnable {
     }
 
     @Command(name = "info", mixinStandardHelpOptions = true,
-            description = "Rows, time range, interval, gaps, first and last bar of an OHLCV CSV file.")
+            description = {"Rows, time range, interval, gaps, first and last bar of an OHLCV CSV file.",
+                    "Example: engram data info sample/SYNBTC-60.csv"})
     static final class Info implements Callable<Integer> {
         @Parameters(index = "0", description = "the CSV file")
         Path file;
@@ -101,7 +103,8 @@ final class DataCommand implements Runnable {
 
     @Command(name = "sample", mixinStandardHelpOptions = true,
             description = {"Writes the SYNTHETIC sample (seeded; see sample.json for the process and parameters):",
-                    "hourly bars, funding, open interest and true regimes for three made-up symbols."})
+                    "hourly bars, funding, open interest and true regimes for three made-up symbols.",
+                    "Example: engram data sample --out sample"})
     static final class Sample implements Callable<Integer> {
         @Mixin
         final OutputOption output = new OutputOption("out/sample");

@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Retrieval demo on generated data (no network, no GPU): retrieval of noisy",
                 "copies of stored patterns; prints recall, confidence and timings; writes report.json and",
-                "retrieval.png into --out."})
+                "retrieval.png into --out.",
+                "Example: engram demo --memory-size 20000 --dim 32 --queries 64 --out out/demo"})
 final class DemoCommand implements Callable<Integer> {
     @Mixin
     final EngineOptions engineOptions = new EngineOptions();

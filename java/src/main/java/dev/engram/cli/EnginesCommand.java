@@ -13,7 +13,8 @@ import java.util.stream.Collectors;
 
 /** {@code engram engines}: every engine, what it can do, whether it runs here, and what {@code auto} picks. */
 @Command(name = "engines", mixinStandardHelpOptions = true,
-        description = "Lists the engines, their capabilities, whether each runs here (and why not), and auto's choices.")
+        description = {"Lists the engines, their capabilities, whether each runs here (and why not), and auto's choices.",
+                "Example: engram engines"})
 final class EnginesCommand implements Callable<Integer> {
 
     @Override

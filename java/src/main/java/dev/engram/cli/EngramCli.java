@@ -26,7 +26,8 @@ import java.util.logging.SimpleFormatter;
         description = "Associative-memory retrieval and Hamiltonian neural networks on CPU and GPU engines.",
         subcommands = {RunCommand.class, DemoCommand.class, RetrieveCommand.class, BenchCommand.class,
                 PhysicsCommand.class, EnsembleCommand.class, FetchCommand.class, DataCommand.class,
-                BacktestCommand.class, EnginesCommand.class, CommandLine.HelpCommand.class,
+                BacktestCommand.class, TrainCommand.class, ForecastCommand.class, WatchCommand.class,
+                EnginesCommand.class, CommandLine.HelpCommand.class,
                 picocli.AutoComplete.GenerateCompletion.class})
 public final class EngramCli implements Runnable {
     /** Exit code for bad input, missing files and resources that do not suffice (the user can fix it). */
@@ -65,6 +66,10 @@ public final class EngramCli implements Runnable {
             }
         });
         cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, EngramCli::commandList);
+        // picocli's own commands get their example as a footer (their descriptions are picocli's)
+        cl.getSubcommands().get("help").getCommandSpec().usageMessage().footer("Example: engram help backtest");
+        cl.getSubcommands().get("generate-completion").getCommandSpec().usageMessage()
+                .footer("Example: engram generate-completion");
         return cl;
     }
 

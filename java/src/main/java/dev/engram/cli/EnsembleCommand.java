@@ -40,7 +40,8 @@ import java.util.concurrent.Callable;
                 "momentum noise) and writes ensemble.json, fan.png (quantiles of q_0 over time) and energy.png.",
                 "Without --model it uses the closed-form MLP of the oscillator H = (q² + p²)/2.",
                 "A model with inputs u(t) (port, baseline with m > 0) reads them from --inputs, one row per step,",
-                "held constant over the step; without --inputs u = 0."})
+                "held constant over the step; without --inputs u = 0.",
+                "Example: engram ensemble --trajectories 2000 --steps 200 --out out/ensemble"})
 final class EnsembleCommand implements Callable<Integer> {
     @Mixin
     final EngineOptions engineOptions = new EngineOptions();

@@ -31,7 +31,9 @@ import java.util.concurrent.Callable;
 /** Fetches bars (and optionally funding and open interest) from Bybit or Binance into the local cache. */
 @Command(name = "fetch", mixinStandardHelpOptions = true,
         description = {"Fetches closed bars from Bybit or Binance into the cache (only the range the cache lacks),",
-                "optionally funding rates and open interest; reports gaps. Dates are UTC days; --to is inclusive."})
+                "optionally funding rates and open interest; reports gaps. Dates are UTC days; --to is inclusive.",
+                "Example (needs the network): engram fetch --source bybit --symbol BTCUSDT --interval 60"
+                        + " --from 2024-01-01 --to 2024-01-31 --cache out/cache"})
 final class FetchCommand implements Callable<Integer> {
     @Option(names = "--source", required = true, description = "bybit or binance")
     String source;

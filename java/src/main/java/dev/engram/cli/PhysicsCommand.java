@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
                 "trains a baseline MLP and an HNN on noisy spring or pendulum trajectories, prints and writes",
                 "physics-<system>.json (test derivative loss and rollout energy MSE of each) and",
                 "physics-<system>-energy.png (energy along a rollout: true, HNN, baseline) and both trained",
-                "models (hnn-<system>.safetensors, baseline-<system>.safetensors) into --out."})
+                "models (hnn-<system>.safetensors, baseline-<system>.safetensors) into --out.",
+                "Example (a small version of the paper's 2000 steps at width 200): engram physics --system spring"
+                        + " --steps 200 --hidden 32 --out out/physics"})
 final class PhysicsCommand implements Callable<Integer> {
     @Mixin
     final EngineOptions engineOptions = new EngineOptions();

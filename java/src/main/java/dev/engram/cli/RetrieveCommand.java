@@ -22,7 +22,10 @@ import java.util.concurrent.Callable;
 @Command(name = "retrieve", mixinStandardHelpOptions = true,
         description = {"softmax(beta·q·Xᵀ)·V, entropy, confidence and cosine top-k for a batch of queries.",
                 "Writes output.npy (B×dv float32), entropy.npy and confidence.npy (B float32),",
-                "topk_indices.npy (B×k int64) and topk_scores.npy (B×k float32) into --out."})
+                "topk_indices.npy (B×k int64) and topk_scores.npy (B×k float32) into --out. Inputs are .npy files",
+                "(numpy.save of float32 arrays).",
+                "Example: engram retrieve --memory out/npy/memory.npy --queries out/npy/queries.npy --beta 8 --k 3"
+                        + " --out out/retrieve"})
 final class RetrieveCommand implements Callable<Integer> {
     @Mixin
     final EngineOptions engineOptions = new EngineOptions();

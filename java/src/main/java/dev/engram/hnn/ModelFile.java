@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.tensor.AtomicFiles;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -54,6 +53,12 @@ public final class ModelFile {
 
     /** Saves the model's networks and metadata to {@code file}, atomically. */
     public static void save(LearnedField model, Path file, Precision precision) throws IOException {
+        byte[] bytes = toBytes(model, precision);
+        AtomicFiles.write(file, tmp -> Files.write(tmp, bytes));
+    }
+
+    /** The bytes {@link #save} writes (for containers that embed a model, such as the trading model file). */
+    public static byte[] toBytes(LearnedField model, Precision precision) throws IOException {
         double[] theta = model.parameters();
         for (int i = 0; i < theta.length; i++) {
             if (!Double.isFinite(theta[i])) {
@@ -90,24 +95,22 @@ public final class ModelFile {
         byte[] headerBytes = Arrays.copyOf(json, padded);
         Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
 
-        AtomicFiles.write(file, tmp -> {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-                out.write(len.array());
-                out.write(headerBytes);
-                for (double[] c : chunks) {
-                    ByteBuffer b = ByteBuffer.allocate(c.length * size).order(ByteOrder.LITTLE_ENDIAN);
-                    for (double v : c) {
-                        if (precision == Precision.F64) {
-                            b.putDouble(v);
-                        } else {
-                            b.putFloat((float) v);
-                        }
-                    }
-                    out.write(b.array());
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        out.write(len.array());
+        out.write(headerBytes);
+        for (double[] c : chunks) {
+            ByteBuffer b = ByteBuffer.allocate(c.length * size).order(ByteOrder.LITTLE_ENDIAN);
+            for (double v : c) {
+                if (precision == Precision.F64) {
+                    b.putDouble(v);
+                } else {
+                    b.putFloat((float) v);
                 }
             }
-        });
+            out.write(b.array());
+        }
+        return out.toByteArray();
     }
 
     /**
@@ -117,7 +120,16 @@ public final class ModelFile {
      * @throws ModelFormatException naming the file and the problem
      */
     public static LearnedField load(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
+        return fromBytes(file, Files.readAllBytes(file));
+    }
+
+    /**
+     * Reads a model from the bytes of a model file ({@link #toBytes}); {@code file} only names the source in
+     * messages.
+     *
+     * @throws ModelFormatException naming the file and the problem
+     */
+    public static LearnedField fromBytes(Path file, byte[] bytes) throws IOException {
         if (bytes.length < 8) {
             throw new ModelFormatException(file, "truncated: " + bytes.length + " bytes, not even the 8-byte header length");
         }

@@ -34,6 +34,11 @@ class SharedOptionsTest {
             assertTrue(cli.getSubcommands().get("bench").getSubcommands().get(cmd).getCommandSpec().mixins()
                     .containsKey("seedOption"), "bench " + cmd + " --seed");
         }
+        for (String cmd : List.of("train", "forecast", "watch")) {
+            assertTrue(cli.getSubcommands().get(cmd).getCommandSpec().mixins().containsKey("engineOptions"),
+                    cmd + " takes --backend/--threads from EngineOptions");
+        }
+        assertTrue(cli.getSubcommands().get("train").getCommandSpec().mixins().containsKey("seedOption"), "train --seed");
         assertEquals("7", cli.getSubcommands().get("demo").getCommandSpec().findOption("--seed").defaultValueString());
         assertEquals("out/ensemble",
                 cli.getSubcommands().get("ensemble").getCommandSpec().findOption("--out").defaultValueString());

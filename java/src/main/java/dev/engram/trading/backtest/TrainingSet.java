@@ -40,15 +40,19 @@ public final class TrainingSet {
     /**
      * The training set of one fold.
      *
-     * @param traded   the traded symbol (its bars index the fold)
+     * @param traded   the traded symbol (its bars index the fold; {@code fold.testFrom()} may equal its size: the
+     *                 training set of a model trained on every bar)
      * @param universe every symbol whose patterns the memory holds (the traded one included)
      */
     public static TrainingSet of(MarketData traded, List<MarketData> universe, WalkForward.Fold fold, WalkForward wf) {
         int s = fold.testFrom();
         long interval = traded.series().interval().nominalMillis();
         long windowStartMs = traded.series().startMs(fold.trainFrom());
-        // realised by the end of bar s−1 minus the embargo: end(i+h) ≤ start(s) − e·interval
-        long cutoffMs = traded.series().startMs(s) - (long) wf.embargo() * interval;
+        // realised by the end of bar s−1 minus the embargo: end(i+h) ≤ start(s) − e·interval; s may be one past the
+        // last bar (a model trained on the whole series), whose start is then the end of bar s−1
+        long startS = s < traded.size() ? traded.series().startMs(s)
+                : traded.series().interval().next(traded.series().startMs(s - 1));
+        long cutoffMs = startS - (long) wf.embargo() * interval;
         int h = wf.horizon();
         int dim = traded.features().dim();
         record Row(long time, int symbol, int bar) {

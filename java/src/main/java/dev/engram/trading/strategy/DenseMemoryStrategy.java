@@ -181,6 +181,30 @@ public final class DenseMemoryStrategy implements Strategy {
         return t;
     }
 
+    /**
+     * What a fit learned: the model's shapes and every parameter block ({@link DenseAssociativeMemory#snapshot()},
+     * the stored keys and values included) and σ_y.
+     */
+    public record State(DenseAssociativeMemory.Config model, double[][] parameters, double outcomeStd) {
+    }
+
+    /** The state of the latest fit (copies). */
+    public State state() {
+        if (model == null) {
+            throw new IllegalStateException("dense strategy: no state before fit");
+        }
+        return new State(model.config(), model.snapshot(), outcomeStd);
+    }
+
+    /** A strategy that decides as the one whose {@link #state()} this is, without fitting. */
+    public static DenseMemoryStrategy restore(Config config, State s) {
+        DenseMemoryStrategy ds = new DenseMemoryStrategy(config);
+        ds.model = new DenseAssociativeMemory(s.model(), config.seed());
+        ds.model.restore(s.parameters());
+        ds.outcomeStd = s.outcomeStd();
+        return ds;
+    }
+
     @Override
     public Decision decide(MarketView view) {
         return decideAll(List.of(view)).getFirst();

@@ -169,6 +169,64 @@ public final class HnnStrategy implements Strategy {
     private int fitIndex;
     private int stops;
     private int anomalies;
+    private FinalState lastFinal;
+
+    /** Quantile levels of {@link FinalState}. */
+    public static final double[] LEVELS = {0.05, 0.25, 0.5, 0.75, 0.95};
+
+    /**
+     * The Monte-Carlo final state (at the horizon) of the last bar of the latest {@link #decideAll} call: quantiles at
+     * {@link #LEVELS} of q and p (model units: each coordinate over its training σ), of the energy H, and of the
+     * forward return the q quantiles imply; the start state (q0, p0).
+     *
+     * @param bar          the decision bar
+     * @param trajectories N
+     * @param diverged     trajectories dropped as diverged
+     */
+    public record FinalState(int bar, int trajectories, int diverged, double q0, double p0, double[] q, double[] p,
+                             double[] energy, double[] forwardReturn) {
+    }
+
+    /**
+     * What a fit learned: the model, the phase-space scales σ_q and σ_p, the momentum noise σ, the horizon, the
+     * inputs' standardisation and the fit counter (it seeds the forecast's perturbations and noise).
+     */
+    public record State(LearnedField model, double qScale, double pScale, double noise, int horizon, double[] uMean,
+                        double[] uStd, int fitIndex) {
+    }
+
+    /** The state of the latest fit. */
+    public State state() {
+        if (model == null) {
+            throw new IllegalStateException("hnn strategy: no state before fit");
+        }
+        return new State(model, sq, sp, noise, horizon, uMean == null ? new double[0] : uMean.clone(),
+                uStd == null ? new double[0] : uStd.clone(), fitIndex);
+    }
+
+    /** A strategy that decides as the one whose {@link #state()} this is, without fitting. */
+    public static HnnStrategy restore(Config config, Kind kind, List<TimedValues> inputs, State s) {
+        HnnStrategy h = new HnnStrategy(config, kind, inputs);
+        if (s.uMean().length != inputs.size() || s.uStd().length != inputs.size()) {
+            throw new IllegalArgumentException("the model was trained with " + s.uMean().length + " input series, "
+                    + inputs.size() + " given");
+        }
+        h.model = s.model();
+        h.hamiltonian = (HamiltonianGradient) s.model();
+        h.sq = s.qScale();
+        h.sp = s.pScale();
+        h.noise = s.noise();
+        h.horizon = s.horizon();
+        h.uMean = s.uMean().clone();
+        h.uStd = s.uStd().clone();
+        h.fitIndex = s.fitIndex();
+        return h;
+    }
+
+    /** The final state of the last bar decided, empty before any decision or when that bar had no forecast. */
+    public java.util.Optional<FinalState> lastFinalState() {
+        return java.util.Optional.ofNullable(lastFinal);
+    }
 
     /** The general HNN, no inputs. */
     public HnnStrategy(Config config) {
@@ -319,6 +377,7 @@ public final class HnnStrategy implements Strategy {
             throw new IllegalStateException("hnn strategy: decide before fit");
         }
         int b = views.size();
+        lastFinal = null;
         int n = config.trajectories();
         int w = config.window();
         int f = PricePhase.first(w);
@@ -428,6 +487,19 @@ public final class HnnStrategy implements Strategy {
             double q5 = quantile(qs, 0.05);
             double q50 = quantile(qs, 0.5);
             double q95 = quantile(qs, 0.95);
+            if (i == b - 1) {
+                double[] lq = new double[LEVELS.length];
+                double[] lp = new double[LEVELS.length];
+                double[] lh = new double[LEVELS.length];
+                double[] ly = new double[LEVELS.length];
+                for (int j = 0; j < LEVELS.length; j++) {
+                    lq[j] = quantile(qs, LEVELS[j]);
+                    lp[j] = quantile(ps, LEVELS[j]);
+                    lh[j] = quantile(hs, LEVELS[j]);
+                    ly[j] = forwardReturn(lq[j] * sq, logs[i], views.get(i), maTerms[i]);
+                }
+                lastFinal = new FinalState(views.get(i).now(), n, n - m, state[i][0], state[i][1], lq, lp, lh, ly);
+            }
             double p50 = quantile(ps, 0.5);
             energyBand[i] = new double[] {quantile(hs, 0.05), quantile(hs, 0.95)};
             double dq = q50 - state[i][0];

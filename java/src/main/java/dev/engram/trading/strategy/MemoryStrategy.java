@@ -66,10 +66,39 @@ public final class MemoryStrategy implements Strategy {
     public record Fit(int memorySize, float beta, double calibrationConfidence, double outcomeStd) {
     }
 
+    /**
+     * What a fit learned, enough to decide as the fitted strategy does ({@link #restore}): the memory's patterns
+     * (M×d, row-major), their outcomes, bar start times (UTC ms) and symbols, β and σ_y.
+     */
+    public record State(int dim, float[] patterns, double[] outcomes, long[] times, int[] symbols,
+                        List<String> symbolNames, float beta, double outcomeStd) {
+        public State {
+            int m = outcomes.length;
+            if (dim < 1 || patterns.length != (long) m * dim || times.length != m || symbols.length != m || m < 2) {
+                throw new IllegalArgumentException("memory state: " + m + " outcomes, " + patterns.length
+                        + " pattern values of width " + dim + ", " + times.length + " times, " + symbols.length
+                        + " symbols do not fit together (M >= 2)");
+            }
+            if (!(beta > 0) || !Float.isFinite(beta)) {
+                throw new IllegalArgumentException("memory state: beta must be finite and > 0, got " + beta);
+            }
+            for (int s : symbols) {
+                if (s < 0 || s >= symbolNames.size()) {
+                    throw new IllegalArgumentException("memory state: symbol index " + s + " outside the "
+                            + symbolNames.size() + " symbols");
+                }
+            }
+        }
+    }
+
     private final Config config;
     private final List<Fit> fits = new ArrayList<>();
     private PatternMemory memory;
     private double[] outcomes;
+    private float[] patterns;
+    private long[] times;
+    private int[] symbols;
+    private List<String> symbolNames;
     private float beta;
     private double outcomeStd;
     private int k;
@@ -100,6 +129,13 @@ public final class MemoryStrategy implements Strategy {
         outcomes = ts.outcomes();
         outcomeStd = std(outcomes);
         float[] x = ts.patterns();
+        patterns = x;
+        times = ts.times();
+        symbols = new int[m];
+        for (int r = 0; r < m; r++) {
+            symbols[r] = ts.symbol(r);
+        }
+        symbolNames = ts.symbolNames();
         float[] v = new float[2 * m];
         for (int r = 0; r < m; r++) {
             v[2 * r] = (float) outcomes[r];
@@ -118,6 +154,65 @@ public final class MemoryStrategy implements Strategy {
         }
         k = (int) Math.min(config.k(), m);
         fits.add(new Fit(m, beta, calib, outcomeStd));
+    }
+
+    /** The state of the latest fit (copies). */
+    public State state() {
+        if (memory == null) {
+            throw new IllegalStateException("memory strategy: no state before fit");
+        }
+        return new State(memory.dim(), patterns.clone(), outcomes.clone(), times.clone(), symbols.clone(),
+                symbolNames, beta, outcomeStd);
+    }
+
+    /** A strategy that decides as the one whose {@link #state()} this is, without fitting. */
+    public static MemoryStrategy restore(Config config, State s) {
+        MemoryStrategy ms = new MemoryStrategy(config);
+        int m = s.outcomes().length;
+        int d = s.dim();
+        float[] v = new float[2 * m];
+        for (int r = 0; r < m; r++) {
+            v[2 * r] = (float) s.outcomes()[r];
+            v[2 * r + 1] = (float) (s.outcomes()[r] * s.outcomes()[r]);
+        }
+        try (FloatMatrix xm = FloatMatrix.of(s.patterns().clone(), m, d); FloatMatrix vm = FloatMatrix.of(v, m, 2)) {
+            ms.memory = PatternMemory.of(xm, vm);
+        }
+        ms.patterns = s.patterns().clone();
+        ms.outcomes = s.outcomes().clone();
+        ms.times = s.times().clone();
+        ms.symbols = s.symbols().clone();
+        ms.symbolNames = List.copyOf(s.symbolNames());
+        ms.beta = s.beta();
+        ms.outcomeStd = s.outcomeStd();
+        ms.k = Math.min(config.k(), m);
+        return ms;
+    }
+
+    /**
+     * The {@code n} stored patterns most similar (cosine) to the view's latest pattern, most similar first; empty when
+     * the bar has no feature row.
+     */
+    public List<SimilarPattern> similar(MarketView view, int n) {
+        if (memory == null) {
+            throw new IllegalStateException("memory strategy: similar before fit");
+        }
+        if (!view.hasFeatures(view.now())) {
+            return List.of();
+        }
+        int d = memory.dim();
+        RetrievalResult r;
+        try (FloatMatrix qm = FloatMatrix.of(view.features(view.now()), 1, d)) {
+            r = config.engine().retrieve(memory, qm, new RetrievalParams(beta, Math.min(n, outcomes.length)));
+        }
+        long[] idx = r.topIndices(0);
+        float[] sim = r.topScores(0);
+        List<SimilarPattern> out = new ArrayList<>(idx.length);
+        for (int j = 0; j < idx.length; j++) {
+            int i = (int) idx[j];
+            out.add(new SimilarPattern(times[i], symbolNames.get(symbols[i]), sim[j], outcomes[i]));
+        }
+        return out;
     }
 
     private BetaCalibration.Result calibrate(TrainingSet ts, float[] x, int d) {

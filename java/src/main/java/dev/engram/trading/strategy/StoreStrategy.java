@@ -154,6 +154,56 @@ public final class StoreStrategy implements Strategy {
         return Arrays.copyOf(keep, n);
     }
 
+    /**
+     * What a fit chose besides the store itself (saved with {@link PatternStore#save}).
+     *
+     * @param lastInsertedMs bar start of the newest pattern inserted (UTC ms)
+     */
+    public record State(float beta, double outcomeStd, double calibrationConfidence, long lastInsertedMs) {
+    }
+
+    /** The state of the latest fit. */
+    public State state() {
+        requireFitted();
+        return new State(beta, outcomeStd, calibrationConfidence, lastInsertedMs);
+    }
+
+    /** Writes the store of the latest fit to {@code file} (the versioned, checksummed pattern store format). */
+    public void saveStore(java.nio.file.Path file) throws java.io.IOException {
+        requireFitted();
+        store.save(file);
+    }
+
+    /** A strategy that decides as the one whose {@link #state()} and store these are, without fitting. */
+    public static StoreStrategy restore(Config config, State s, java.nio.file.Path storeFile) throws java.io.IOException {
+        StoreStrategy st = new StoreStrategy(config);
+        st.store = PatternStore.load(storeFile, config.memory().engine());
+        st.beta = s.beta();
+        st.outcomeStd = s.outcomeStd();
+        st.calibrationConfidence = s.calibrationConfidence();
+        st.lastInsertedMs = s.lastInsertedMs();
+        return st;
+    }
+
+    /** The {@code n} stored patterns most similar to the view's latest pattern (cosine), most similar first. */
+    public List<SimilarPattern> similar(MarketView view, int n) {
+        requireFitted();
+        if (!view.hasFeatures(view.now())) {
+            return List.of();
+        }
+        List<SimilarPattern> out = new ArrayList<>();
+        for (PatternStore.Neighbor nb : store.query(view.features(view.now()), n).neighbors()) {
+            out.add(new SimilarPattern(nb.dateMs(), "", nb.similarity(), nb.outcome()));
+        }
+        return out;
+    }
+
+    private void requireFitted() {
+        if (store == null) {
+            throw new IllegalStateException("store strategy: no state before fit");
+        }
+    }
+
     @Override
     public Decision decide(MarketView view) {
         return decideAll(List.of(view)).getFirst();

@@ -13,6 +13,8 @@ import java.util.Map;
 public final class Strategies {
     /** Names accepted by {@link #create}. */
     public static final List<String> NAMES = List.of("memory", "store", "dense", "hnn");
+    /** Capacity of the store strategy's pattern store. */
+    public static final int STORE_CAPACITY = 10_000;
 
     private Strategies() {
     }
@@ -51,7 +53,7 @@ public final class Strategies {
         }
         return switch (name) {
             case "memory" -> new MemoryStrategy(s.memory());
-            case "store" -> new StoreStrategy(new StoreStrategy.Config(s.memory(), 10_000));
+            case "store" -> new StoreStrategy(new StoreStrategy.Config(s.memory(), STORE_CAPACITY));
             case "dense" -> new DenseMemoryStrategy(DenseMemoryStrategy.Config.defaults(s.memory(), s.seed()));
             case "hnn" -> new HnnStrategy(HnnStrategy.Config.defaults(s.engine(), s.signal(), s.seed()), hnnKind,
                     inputs);

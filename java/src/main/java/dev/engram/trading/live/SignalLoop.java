@@ -1,0 +1,371 @@
+package dev.engram.trading.live;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.engram.trading.backtest.Decision;
+import dev.engram.trading.backtest.MarketData;
+import dev.engram.trading.backtest.MarketView;
+import dev.engram.trading.data.Bar;
+import dev.engram.trading.data.BarSeries;
+import dev.engram.trading.data.HttpFetcher;
+import dev.engram.trading.data.Interval;
+import dev.engram.trading.strategy.MemoryStrategy;
+import dev.engram.trading.strategy.SimilarPattern;
+import dev.engram.trading.strategy.StoreStrategy;
+import dev.engram.trading.strategy.TrainedModel;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * The live signal loop: polls a {@link BarFeed}, and for each newly closed bar t asks the trained strategy for its
+ * decision from the bars up to t (a {@link MarketView} at t over the bars the loop has accepted), prints one line and
+ * appends it to the {@link DecisionLog}.
+ * <p>
+ * Which bars: a bar is <b>accepted</b> when it starts after the last accepted bar (a later start across missing bars
+ * is a <b>gap</b>: noted in the decision as {@code gap_bars}); a bar with the start of an accepted one is a
+ * <b>duplicate</b> and dropped (a different duplicate is noted once: the first version stands); a bar that starts
+ * before the last accepted one and was never seen is <b>late</b>: the decisions already made stand, it is logged as
+ * late and left out of the series for good (so later features are those the loop computed, and a restart leaves it
+ * out as well). An accepted bar is decided when it starts at or after the end of the model's training data and after
+ * the last decision in the log; on a fresh log only the newest {@code catchUp} of the bars already closed at start are
+ * decided. So the decisions are those of a walk-forward backtest over the accepted bars whose single fold starts where
+ * the model's training window ends, and a restarted loop neither repeats nor skips a bar.
+ * <p>
+ * Failures of the feed (after the exchange client's own retries) are one line on the error stream and a backoff
+ * (doubling from {@code backoffBaseMs} to {@code backoffMaxMs}); the loop then polls again. Time comes from an
+ * injected clock and sleeper, so tests replay hours of bars without waiting.
+ */
+public final class SignalLoop {
+    /**
+     * @param catchUp        on a fresh log, decide at most this many of the bars already closed at start (≥ 1)
+     * @param historyBars    bars of history fetched before the first decision (0: all the feed has)
+     * @param lateWindowBars how far back each poll looks for late bars, in bars
+     * @param settleMs       wait after a bar's close before polling for it (exchanges publish a moment later)
+     * @param minPollMs      shortest wait between polls
+     * @param maxPollMs      longest wait between polls
+     * @param backoffBaseMs  first wait after a failed poll
+     * @param backoffMaxMs   longest wait after failed polls
+     */
+    public record Settings(int catchUp, int historyBars, int lateWindowBars, long settleMs, long minPollMs,
+                           long maxPollMs, long backoffBaseMs, long backoffMaxMs) {
+        public Settings {
+            if (catchUp < 1 || historyBars < 0 || lateWindowBars < 0 || minPollMs < 1 || maxPollMs < minPollMs
+                    || backoffBaseMs < 1 || backoffMaxMs < backoffBaseMs) {
+                throw new IllegalArgumentException("watch settings: catch-up >= 1, history >= 0, late window >= 0, "
+                        + "1 <= min poll <= max poll, 1 <= backoff base <= backoff max");
+            }
+        }
+
+        /** Catch-up 1 bar, 1000 bars of history, late bars looked for 5 bars back, 2 s settle, polls 1 s … 60 s. */
+        public static Settings defaults() {
+            return new Settings(1, 1000, 5, 2_000, 1_000, 60_000, 5_000, 300_000);
+        }
+
+        public Settings withCatchUp(int n) {
+            return new Settings(n, historyBars, lateWindowBars, settleMs, minPollMs, maxPollMs, backoffBaseMs,
+                    backoffMaxMs);
+        }
+
+        /** Polls at least {@code minMs} and at most {@code maxMs} apart (tests of hourly bars poll hourly). */
+        public Settings withPolling(long minMs, long maxMs) {
+            return new Settings(catchUp, historyBars, lateWindowBars, settleMs, minMs, maxMs, backoffBaseMs,
+                    backoffMaxMs);
+        }
+
+        public Settings withHistoryBars(int n) {
+            return new Settings(catchUp, n, lateWindowBars, settleMs, minPollMs, maxPollMs, backoffBaseMs,
+                    backoffMaxMs);
+        }
+    }
+
+    /** Counts of what the loop saw. */
+    public record Stats(int polls, int decisions, int duplicates, int late, int gaps, int errors, double meanLatencyMs,
+                        double maxLatencyMs) {
+    }
+
+    private final TrainedModel model;
+    private final BarFeed feed;
+    private final DecisionLog log;
+    private final LongSupplier clock;
+    private final HttpFetcher.Sleeper sleeper;
+    private final Settings settings;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final String modelName;
+    private final Interval interval;
+
+    private final List<Bar> accepted = new ArrayList<>();
+    private final Map<Long, Bar> byStart = new HashMap<>();
+    private final Set<Long> late = new HashSet<>();
+    private final Set<Long> revised = new HashSet<>();
+    private final Map<Long, Integer> gapBefore = new HashMap<>();
+    private long historyFromMs;
+    private boolean first = true;
+    private long backoffMs;
+    private int polls;
+    private int decisions;
+    private int duplicates;
+    private int lateCount;
+    private int gaps;
+    private int errors;
+    private double latencySum;
+    private double latencyMax;
+
+    /**
+     * @param modelName how the start line names the model (its file)
+     */
+    public SignalLoop(TrainedModel model, String modelName, BarFeed feed, DecisionLog log, LongSupplier clock,
+                      HttpFetcher.Sleeper sleeper, Settings settings, PrintStream out, PrintStream err) {
+        if (feed.interval() != model.data().interval()) {
+            throw new IllegalArgumentException("the feed gives " + feed.interval() + " bars but the model was trained "
+                    + "on " + model.data().interval() + " bars; use the model's interval");
+        }
+        this.model = model;
+        this.modelName = modelName;
+        this.feed = feed;
+        this.log = log;
+        this.clock = clock;
+        this.sleeper = sleeper;
+        this.settings = settings;
+        this.out = out;
+        this.err = err;
+        this.interval = feed.interval();
+        this.backoffMs = settings.backoffBaseMs();
+        this.late.addAll(log.lateBars());
+        if (log.start().isPresent()) {
+            ObjectNode s = log.start().get();
+            if (!s.path("symbol").asText().equals(feed.symbol()) || !s.path("interval").asText().equals(
+                    interval.toString()) || !s.path("model_kind").asText().equals(model.kind())) {
+                throw new IllegalArgumentException(log.file() + " was written for " + s.path("model_kind").asText()
+                        + " decisions on " + s.path("symbol").asText() + " " + s.path("interval").asText() + ", not "
+                        + model.kind() + " on " + feed.symbol() + " " + interval + "; give another --log");
+            }
+            historyFromMs = s.path("history_from_ms").asLong();
+        } else {
+            long now = clock.getAsLong();
+            historyFromMs = settings.historyBars() == 0 ? 0 : now - (long) settings.historyBars()
+                    * interval.nominalMillis();
+        }
+    }
+
+    /** What the loop saw so far. */
+    public Stats stats() {
+        return new Stats(polls, decisions, duplicates, lateCount, gaps, errors,
+                decisions == 0 ? Double.NaN : latencySum / decisions, latencyMax);
+    }
+
+    /** The bars accepted so far, oldest first (what the decisions were computed from). */
+    public BarSeries series() {
+        return BarSeries.of(feed.symbol(), interval, accepted);
+    }
+
+    /**
+     * Polls until {@code maxDecisions} decisions were made by this loop (0: no limit) or the clock reaches
+     * {@code untilMs}, sleeping between polls.
+     */
+    public Stats run(int maxDecisions, long untilMs) throws IOException, InterruptedException {
+        while ((maxDecisions == 0 || decisions < maxDecisions) && clock.getAsLong() < untilMs) {
+            long wait;
+            try {
+                poll();
+                backoffMs = settings.backoffBaseMs();
+                wait = nextWait();
+            } catch (IOException e) {
+                errors++;
+                wait = backoffMs;
+                err.printf(Locale.ROOT, "engram watch: %s; retrying in %d s%n", oneLine(e.getMessage()),
+                        Math.max(1, wait / 1000));
+                backoffMs = Math.min(settings.backoffMaxMs(), 2 * backoffMs);
+            }
+            if ((maxDecisions == 0 || decisions < maxDecisions) && clock.getAsLong() < untilMs) {
+                sleeper.sleep(Math.min(wait, Math.max(1, untilMs - clock.getAsLong())));
+            }
+        }
+        return stats();
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "failed" : s.replaceAll("\\s*\\R\\s*", " ").strip();
+    }
+
+    /**
+     * Until the next bar should be out: the next bar close after now (on the grid of the last accepted bar) plus the
+     * settle time; so during a gap or an outage the loop polls once per bar, not once per {@code minPollMs}.
+     */
+    private long nextWait() {
+        long now = clock.getAsLong();
+        if (accepted.isEmpty()) {
+            return settings.minPollMs();
+        }
+        long close = interval.next(interval.next(accepted.getLast().startMs()));
+        while (close + settings.settleMs() <= now) {
+            close = interval.next(close);
+        }
+        return Math.clamp(close + settings.settleMs() - now, settings.minPollMs(), settings.maxPollMs());
+    }
+
+    /** One poll: accepts the new bars and decides the ones due; returns the decisions made. */
+    public int poll() throws IOException {
+        long now = clock.getAsLong();
+        long from = accepted.isEmpty() ? historyFromMs
+                : Math.max(historyFromMs, accepted.getLast().startMs() - settings.lateWindowBars()
+                        * interval.nominalMillis());
+        List<Bar> bars;
+        try {
+            bars = feed.closedBars(from, now);
+        } catch (IllegalArgumentException e) { // a malformed file or response: wait for it to be fixed
+            throw new IOException(e.getMessage(), e);
+        }
+        polls++;
+        List<Integer> fresh = new ArrayList<>();
+        for (Bar fromFeed : bars) {
+            Bar b = fromFeed;
+            long t = b.startMs();
+            Bar seen = byStart.get(t);
+            if (seen != null) {
+                duplicates++;
+                if (!seen.equals(b) && revised.add(t) && !log.originals().containsKey(t)) {
+                    log.append(DecisionLog.revised(seen));
+                    err.println("engram watch: bar " + Instant.ofEpochMilli(t) + " came again with other values ("
+                            + b + "); the first version stands");
+                }
+                continue;
+            }
+            Bar original = log.originals().get(t);
+            if (original != null) {
+                b = original; // a restart: the version the earlier run's decisions were made from
+            }
+            if (late.contains(t)) {
+                continue; // logged as late before (maybe by an earlier run): left out for good
+            }
+            if (!accepted.isEmpty() && t < accepted.getLast().startMs()) {
+                late.add(t);
+                lateCount++;
+                ObjectNode l = JsonNodeFactory.instance.objectNode();
+                l.put("type", "late").put("bar", Instant.ofEpochMilli(t).toString()).put("bar_ms", t)
+                        .put("after", Instant.ofEpochMilli(accepted.getLast().startMs()).toString());
+                log.append(l);
+                err.println("engram watch: bar " + Instant.ofEpochMilli(t) + " arrived after "
+                        + Instant.ofEpochMilli(accepted.getLast().startMs()) + " was accepted; ignored (decisions "
+                        + "already made stand)");
+                continue;
+            }
+            if (!accepted.isEmpty() && t > interval.next(accepted.getLast().startMs())) {
+                int missing = (int) ((t - accepted.getLast().startMs()) / interval.nominalMillis()) - 1;
+                gapBefore.put(t, missing);
+                gaps++;
+            }
+            accepted.add(b);
+            byStart.put(t, b);
+            fresh.add(accepted.size() - 1);
+        }
+        if (log.start().isEmpty()) {
+            ObjectNode s = JsonNodeFactory.instance.objectNode();
+            s.put("type", "start").put("symbol", feed.symbol()).put("interval", interval.toString())
+                    .put("model", modelName).put("model_kind", model.kind())
+                    .put("model_trained_through", Instant.ofEpochMilli(model.data().lastBarMs()).toString())
+                    .put("history_from_ms", historyFromMs).put("started", Instant.ofEpochMilli(now).toString());
+            log.append(s);
+        }
+        List<Integer> due = new ArrayList<>();
+        for (int i : fresh) {
+            long t = accepted.get(i).startMs();
+            if (t >= model.data().lastBarMs() && t > log.lastDecisionMs()) {
+                due.add(i);
+            }
+        }
+        if (first && log.decisions() == 0 && due.size() > settings.catchUp()) {
+            due = due.subList(due.size() - settings.catchUp(), due.size());
+        }
+        first = false;
+        if (due.isEmpty()) {
+            return 0;
+        }
+        long t0 = System.nanoTime();
+        MarketData md = model.marketData(series(), feed.symbol());
+        for (int i : due) {
+            decide(md, i, t0);
+            t0 = System.nanoTime();
+        }
+        return due.size();
+    }
+
+    private void decide(MarketData md, int i, long t0) throws IOException {
+        MarketView v = md.viewAt(i);
+        Decision d = model.strategy().decideAll(List.of(v)).getFirst();
+        List<SimilarPattern> similar = switch (model.strategy()) {
+            case MemoryStrategy ms -> ms.similar(v, 3);
+            case StoreStrategy ss -> ss.similar(v, 3);
+            default -> List.of();
+        };
+        double ms = (System.nanoTime() - t0) / 1e6;
+        latencySum += ms;
+        latencyMax = Math.max(latencyMax, ms);
+        decisions++;
+        Bar b = accepted.get(i);
+        ObjectNode line = JsonNodeFactory.instance.objectNode();
+        line.put("type", "decision").put("bar", Instant.ofEpochMilli(b.startMs()).toString())
+                .put("bar_ms", b.startMs()).put("close", b.close());
+        num(line, "signal", d.signal());
+        num(line, "confidence", d.confidence());
+        line.put("position", d.position());
+        num(line, "lower", d.lower());
+        num(line, "upper", d.upper());
+        line.put("anomaly", d.anomaly());
+        num(line, "novelty", similar.isEmpty() ? Double.NaN : 1 - similar.getFirst().similarity());
+        ArrayNode sim = line.putArray("similar");
+        for (SimilarPattern p : similar) {
+            ObjectNode e = sim.addObject();
+            e.put("time", Instant.ofEpochMilli(p.timeMs()).toString());
+            if (!p.symbol().isEmpty()) {
+                e.put("symbol", p.symbol());
+            }
+            e.put("similarity", p.similarity());
+        }
+        line.put("gap_bars", gapBefore.getOrDefault(b.startMs(), 0));
+        line.put("latency_ms", ms);
+        line.put("decided_at", Instant.ofEpochMilli(clock.getAsLong()).toString());
+        log.append(line);
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%s %s close %.6g signal %s conf %s novelty %s position %+.3f",
+                Instant.ofEpochMilli(b.startMs()), feed.symbol(), b.close(), pct(d.signal()), fmt(d.confidence()),
+                fmt(similar.isEmpty() ? Double.NaN : 1 - similar.getFirst().similarity()), d.position()));
+        if (!similar.isEmpty()) {
+            sb.append(" similar");
+            for (SimilarPattern p : similar) {
+                sb.append(' ').append(Instant.ofEpochMilli(p.timeMs()).toString(), 0, 16);
+            }
+        }
+        if (gapBefore.containsKey(b.startMs())) {
+            sb.append(" (after a gap of ").append(gapBefore.get(b.startMs())).append(" bars)");
+        }
+        out.println(sb);
+    }
+
+    private static void num(ObjectNode o, String k, double v) {
+        if (Double.isFinite(v)) {
+            o.put(k, v);
+        } else {
+            o.putNull(k);
+        }
+    }
+
+    private static String pct(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%+.4f%%", 100 * v);
+    }
+
+    private static String fmt(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.3f", v);
+    }
+}
