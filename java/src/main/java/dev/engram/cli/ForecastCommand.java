@@ -64,6 +64,19 @@ final class ForecastCommand implements Callable<Integer> {
             + "standard output, instead of the text)")
     Path json;
 
+    @Option(names = "--fan", paramLabel = "FILE.png", description = "HNN models: also a Monte-Carlo price fan from the "
+            + "state at the bar (5-95% and 25-75% bands, median) as a chart, with its quantile table in the text and JSON")
+    Path fan;
+
+    @Option(names = "--bars-ahead", defaultValue = "48", description = "bars the fan reaches ahead (default: ${DEFAULT-VALUE})")
+    int barsAhead;
+
+    @Option(names = "--paths", defaultValue = "1000", description = "Monte-Carlo paths of the fan (default: ${DEFAULT-VALUE})")
+    int paths;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the fan's paths (default: ${DEFAULT-VALUE})")
+    long seed;
+
     @Option(names = "--interval", description = "bar interval (default: inferred from the file)")
     String interval;
 
@@ -77,6 +90,10 @@ final class ForecastCommand implements Callable<Integer> {
         }
         if (top < 0) {
             throw new IllegalArgumentException("--top must be >= 0, got " + top);
+        }
+        if (fan != null && (barsAhead < 1 || barsAhead > 10_000 || paths < 10 || paths > 10_000_000)) {
+            throw new IllegalArgumentException("--bars-ahead must be in [1, 10000] and --paths in [10, 1e7], got "
+                    + barsAhead + " and " + paths);
         }
         BarSeries all = BarFiles.read("--data", data, interval, false);
         int t = all.size() - 1;
@@ -174,6 +191,40 @@ final class ForecastCommand implements Callable<Integer> {
                 mc.put("engine", m.settings().engine().name());
                 o.put("monte_carlo", mc);
             }
+            if (fan != null) {
+                HnnStrategy.Latest latest = m.strategy() instanceof HnnStrategy hs ? hs.latest().orElse(null) : null;
+                if (latest == null) {
+                    throw new IllegalArgumentException("--fan needs an HNN model (engram train --strategy hnn); "
+                            + model + " is a " + m.kind() + " model");
+                }
+                // the bars after t were cut before anything was read: the fan cannot see them
+                RunCommand.Forecast f = RunCommand.forecast(latest, bars, t, m.settings().engine(), seed, paths,
+                        barsAhead);
+                double[] x = new double[f.price()[0].length];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = i;
+                }
+                dev.engram.report.ReportCharts.fan(fan, "Monte-Carlo fan of " + bars.symbol() + " close from "
+                                + Instant.ofEpochMilli(bars.startMs(t)) + ", " + f.paths() + " HNN paths",
+                        "bars ahead (" + bars.interval().binanceName() + " bars)", "close (price units)", x, f.price(), null);
+                List<Map<String, Object>> rows = new ArrayList<>();
+                for (int k = 0; k < x.length; k++) {
+                    Map<String, Object> r = new LinkedHashMap<>();
+                    r.put("bars_ahead", k);
+                    r.put("p5", f.price()[0][k]);
+                    r.put("p25", f.price()[1][k]);
+                    r.put("median", f.price()[2][k]);
+                    r.put("p75", f.price()[3][k]);
+                    r.put("p95", f.price()[4][k]);
+                    rows.add(r);
+                }
+                Map<String, Object> fo = new LinkedHashMap<>();
+                fo.put("chart", fan.toString());
+                fo.put("paths", f.paths());
+                fo.put("diverged", f.diverged());
+                fo.put("quantiles", rows);
+                o.put("fan", fo);
+            }
             return BacktestCommand.toJson(o);
         }
     }
@@ -209,6 +260,21 @@ final class ForecastCommand implements Callable<Integer> {
                         Math.round(100 * mc.get("levels").get(j).asDouble()) + "%", mc.get("q").get(j).asDouble(),
                         mc.get("p").get(j).asDouble(), mc.get("energy").get(j).asDouble(),
                         pct(mc.get("forward_return").get(j))));
+            }
+        }
+        var fanNode = o.get("fan");
+        if (fanNode != null) {
+            sb.append(String.format(Locale.ROOT, "  Monte-Carlo price fan (%d paths, %d diverged), chart %s:%n",
+                    fanNode.get("paths").asInt(), fanNode.get("diverged").asInt(), fanNode.get("chart").asText()));
+            sb.append("    bars ahead        5%       25%    median       75%       95%\n");
+            var q = fanNode.get("quantiles");
+            int last = q.size() - 1;
+            for (int k : java.util.stream.IntStream.of(1, 6, 12, 24, last).filter(k -> k <= last).distinct().sorted()
+                    .toArray()) {
+                var r = q.get(k);
+                sb.append(String.format(Locale.ROOT, "    %10d %9.6g %9.6g %9.6g %9.6g %9.6g%n", k, r.get("p5").asDouble(),
+                        r.get("p25").asDouble(), r.get("median").asDouble(), r.get("p75").asDouble(),
+                        r.get("p95").asDouble()));
             }
         }
         return sb.toString();

@@ -189,8 +189,10 @@ final class RunCommand implements Callable<Integer> {
         Forecast ahead = null;
         Forecast hindcast = null;
         if (hnn != null) {
-            ahead = forecast(hnn, traded, traded.size() - 1, ensembleEngine, seedOption.seed);
-            hindcast = forecast(hnn, traded, traded.size() - 1 - forecastBars, ensembleEngine, seedOption.seed + 1);
+            ahead = forecast(hnn, traded.series(), traded.size() - 1, ensembleEngine, seedOption.seed, paths,
+                    forecastBars);
+            hindcast = forecast(hnn, traded.series(), traded.size() - 1 - forecastBars, ensembleEngine,
+                    seedOption.seed + 1, paths, forecastBars);
         }
         double total = (System.nanoTime() - t0) / 1e9;
 
@@ -268,12 +270,13 @@ final class RunCommand implements Callable<Integer> {
      * with Tao's scheme, momentum noise at the fitted level; the price path follows from q, the deviation of the log
      * close from its w-bar moving average, given the last w log closes (exact bar by bar).
      */
-    private Forecast forecast(HnnStrategy.Latest h, MarketData traded, int at, Backend engine, long seed) {
+    static Forecast forecast(HnnStrategy.Latest h, BarSeries series, int at, Backend engine, long seed, int paths,
+                             int forecastBars) {
         int w = h.window();
         int from = Math.max(0, at - w - 5);
         double[] c = new double[at + 1 - from];
         for (int i = from; i <= at; i++) {
-            c[i - from] = traded.series().close(i);
+            c[i - from] = series.close(i);
         }
         double[][] st = PricePhase.states(c, w);
         int lastState = st[0].length - 1;
@@ -323,9 +326,9 @@ final class RunCommand implements Callable<Integer> {
         }
         double[] real = new double[samples];
         for (int s = 0; s < samples; s++) {
-            real[s] = at + s < traded.size() ? traded.series().close(at + s) : Double.NaN;
+            real[s] = at + s < series.size() ? series.close(at + s) : Double.NaN;
         }
-        return new Forecast(traded.series().startMs(at), c0, q, real, paths, diverged, stepsPerBar);
+        return new Forecast(series.startMs(at), c0, q, real, paths, diverged, stepsPerBar);
     }
 
     private void printSummary(Report rep) {

@@ -102,6 +102,44 @@ class ForecastCommandTest {
         }
     }
 
+    /**
+     * {@code --fan} on an HNN model: a PNG, ordered quantiles starting at the close of bar t, the same fan whatever
+     * bars follow t, and a one-line error for a model that has no phase space.
+     */
+    @Test
+    void theFanOfAnHnnModelIsAChartAndOrderedQuantilesThatBarsAfterTDoNotChange() throws Exception {
+        Path model = train("hnn");
+        int t = 2000;
+        JsonNode[] fans = new JsonNode[2];
+        Path[] data = {btc, plantedFuture(t, "planted-fan")};
+        for (int i = 0; i < 2; i++) {
+            Path png = dir.resolve("fan" + i + ".png");
+            RunCommandTest.Result r = RunCommandTest.run("forecast", "--model", model.toString(), "--data",
+                    data[i].toString(), "--at", at(t), "--fan", png.toString(), "--bars-ahead", "12", "--paths", "300",
+                    "--json", "-");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(Files.size(png) > 10_000, "fan chart written: " + png);
+            fans[i] = new ObjectMapper().readTree(r.out()).get("fan");
+        }
+        JsonNode q = fans[0].get("quantiles");
+        assertEquals(13, q.size());
+        assertEquals(bars.close(t), q.get(0).get("median").asDouble(), 1e-9 * bars.close(t));
+        for (JsonNode row : q) {
+            double[] v = {row.get("p5").asDouble(), row.get("p25").asDouble(), row.get("median").asDouble(),
+                    row.get("p75").asDouble(), row.get("p95").asDouble()};
+            for (int j = 1; j < 5; j++) {
+                assertTrue(v[j] >= v[j - 1], "quantiles ordered at " + row);
+            }
+        }
+        assertTrue(q.get(12).get("p95").asDouble() > q.get(12).get("p5").asDouble(), "the fan widens");
+        assertEquals(q, fans[1].get("quantiles"), "bars after t changed the fan");
+        RunCommandTest.Result bad = RunCommandTest.run("forecast", "--model", train("memory").toString(), "--data",
+                btc.toString(), "--fan", dir.resolve("no.png").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--fan needs an HNN model") && bad.err().strip().lines().count() == 1, bad.err());
+        assertTrue(!Files.exists(dir.resolve("no.png")));
+    }
+
     @Test
     void theTextNamesTheBarTheForecastAndTheSimilarPatterns() {
         RunCommandTest.Result r = RunCommandTest.run("forecast", "--model", train("memory").toString(), "--data",
