@@ -24,10 +24,9 @@ import dev.engram.trading.metrics.Annualisation;
 import dev.engram.trading.metrics.ForecastMetrics;
 import dev.engram.trading.metrics.PerformanceMetrics;
 import dev.engram.trading.strategy.HnnStrategy;
-import dev.engram.trading.strategy.RiskRules;
-import dev.engram.trading.strategy.SignalRule;
 import dev.engram.trading.strategy.Strategies;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -97,29 +96,8 @@ final class BacktestCommand implements Callable<Integer> {
     @Option(names = "--slippage-bps", defaultValue = "2", description = "slippage per side in bps (default: ${DEFAULT-VALUE})")
     double slippageBps;
 
-    @Option(names = "--beta", description = "fixed beta (default: calibrated to the memory at every fit)")
-    Double beta;
-
-    @Option(names = "--target-confidence", defaultValue = "0.5",
-            description = "mean confidence beta is calibrated to (default: ${DEFAULT-VALUE})")
-    double targetConfidence;
-
-    @Option(names = "--confidence-threshold", defaultValue = "0.5",
-            description = "stand aside below this confidence (default: ${DEFAULT-VALUE})")
-    double minConfidence;
-
-    @Option(names = "--threshold", defaultValue = "0.1",
-            description = "trade when |forecast| exceeds this many σ of the training outcomes (default: ${DEFAULT-VALUE})")
-    double threshold;
-
-    @Option(names = "--scale", defaultValue = "5", description = "position per σ of forecast × confidence (default: ${DEFAULT-VALUE})")
-    double scale;
-
-    @Option(names = "--k", defaultValue = "10", description = "top-k for novelty and consensus (default: ${DEFAULT-VALUE})")
-    int k;
-
-    @Option(names = "--no-risk", description = "turn the novelty, consensus and volatility rules off")
-    boolean noRisk;
+    @Mixin
+    final StrategyOptions strategyOptions = new StrategyOptions();
 
     @Option(names = "--interval", description = "bar interval (default: inferred from the file)")
     String interval;
@@ -168,10 +146,7 @@ final class BacktestCommand implements Callable<Integer> {
         WalkForward wf = new WalkForward(train, test, horizon, embargo, !sliding);
         Backtester.Settings settings = Backtester.Settings.of(wf, new Costs(feeBps, slippageBps));
         Backend engine = Backends.select(backend);
-        SignalRule rule = new SignalRule(threshold, minConfidence, scale, 1.0);
-        RiskRules risk = noRisk ? RiskRules.none() : RiskRules.defaults();
-        Strategies.Settings ss = new Strategies.Settings(engine, beta == null ? Double.NaN : beta, targetConfidence, k,
-                rule, risk, seed);
+        Strategies.Settings ss = strategyOptions.settings(engine, seed);
         long t0 = System.nanoTime();
         BacktestResult r;
         Map<String, Object> fits;
@@ -251,13 +226,13 @@ final class BacktestCommand implements Callable<Integer> {
         st.put("embargo", embargo);
         st.put("fee_bps", feeBps);
         st.put("slippage_bps", slippageBps);
-        st.put("beta", beta == null ? "calibrated" : beta);
-        st.put("target_confidence", targetConfidence);
-        st.put("confidence_threshold", minConfidence);
-        st.put("threshold_sigma", threshold);
-        st.put("scale", scale);
-        st.put("k", k);
-        st.put("risk_rules", !noRisk);
+        st.put("beta", strategyOptions.beta == null ? "calibrated" : strategyOptions.beta);
+        st.put("target_confidence", strategyOptions.targetConfidence);
+        st.put("confidence_threshold", strategyOptions.minConfidence);
+        st.put("threshold_sigma", strategyOptions.threshold);
+        st.put("scale", strategyOptions.scale);
+        st.put("k", strategyOptions.k);
+        st.put("risk_rules", !strategyOptions.noRisk);
         st.put("feature_lookback", MarketFeatures.DEFAULT_LOOKBACK);
         st.put("feature_z_window", MarketFeatures.DEFAULT_Z_WINDOW);
         st.put("engine", engine.name());

@@ -6,7 +6,7 @@ import dev.engram.trading.strategy.SignalRule;
 import dev.engram.trading.strategy.Strategies;
 import picocli.CommandLine.Option;
 
-/** The strategy settings of {@code engram train} (the defaults of {@code engram backtest}). */
+/** The strategy settings shared by {@code engram backtest} and {@code engram train}. */
 final class StrategyOptions {
     @Option(names = "--beta", description = "fixed beta (default: calibrated to the memory)")
     Double beta;
