@@ -64,7 +64,7 @@ import java.util.function.Function;
                 "Made for a lent GPU machine: native-build/gpu-check.sh --java runs it with the runtime of "
                         + "native-build/java-runtime.sh. An engine that cannot run here is recorded with the reason; "
                         + "the exit status is 1 when a check fails.",
-                "Example: engram gpu-check --engines emu --quick --time-cases 2x3000x32 --out gpu-check-java.jsonl"})
+                "Example: engram gpu-check --engines emu --quick --time-cases 2x3000x32 --out out/gpu-check-java.jsonl"})
 final class GpuCheckCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ReferenceBackend REFERENCE = new ReferenceBackend();
