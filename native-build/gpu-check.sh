@@ -244,6 +244,10 @@ done
 # 6. the Java engines with the carried runtime (see the header); JCublas 12.6 links libcublas.so.12, which the
 #    machine may have only inside PyTorch's wheel (nvidia/cublas/lib): that folder goes on LD_LIBRARY_PATH
 [ $java_given -eq 1 ] || java_dir="$here/target/gpu-java"
+# a copy that lost its execute bits (carried by a tool that does not keep them) gets them back
+if [ -f "$java_dir/gpu-check" ] && [ -f "$java_dir/runtime/bin/java" ] && [ ! -x "$java_dir/runtime/bin/java" ]; then
+  chmod u+x "$java_dir/gpu-check" "$java_dir/runtime/bin/"* "$java_dir/runtime/lib/jspawnhelper" 2>/dev/null
+fi
 if [ $skip_java -eq 1 ]; then record java skipped 0 reason "--skip-java"
 elif [ ! -x "$java_dir/gpu-check" ] || [ ! -x "$java_dir/runtime/bin/java" ]; then
   record java skipped 0 reason "no runtime carried ($java_dir has no gpu-check and runtime/bin/java; make them with native-build/java-runtime.sh and carry target/gpu-java)"
