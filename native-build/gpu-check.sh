@@ -34,7 +34,7 @@
 #               100000,1000000,10000000; a size predicted to take over 8 s per run is skipped and says so)
 #   --emulated  CI mode: no GPU; run the emulated harness binaries from BUILD_DIR (native-build/build.sh's folder),
 #               validation only (build, sanitizer and timing are recorded as skipped); the Java step checks the
-#               emulated engine (emu) at small sizes
+#               emulated engine (emu) at small sizes, and jcuda where the emulated CUDA driver was built
 #   --java      the folder native-build/java-runtime.sh made (default: target/gpu-java when it is there)
 #   --skip-java no Java step (recorded as skipped)
 # Exit status: 0 when every step that ran passed (skipped steps do not fail the run), 1 when one failed, 64 on a
@@ -263,10 +263,19 @@ else
   if [ "$t" -le 30 ]; then record java skipped 0 reason "budget spent"
   else
     java_args=(--out "$out" --budget $(( t - 15 )))
-    [ -n "$emulated" ] && java_args+=(--engines emu --quick --time-cases 2x3000x32)
-    record java-environment ok 0 runtime "$java_dir" libcublas_so_12 "${cublas12:-none found}" budget_s "$(( t - 15 ))"
-    run_step java "$t" env LD_LIBRARY_PATH="${cublas12:+$cublas12:}${LD_LIBRARY_PATH:-}" "$java_dir/gpu-check" \
-      "${java_args[@]}"
+    java_opts=""
+    jcuda_driver=system
+    if [ -n "$emulated" ]; then
+      java_args+=(--engines emu,jcuda,jcublas --quick --time-cases 2x3000x32)
+      # the emulated CUDA driver for JCuda, where the native build made one (branch jcuda-emu-driver); else jcuda and
+      # jcublas are recorded as unavailable
+      drv="$here/java/target/jcuda-emu/libengram_cudadrv_emu.so"
+      if [ -f "$drv" ]; then java_opts="-Dengram.jcuda.driver=$drv"; jcuda_driver="$drv"; fi
+    fi
+    record java-environment ok 0 runtime "$java_dir" libcublas_so_12 "${cublas12:-none found}" \
+      jcuda_driver "$jcuda_driver" budget_s "$(( t - 15 ))"
+    run_step java "$t" env LD_LIBRARY_PATH="${cublas12:+$cublas12:}${LD_LIBRARY_PATH:-}" \
+      ENGRAM_JAVA_OPTS="$java_opts ${ENGRAM_JAVA_OPTS:-}" "$java_dir/gpu-check" "${java_args[@]}"
     cp "$work/step.log" "$work/java.log" && mv -f "$work/java.log" "$out.java.log"
   fi
 fi

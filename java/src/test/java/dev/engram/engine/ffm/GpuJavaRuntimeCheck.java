@@ -108,32 +108,44 @@ class GpuJavaRuntimeCheck {
         assertEquals("ok", steps.get("java").get("status").asText(), steps.toString());
         assertEquals("ok", steps.get("summary").get("status").asText());
         Map<String, Integer> passes = new HashMap<>();
+        Map<String, String> unavailable = new HashMap<>();
         JsonNode summary = null;
         for (JsonNode n : java) {
             String test = n.get("test").asText();
             String status = n.get("status").asText();
+            String engine = n.get("engine").asText();
             if (test.equals("summary")) {
                 summary = n;
                 continue;
             }
-            assertEquals("emu", n.get("engine").asText(), n.toString());
+            assertTrue(List.of("emu", "jcuda", "jcublas").contains(engine), n.toString());
             assertFalse(status.equals("fail") || status.equals("error"), n.toString());
+            if (status.equals("unavailable")) {
+                assertFalse(n.get("reason").asText().isBlank(), n.toString());
+                unavailable.put(engine, n.get("reason").asText());
+            }
             if (status.equals("pass")) {
                 assertTrue(n.get("max_error").asDouble() <= n.get("tolerance").asDouble(), n.toString());
                 assertTrue(n.has("worst") && n.has("against"), n.toString());
             }
-            passes.merge(test + ":" + status, 1, Integer::sum);
+            passes.merge(engine + " " + test + ":" + status, 1, Integer::sum);
         }
         assertNotNull(summary, "the Java check's summary line");
         assertEquals("pass", summary.get("status").asText());
         assertEquals(0, summary.get("failed").asInt());
+        assertFalse(unavailable.containsKey("emu"), unavailable.toString());
         // 4 quick shapes: kernel 1 at every storage on each (12), kernel 2 where d = dv in {32, 64, 128} (3 shapes: 9)
-        assertEquals(21, passes.get("retrieve:pass"), passes.toString());
-        assertEquals(4, passes.get("integrate:pass"), passes.toString());
-        assertEquals(6, passes.get("time:ok"), passes.toString());   // 2 kernels × 3 storages at 2x3000x32
-        assertEquals(2, passes.get("large:pass"), passes.toString()); // the float32 ones against the cpu engine
-        assertEquals(1, passes.get("engine:available"), passes.toString());
-        assertEquals(summary.get("passed").asInt(), 21 + 4 + 2);
+        assertEquals(21, passes.get("emu retrieve:pass"), passes.toString());
+        assertEquals(4, passes.get("emu integrate:pass"), passes.toString());
+        assertEquals(6, passes.get("emu time:ok"), passes.toString());   // 2 kernels × 3 storages at 2x3000x32
+        assertEquals(2, passes.get("emu large:pass"), passes.toString()); // the float32 ones against the cpu engine
+        assertEquals(1, passes.get("emu engine:available"), passes.toString());
+        // jcuda (every storage) runs where the emulated CUDA driver was built, else it is one line saying why not
+        int jcuda = unavailable.containsKey("jcuda") ? 0 : 1;
+        assertEquals(jcuda == 0 ? null : 12, passes.get("jcuda retrieve:pass"), passes.toString());
+        int jcublas = unavailable.containsKey("jcublas") ? 0 : 1;
+        // emu 27; jcuda 12 + its float32 large check; jcublas (float32 only) 4 + 1
+        assertEquals(27 + 13 * jcuda + 5 * jcublas, summary.get("passed").asInt(), passes.toString());
         assertTrue(Files.isRegularFile(Path.of(out + ".java.log")), "the Java step's output is kept");
     }
 }
