@@ -365,9 +365,15 @@ final class GpuCheckCommand implements Callable<Integer> {
     }
 
     /** The FP32 integration kernel against the reference engine, as NativeIntegrationTest checks it. */
-    private void integrationChecks(NativeBackend engine) throws IOException {
+    private void integrationChecks(NativeBackend base) throws IOException {
+        try (NativeBackend fp32 = base.with(IntegrationLaunch.of(IntegrationLaunch.Kernel.FP32))) {
+            integrationChecks(fp32, base.name());
+        }
+    }
+
+    private void integrationChecks(NativeBackend engine, String name) throws IOException {
         String[][] kinds = {{"hnn", "LEAPFROG"}, {"separable", "STORMER_VERLET"}, {"dissipative", "RK4"}, {"port", "RK4"}};
-        Subject sub = new Subject(engine.name(), "integrate fp32", "f32", () -> { }, null, false);
+        Subject sub = new Subject(name, "integrate fp32", "f32", () -> { }, null, false);
         int count = quick ? 40 : 1000;
         int steps = 40;
         for (String[] k : kinds) {
@@ -383,7 +389,7 @@ final class GpuCheckCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             EnsembleResult got;
             try {
-                got = engine.with(IntegrationLaunch.of(IntegrationLaunch.Kernel.FP32)).integrate(spec);
+                got = engine.integrate(spec);
             } catch (RuntimeException e) {
                 error("integrate", sub, label, e);
                 continue;
