@@ -267,8 +267,8 @@ else
     jcuda_driver=system
     if [ -n "$emulated" ]; then
       java_args+=(--engines emu,jcuda,jcublas --quick --time-cases 2x3000x32)
-      # the emulated CUDA driver for JCuda, where the native build made one (branch jcuda-emu-driver); else jcuda and
-      # jcublas are recorded as unavailable
+      # the emulated CUDA driver for JCuda, where the native build made one (java/target/jcuda-emu/); jcublas needs
+      # libcublas.so.12 as well, else it is recorded as unavailable
       drv="$here/java/target/jcuda-emu/libengram_cudadrv_emu.so"
       if [ -f "$drv" ]; then java_opts="-Dengram.jcuda.driver=$drv"; jcuda_driver="$drv"; fi
     fi
