@@ -34,7 +34,9 @@ import java.util.concurrent.Callable;
                 "writes it as a versioned model file for `engram forecast` and `engram watch`. Labels are purged as in",
                 "a walk-forward fold, so the model decides bars from the window's last bar on without look-ahead.",
                 "Example: engram train --data sample/SYNBTC-60.csv --memory-data sample/SYNETH-60.csv --strategy memory"
-                        + " --to 2023-10-01 --model out/models/btc-memory.engram"})
+                        + " --to 2023-10-01 --model out/models/btc-memory.engram",
+                "Example: engram train --data sample/SYNBTC-60.csv --strategy store --to 2023-10-01"
+                        + " --model out/models/btc-store.engram"})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "the traded symbol's CSV file")
     Path data;

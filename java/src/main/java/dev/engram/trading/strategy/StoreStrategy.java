@@ -185,6 +185,105 @@ public final class StoreStrategy implements Strategy {
         return st;
     }
 
+    /**
+     * One pattern learned online.
+     *
+     * @param timeMs    start of the pattern's bar
+     * @param outcome   its forward return over the horizon
+     * @param knownAtMs start of the bar whose close realised the outcome (the bar the loop had reached)
+     * @param action    what the store did with it
+     * @param size      the store's size after it
+     */
+    public record Learned(long timeMs, double outcome, long knownAtMs, PatternStore.Action action, int size) {
+    }
+
+    /**
+     * Online learning at the close of bar {@code view.now()} = t: inserts, oldest first, the pattern of every bar j
+     * with features, j + h ≤ t and a start after the newest pattern inserted so far, labelled with its forward return
+     * c_{j+h}/c_j − 1; zero rows are skipped, as in {@link #fit}. Everything is read through the view, which refuses
+     * bars after t, so nothing is learned before its outcome is realised. β and the outcome scale σ_y stay those of
+     * the fit: only the memory grows. The store is then that of a fit whose training window ended at t followed by
+     * these inserts (see {@link #learn(TrainingSet)}).
+     */
+    public List<Learned> learn(MarketView view, int horizon) {
+        requireFitted();
+        if (horizon < 1) {
+            throw new IllegalArgumentException("horizon must be >= 1 bar, got " + horizon);
+        }
+        int t = view.now();
+        int j = t - horizon;
+        while (j >= 0 && view.hasFeatures(j) && view.startMs(j) > lastInsertedMs) {
+            j--;
+        }
+        List<Learned> out = new ArrayList<>();
+        for (j = j + 1; j + horizon <= t; j++) {
+            if (!view.hasFeatures(j) || view.startMs(j) <= lastInsertedMs) {
+                continue;
+            }
+            double y = view.close(j + horizon) / view.close(j) - 1;
+            Learned l = insertOne(view.features(j), y, view.startMs(j), view.startMs(t));
+            if (l != null) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The same online learning from a training set: inserts its rows that start after the newest pattern inserted
+     * so far, in order, without refitting β or σ_y. {@code learn(TrainingSet.of(…, fold with test start t + 1, …))}
+     * after a fit builds the store that {@link #learn(MarketView, int)} builds bar by bar up to t.
+     */
+    public List<Learned> learn(TrainingSet ts) {
+        requireFitted();
+        List<Learned> out = new ArrayList<>();
+        long known = ts.history().startMs(ts.history().now());
+        for (int r = 0; r < ts.size(); r++) {
+            if (ts.time(r) > lastInsertedMs) {
+                Learned l = insertOne(ts.pattern(r), ts.outcome(r), ts.time(r), known);
+                if (l != null) {
+                    out.add(l);
+                }
+            }
+        }
+        return out;
+    }
+
+    private Learned insertOne(float[] x, double y, long timeMs, long knownAtMs) {
+        if (nonZeroRows(x, x.length, 1).length == 0) {
+            return null;
+        }
+        PatternStore.Insertion ins = store.insert(x, y, timeMs);
+        lastInsertedMs = timeMs;
+        return new Learned(timeMs, y, knownAtMs, ins.action(), store.size());
+    }
+
+    /**
+     * Replaces the store by the one in {@code file}, which must be this strategy's store grown by inserts (an earlier
+     * run's online learning, {@link PatternStore#divergenceFrom}); the newest pattern inserted becomes the newest
+     * one in the file.
+     *
+     * @throws IllegalArgumentException naming the file when it was not grown from this store
+     */
+    public void adoptStore(java.nio.file.Path file) throws java.io.IOException {
+        requireFitted();
+        PatternStore loaded = PatternStore.load(file, config.memory().engine());
+        java.util.Optional<String> why = loaded.divergenceFrom(store);
+        if (why.isPresent()) {
+            loaded.close();
+            throw new IllegalArgumentException(file + " was not grown from this model's pattern store: " + why.get());
+        }
+        store.close();
+        store = loaded;
+        lastInsertedMs = Math.max(lastInsertedMs, loaded.latestDateMs());
+    }
+
+    /** Number of stored patterns. */
+    public int storeSize() {
+        requireFitted();
+        return store.size();
+    }
+
     /** The {@code n} stored patterns most similar to the view's latest pattern (cosine), most similar first. */
     public List<SimilarPattern> similar(MarketView view, int n) {
         requireFitted();
