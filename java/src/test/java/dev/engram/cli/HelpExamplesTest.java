@@ -67,7 +67,7 @@ class HelpExamplesTest {
             String text = (String.join(" ", usage.description()) + " " + String.join(" ", usage.footer()))
                     .replaceAll("\\s+", " ").strip();
             List<String> found = new ArrayList<>();
-            for (String part : text.split("(?=Example[^:]{0,40}: engram )")) {
+            for (String part : text.split("(?=Example[^:]*: engram )")) {
                 Matcher m = Pattern.compile("^Example[^:]*: (engram .+)$").matcher(part.strip());
                 if (m.find()) {
                     found.add(m.group(1).strip());

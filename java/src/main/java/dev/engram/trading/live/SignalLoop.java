@@ -331,19 +331,21 @@ public final class SignalLoop {
         }
         long t0 = System.nanoTime();
         MarketData md = model.marketData(series(), feed.symbol());
-        Set<Integer> decide = new HashSet<>(due);
         // in bar order: what bar i's close realises is learned before bar i is decided, nothing later
-        for (int i : learner == null ? due : fresh) {
+        // (learning at a decided bar inserts everything realised since the last one at once: the same store as
+        // learning at every bar, since the store's batched insert decides as one insert per pattern would)
+        for (int i : due) {
             if (learner != null) {
                 pending.addAll(learner.learn(md.viewAt(i), model.data().horizon()));
-            }
-            if (decide.contains(i)) {
                 flushLearned();
-                decide(md, i, t0);
             }
+            decide(md, i, t0);
             t0 = System.nanoTime();
         }
-        flushLearned();
+        if (learner != null && !fresh.isEmpty()) {
+            pending.addAll(learner.learn(md.viewAt(fresh.getLast()), model.data().horizon()));
+            flushLearned();
+        }
         return due.size();
     }
 
