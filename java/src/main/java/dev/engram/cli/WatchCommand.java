@@ -36,7 +36,8 @@ import java.util.concurrent.Callable;
                         + " --file sample/SYNBTC-60.csv --catch-up 3 --max-decisions 3 --log out/watch/btc-store.jsonl"})
 final class WatchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "a model file from engram train "
-            + "(memory, store or dense; hnn decides whole windows at once and is not run bar by bar here)")
+            + "(memory, store or dense; an hnn model's decisions depend on the window they are made in, so it is "
+            + "refused here: use engram forecast)")
     Path model;
 
     @Option(names = "--source", defaultValue = "file", description = "bybit, binance or file (default: "
@@ -94,9 +95,11 @@ final class WatchCommand implements Callable<Integer> {
         }
         try (TrainedModel m = TrainedModel.load(model, engineOptions.select(Capability.RETRIEVAL), List.of())) {
             if (m.kind().equals("hnn")) {
-                throw new IllegalArgumentException("--model " + model + " is an hnn model: its decisions depend on "
-                        + "the window they are made in (energy stop-loss), so watch runs memory, store and dense "
-                        + "models; use engram forecast for an hnn model");
+                throw new IllegalArgumentException("--model " + model + " is an hnn model: its decision at a bar "
+                        + "depends on the bar's place in the window it is decided in (the ensemble's random draws "
+                        + "and the energy stop-loss), so deciding bar by bar as the backtest would costs an "
+                        + "ensemble over every bar since training; watch runs memory, store and dense models, use "
+                        + "engram forecast for an hnn model (README: the live loop)");
             }
             Interval iv = m.data().interval();
             if (interval != null && Interval.parse(interval) != iv) {

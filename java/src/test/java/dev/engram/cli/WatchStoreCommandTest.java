@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code engram watch --store} from the command line: it learns into the file and resumes from it; a store file that
  * another model wrote, or --store with a model that has no pattern store, is one line naming the file or the model
- * and what to do, and leaves the file as it was.
+ * and what to do, and leaves the file as it was; an hnn model is refused in one line.
  */
 class WatchStoreCommandTest {
     @TempDir
@@ -40,13 +40,16 @@ class WatchStoreCommandTest {
         Path a = dir.resolve("a.engram");
         Path b = dir.resolve("b.engram");
         Path mem = dir.resolve("m.engram");
+        Path hnn = dir.resolve("h.engram");
         for (String[] args : List.of(
                 new String[] {"train", "--data", csv.toString(), "--strategy", "store", "--to", to, "--model",
                         a.toString()},
                 new String[] {"train", "--data", csv.toString(), "--strategy", "store", "--to", to, "--horizon", "2",
                         "--model", b.toString()},
                 new String[] {"train", "--data", csv.toString(), "--strategy", "memory", "--to", to, "--model",
-                        mem.toString()})) {
+                        mem.toString()},
+                new String[] {"train", "--data", csv.toString(), "--strategy", "hnn", "--to", to, "--model",
+                        hnn.toString()})) {
             RunCommandTest.Result r = RunCommandTest.run(args);
             assertEquals(0, r.code(), r.err());
         }
@@ -89,5 +92,13 @@ class WatchStoreCommandTest {
         assertTrue(r.err().contains("--model " + mem + " is a memory model")
                 && r.err().contains("engram train --strategy store"), r.err());
         assertArrayEquals(before, Files.readAllBytes(store));
+
+        // an hnn model is refused, saying why and what to use (README: the live loop, for the whole reason)
+        r = RunCommandTest.run("watch", "--model", hnn.toString(), "--file", csv.toString(), "--max-decisions", "1",
+                "--log", dir.resolve("watch/h.jsonl").toString());
+        assertOneLine(r);
+        assertTrue(r.err().contains("--model " + hnn + " is an hnn model") && r.err().contains("engram forecast"),
+                r.err());
+        assertFalse(Files.exists(dir.resolve("watch/h.jsonl")));
     }
 }
