@@ -44,6 +44,11 @@ import java.util.function.LongSupplier;
  * decided. So the decisions are those of a walk-forward backtest over the accepted bars whose single fold starts where
  * the model's training window ends, and a restarted loop neither repeats nor skips a bar.
  * <p>
+ * With a store file ({@code watch --store}), the store model learns online: before bar t is decided, every pattern
+ * whose outcome the closes up to t realise is inserted into its pattern store (read through the view at t, which
+ * refuses later bars), the store is written to the file (temporary file, then a move) and one {@code "learned"} line
+ * per pattern is logged; a restart takes the store from the file and learns only what it lacks.
+ * <p>
  * Failures of the feed (after the exchange client's own retries) are one line on the error stream and a backoff
  * (doubling from {@code backoffBaseMs} to {@code backoffMaxMs}); the loop then polls again. Time comes from an
  * injected clock and sleeper, so tests replay hours of bars without waiting.
