@@ -347,9 +347,17 @@ public final class SignalLoop {
             decide(md, i, t0);
             t0 = System.nanoTime();
         }
-        if (learner != null && !fresh.isEmpty()) {
-            pending.addAll(learner.learn(md.viewAt(fresh.getLast()), model.data().horizon()));
-            flushLearned();
+        if (learner != null) {
+            if (!fresh.isEmpty()) {
+                pending.addAll(learner.learn(md.viewAt(fresh.getLast()), model.data().horizon()));
+            }
+            if (pending.isEmpty() && !due.isEmpty()) {
+                // the decisions' queries count as use of their best match, which orders evictions in a full
+                // store: written too, so a restarted loop evicts as an uninterrupted one would
+                learner.saveStore(storeFile);
+            } else {
+                flushLearned();
+            }
         }
         return due.size();
     }
