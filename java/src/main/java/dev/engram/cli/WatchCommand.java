@@ -99,7 +99,7 @@ final class WatchCommand implements Callable<Integer> {
                         + "depends on the bar's place in the window it is decided in (the ensemble's random draws "
                         + "and the energy stop-loss), so deciding bar by bar as the backtest would costs an "
                         + "ensemble over every bar since training; watch runs memory, store and dense models, use "
-                        + "engram forecast for an hnn model (README: the live loop)");
+                        + "engram forecast for an hnn model (why: java/docs/trained-models-and-live-loop.md)");
             }
             Interval iv = m.data().interval();
             if (interval != null && Interval.parse(interval) != iv) {
