@@ -132,6 +132,7 @@ public final class SignalLoop {
     private final StoreStrategy learner;
     private int learned;
     private final List<StoreStrategy.Learned> pending = new ArrayList<>();
+    private boolean warnedHistory;
 
     /**
      * @param modelName how the start line names the model (its file)
@@ -336,6 +337,18 @@ public final class SignalLoop {
         }
         long t0 = System.nanoTime();
         MarketData md = model.marketData(series(), feed.symbol());
+        if (learner != null && !warnedHistory && md.size() > 0) {
+            warnedHistory = true;
+            long newest = learner.state().lastInsertedMs();
+            int first = md.features().first();
+            if (newest != Long.MIN_VALUE && (first >= md.size()
+                    || interval.next(newest) < md.series().startMs(first))) {
+                err.println("engram watch: the store's newest pattern is from " + Instant.ofEpochMilli(newest)
+                        + " but the history's first pattern " + (first < md.size() ? "from "
+                        + Instant.ofEpochMilli(md.series().startMs(first)) : "comes after its " + first
+                        + " bars of warm-up") + "; the patterns between are not learned (give more --history-bars)");
+            }
+        }
         // in bar order: what bar i's close realises is learned before bar i is decided, nothing later
         // (learning at a decided bar inserts everything realised since the last one at once: the same store as
         // learning at every bar, since the store's batched insert decides as one insert per pattern would)

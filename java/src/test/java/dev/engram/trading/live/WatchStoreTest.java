@@ -308,6 +308,30 @@ class WatchStoreTest {
     }
 
     @Test
+    void aHistoryThatStartsAfterTheStoresNewestPatternIsSaidInOneLine() throws Exception {
+        FakeTime time = new FakeTime(closeOf(1739) + 1000);
+        try (MockWebServer server = new MockWebServer(); TrainedModel m = model()) {
+            server.setDispatcher(new Replay(time));
+            server.start(InetAddress.getByName("127.0.0.1"), 0);
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            // the store's newest pattern is bar S - 1 - HORIZON - EMBARGO; 300 bars of history (features from
+            // their warm-up on) reach back before it, 60 do not
+            for (int bars : new int[] {300, 60}) {
+                err.reset();
+                SignalLoop loop = new SignalLoop(m, "store.engram", WatchTest.bybit(server, time),
+                        DecisionLog.open(dir.resolve("h" + bars + ".jsonl")), time::now, time::sleep,
+                        SignalLoop.Settings.defaults().withHistoryBars(bars).withPolling(1_000, 2 * H),
+                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                        new PrintStream(err, true, StandardCharsets.UTF_8), dir.resolve("h" + bars + ".eps"));
+                loop.run(1, Long.MAX_VALUE);
+                String e = err.toString(StandardCharsets.UTF_8);
+                assertEquals(bars == 60, e.contains("the patterns between are not learned (give more "
+                        + "--history-bars)"), bars + " bars: " + e);
+            }
+        }
+    }
+
+    @Test
     void aStoreFileOfAnotherModelOrDimensionIsRefusedNamingTheFile() throws Exception {
         // same store settings (β fixed), other features: told apart by the patterns themselves
         Path other = dir.resolve("other.eps");
