@@ -2,6 +2,7 @@ package dev.engram.cli;
 
 import dev.engram.engine.Backend;
 import dev.engram.engine.Capability;
+import dev.engram.trading.backtest.FitProgress;
 import dev.engram.trading.backtest.MarketData;
 import dev.engram.trading.backtest.MarketFeatures;
 import dev.engram.trading.data.BarSeries;
@@ -11,6 +12,8 @@ import dev.engram.trading.metrics.Annualisation;
 import dev.engram.trading.strategy.HnnStrategy;
 import dev.engram.trading.strategy.Strategies;
 import dev.engram.trading.strategy.TrainedModel;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -34,7 +37,9 @@ import java.util.concurrent.Callable;
                 "writes it as a versioned model file for `engram forecast` and `engram watch`. Labels are purged as in",
                 "a walk-forward fold, so the model decides bars from the window's last bar on without look-ahead.",
                 "Example: engram train --data sample/SYNBTC-60.csv --memory-data sample/SYNETH-60.csv --strategy memory"
-                        + " --to 2023-10-01 --model out/models/btc-memory.engram"})
+                        + " --to 2023-10-01 --model out/models/btc-memory.engram",
+                "Example: engram train --data sample/SYNBTC-60.csv --strategy store --to 2023-10-01"
+                        + " --model out/models/btc-store.engram"})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "the traded symbol's CSV file")
     Path data;
@@ -141,9 +146,21 @@ final class TrainCommand implements Callable<Integer> {
                 Instant.ofEpochMilli(traded.startMs(testFrom - 1)), testFrom - trainFrom, horizon, embargo,
                 strategy.equals("hnn") ? 1 : universe.size(), engine.name());
         long t0 = System.nanoTime();
-        try (TrainedModel m = TrainedModel.train(strategy, strategyOptions.settings(engine, seedOption.seed), kind,
-                inputs, features, tradedData, strategy.equals("hnn") ? List.of(tradedData) : universe, trainFrom,
-                testFrom, horizon, embargo)) {
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        TrainedModel trained;
+        // the fit's long phase on a progress bar (the memory's build and β calibration, the store's inserts, the dense
+        // memory's rounds, the HNN's epochs); nothing when the output is not a terminal
+        try (ProgressBar pb = terminal ? new ProgressBarBuilder().setTaskName("training " + strategy)
+                .setInitialMax(1).build() : null) {
+            trained = TrainedModel.train(strategy, strategyOptions.settings(engine, seedOption.seed), kind,
+                    inputs, features, tradedData, strategy.equals("hnn") ? List.of(tradedData) : universe, trainFrom,
+                    testFrom, horizon, embargo, pb == null ? FitProgress.NONE : (phase, done, total) -> {
+                        pb.maxHint(Math.max(1, total));
+                        pb.setExtraMessage(phase);
+                        pb.stepTo(done);
+                    });
+        }
+        try (TrainedModel m = trained) {
             double seconds = (System.nanoTime() - t0) / 1e9;
             Files.createDirectories(out.toAbsolutePath().getParent());
             m.save(out);

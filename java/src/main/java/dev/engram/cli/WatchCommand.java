@@ -27,12 +27,17 @@ import java.util.concurrent.Callable;
 @Command(name = "watch", mixinStandardHelpOptions = true,
         description = {"The live signal loop: polls Bybit, Binance or a CSV file for each newly closed bar, decides it",
                 "with a trained model (`engram train`) from the bars up to it, prints one line and appends it to a",
-                "JSON-lines log; a restart resumes from the log without repeating or skipping a bar.",
+                "JSON-lines log; a restart resumes from the log without repeating or skipping a bar. With --store and a",
+                "store model it also learns online: each pattern whose outcome the closed bars realise is added to the",
+                "pattern store file before the next decision (a restart neither adds one twice nor skips one).",
                 "Example: engram watch --model out/models/btc-memory.engram --file sample/SYNBTC-60.csv --catch-up 3"
-                        + " --max-decisions 3 --log out/watch/btc.jsonl"})
+                        + " --max-decisions 3 --log out/watch/btc.jsonl",
+                "Example: engram watch --model out/models/btc-store.engram --store out/watch/btc-store.eps"
+                        + " --file sample/SYNBTC-60.csv --catch-up 3 --max-decisions 3 --log out/watch/btc-store.jsonl"})
 final class WatchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "a model file from engram train "
-            + "(memory, store or dense; hnn decides whole windows at once and is not run bar by bar here)")
+            + "(memory, store or dense; an hnn model's decisions depend on the window they are made in, so it is "
+            + "refused here: use engram forecast)")
     Path model;
 
     @Option(names = "--source", defaultValue = "file", description = "bybit, binance or file (default: "
@@ -60,6 +65,11 @@ final class WatchCommand implements Callable<Integer> {
             + "out/watch/SYMBOL-KIND.jsonl); an existing log is resumed")
     Path log;
 
+    @Option(names = "--store", paramLabel = "FILE", description = "store models: learn online into this pattern "
+            + "store file (created from the model's store when missing; an existing one must have grown from this "
+            + "model's store), written after each bar that adds a pattern")
+    Path store;
+
     @Option(names = "--catch-up", defaultValue = "1", description = "on a new log, decide this many of the bars "
             + "already closed at start (default: ${DEFAULT-VALUE})")
     int catchUp;
@@ -85,9 +95,11 @@ final class WatchCommand implements Callable<Integer> {
         }
         try (TrainedModel m = TrainedModel.load(model, engineOptions.select(Capability.RETRIEVAL), List.of())) {
             if (m.kind().equals("hnn")) {
-                throw new IllegalArgumentException("--model " + model + " is an hnn model: its decisions depend on "
-                        + "the window they are made in (energy stop-loss), so watch runs memory, store and dense "
-                        + "models; use engram forecast for an hnn model");
+                throw new IllegalArgumentException("--model " + model + " is an hnn model: its decision at a bar "
+                        + "depends on the bar's place in the window it is decided in (the ensemble's random draws "
+                        + "and the energy stop-loss), so deciding bar by bar as the backtest would costs an "
+                        + "ensemble over every bar since training; watch runs memory, store and dense models, use "
+                        + "engram forecast for an hnn model (why: java/docs/trained-models-and-live-loop.md)");
             }
             Interval iv = m.data().interval();
             if (interval != null && Interval.parse(interval) != iv) {
@@ -104,16 +116,37 @@ final class WatchCommand implements Callable<Integer> {
             }
             SignalLoop.Settings s = SignalLoop.Settings.defaults().withCatchUp(catchUp)
                     .withHistoryBars(file != null ? 0 : historyBars);
-            SignalLoop loop = new SignalLoop(m, model.toString(), feed, dl, System::currentTimeMillis,
-                    HttpFetcher.Sleeper.REAL, s, System.out, System.err);
+            if (store != null) {
+                if (!m.kind().equals("store")) {
+                    throw new IllegalArgumentException("--store learns into a pattern store, but --model " + model
+                            + " is a " + m.kind() + " model; train one with engram train --strategy store");
+                }
+                OutputFolder.check("--store", store.toAbsolutePath().getParent());
+                Files.createDirectories(store.toAbsolutePath().getParent());
+            }
+            SignalLoop loop;
+            try {
+                loop = new SignalLoop(m, model.toString(), feed, dl, System::currentTimeMillis,
+                        HttpFetcher.Sleeper.REAL, s, System.out, System.err, store);
+            } catch (IllegalArgumentException e) {
+                if (store == null || e.getMessage() == null || !e.getMessage().startsWith(store.toString())) {
+                    throw e;
+                }
+                throw new IllegalArgumentException("--store " + e.getMessage() + "; give a new --store path (it "
+                        + "starts from the model's store) or the file an earlier watch of this model wrote", e);
+            }
             System.err.println("engram watch: " + m.kind() + " model " + model + " on " + feed.symbol() + " " + iv
                     + (dl.decisions() > 0 ? ", resuming after " + dl.decisions() + " logged decisions" : "")
-                    + "; log " + logFile);
+                    + "; log " + logFile + (store != null ? "; learning into " + store : ""));
             SignalLoop.Stats st = loop.run(maxDecisions, Long.MAX_VALUE);
             System.err.printf(Locale.ROOT, "engram watch: %d decisions, %d polls, %d duplicate, %d late bars, %d gaps,"
                             + " %d failed polls; decision latency mean %.2f ms, max %.2f ms%n", st.decisions(),
                     st.polls(), st.duplicates(), st.late(), st.gaps(), st.errors(), st.meanLatencyMs(),
                     st.maxLatencyMs());
+            if (store != null) {
+                System.err.println("engram watch: learned " + st.learned() + " patterns this run; " + store
+                        + " holds " + ((dev.engram.trading.strategy.StoreStrategy) m.strategy()).storeSize());
+            }
         }
         return 0;
     }

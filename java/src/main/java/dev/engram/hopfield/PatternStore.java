@@ -172,6 +172,70 @@ public final class PatternStore implements AutoCloseable {
         }
     }
 
+    /** The newest date among the stored patterns ({@link Long#MIN_VALUE} when empty): the latest observation. */
+    public long latestDateMs() {
+        lock.readLock().lock();
+        try {
+            long m = Long.MIN_VALUE;
+            for (int i = 0; i < (int) memory.size(); i++) {
+                m = Math.max(m, dates[i]);
+            }
+            return m;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Why this store cannot be {@code base} grown by inserts, or empty when it can be: the settings must be equal,
+     * the insert clock and the size no smaller, and every slot of {@code base} that was not written since (same write
+     * stamp) must hold the same pattern, outcome and date bit for bit. So a store that another model (other features,
+     * other training data) wrote is told apart from one grown from {@code base}.
+     */
+    public java.util.Optional<String> divergenceFrom(PatternStore base) {
+        Config a = config;
+        Config b = base.config;
+        if (a.dim() != b.dim()) {
+            return java.util.Optional.of("it holds patterns of dimension " + a.dim() + ", the model's store "
+                    + b.dim());
+        }
+        if (!a.equals(b)) {
+            return java.util.Optional.of("its settings " + a + " are not the model's store's " + b);
+        }
+        lock.readLock().lock();
+        base.lock.readLock().lock();
+        try {
+            if (clock < base.clock || memory.size() < base.memory.size()) {
+                return java.util.Optional.of("it holds " + memory.size() + " patterns after " + clock + " inserts, "
+                        + "fewer than the model's store (" + base.memory.size() + " after " + base.clock + ")");
+            }
+            FloatMatrix x = memory.patterns();
+            FloatMatrix y = base.memory.patterns();
+            for (int s = 0; s < (int) base.memory.size(); s++) {
+                if (written[s] != base.written[s]) {
+                    if (written[s] <= base.clock) {
+                        return java.util.Optional.of("slot " + s + " was written at insert " + written[s]
+                                + ", the model's at " + base.written[s]);
+                    }
+                    continue; // merged into or replaced since
+                }
+                boolean same = dates[s] == base.dates[s] && Float.floatToIntBits(memory.values().get(s, 0))
+                        == Float.floatToIntBits(base.memory.values().get(s, 0));
+                for (int c = 0; c < a.dim() && same; c++) {
+                    same = Float.floatToIntBits(x.get(s, c)) == Float.floatToIntBits(y.get(s, c));
+                }
+                if (!same) {
+                    return java.util.Optional.of("its pattern in slot " + s + " differs from the model's (other "
+                            + "features or other training data)");
+                }
+            }
+            return java.util.Optional.empty();
+        } finally {
+            base.lock.readLock().unlock();
+            lock.readLock().unlock();
+        }
+    }
+
     /**
      * Adds every row as its own pattern, without the similarity check: for seeding a store from history already
      * known to be distinct (e.g. benchmark data). {@link #insert} is the checked path.

@@ -47,35 +47,49 @@ class HelpExamplesTest {
     @TempDir
     Path dir;
 
-    /** Every command by its full name ("data info"), with its example, or null when it shows none. */
+    /** Every command by its full name ("data info"), with its (first) example, or null when it shows none. */
     static Map<String, String> examples() {
         Map<String, String> out = new LinkedHashMap<>();
+        allExamples().forEach((k, v) -> out.put(k, v.isEmpty() ? null : v.getFirst()));
+        return out;
+    }
+
+    /** Every command by its full name, with all its examples in the order shown (empty when it shows none). */
+    static Map<String, List<String>> allExamples() {
+        Map<String, List<String>> out = new LinkedHashMap<>();
         collect(EngramCli.commandLine(), "", out);
         return out;
     }
 
-    private static void collect(CommandLine cl, String prefix, Map<String, String> out) {
+    private static void collect(CommandLine cl, String prefix, Map<String, List<String>> out) {
         for (Map.Entry<String, CommandLine> e : cl.getSubcommands().entrySet()) {
             String name = prefix.isEmpty() ? e.getKey() : prefix + " " + e.getKey();
             var usage = e.getValue().getCommandSpec().usageMessage();
             String text = (String.join(" ", usage.description()) + " " + String.join(" ", usage.footer()))
                     .replaceAll("\\s+", " ").strip();
-            Matcher m = Pattern.compile("Example[^:]*: (engram .+)$").matcher(text);
-            out.put(name, m.find() ? m.group(1).strip() : null);
+            List<String> found = new ArrayList<>();
+            for (String part : text.split("(?=Example[^:]*: engram )")) {
+                Matcher m = Pattern.compile("^Example[^:]*: (engram .+)$").matcher(part.strip());
+                if (m.find()) {
+                    found.add(m.group(1).strip());
+                }
+            }
+            out.put(name, found);
             collect(e.getValue(), name, out);
         }
     }
 
     @Test
     void everyCommandShowsAnExampleOfItselfThatParses() {
+        Map<String, List<String>> all = allExamples();
         Map<String, String> ex = examples();
         List<String> missing = new ArrayList<>();
-        for (Map.Entry<String, String> e : ex.entrySet()) {
-            String example = e.getValue();
-            if (example == null) {
+        for (Map.Entry<String, List<String>> e : all.entrySet()) {
+            if (e.getValue().isEmpty()) {
                 missing.add(e.getKey());
                 continue;
             }
+            for (String example : e.getValue()) {
             assertTrue(example.startsWith("engram " + e.getKey() + " ") || example.equals("engram " + e.getKey())
                     || e.getKey().equals("data"), e.getKey() + ": " + example);
             String[] args = args(example);
@@ -85,6 +99,7 @@ class HelpExamplesTest {
                 fail(e.getKey() + ": its example does not parse: " + pe.getMessage());
             }
             assertTrue(EngramCli.commandLine().getUsageMessage().length() > 0);
+            }
         }
         assertEquals(List.of(), missing, "commands whose --help shows no example");
         for (String name : ex.keySet()) {
@@ -138,7 +153,7 @@ class HelpExamplesTest {
 
     @Test
     void theExamplesRunOnTheBundledData() throws Exception {
-        Map<String, String> ex = examples();
+        Map<String, List<String>> ex = allExamples();
         SplittableRandom rnd = new SplittableRandom(7);
         float[] mem = new float[1000 * 16];
         float[] q = new float[8 * 16];
@@ -152,16 +167,22 @@ class HelpExamplesTest {
         Npy.write(dir.resolve("out/npy/memory.npy"), mem, 1000, 16);
         Npy.write(dir.resolve("out/npy/queries.npy"), q, 8, 16);
         for (String name : RUN_ORDER) {
-            String example = ex.get(name);
-            long t0 = System.nanoTime();
-            RunCommandTest.Result r = RunCommandTest.run(moved(example));
-            System.out.printf("%-20s %6.1f s  %s%n", name, (System.nanoTime() - t0) / 1e9, example);
-            assertEquals(0, r.code(), name + ": " + example + "\n" + r.err());
-            assertTrue(!r.out().isBlank(), name + " printed nothing");
+            for (String example : ex.get(name)) {
+                long t0 = System.nanoTime();
+                RunCommandTest.Result r = RunCommandTest.run(moved(example));
+                System.out.printf("%-20s %6.1f s  %s%n", name, (System.nanoTime() - t0) / 1e9, example);
+                assertEquals(0, r.code(), name + ": " + example + "\n" + r.err());
+                assertTrue(!r.out().isBlank(), name + " printed nothing");
+            }
         }
         assertTrue(Files.size(dir.resolve("out/models/btc-memory.engram")) > 1000);
         assertTrue(Files.readString(dir.resolve("out/forecast.json")).contains("\"forecast_return\""));
         assertEquals(4, Files.readAllLines(dir.resolve("out/watch/btc.jsonl")).size()); // start + 3 decisions
+        // the store example learned online: 3 decisions, and the store file holds what it learned
+        List<String> storeLog = Files.readAllLines(dir.resolve("out/watch/btc-store.jsonl"));
+        assertEquals(3, storeLog.stream().filter(l -> l.contains("\"type\":\"decision\"")).count());
+        assertTrue(storeLog.stream().anyMatch(l -> l.contains("\"type\":\"learned\"")), String.join("\n", storeLog));
+        assertTrue(Files.size(dir.resolve("out/watch/btc-store.eps")) > 1000);
         assertTrue(Files.isRegularFile(dir.resolve("out/retrieve/topk_indices.npy")));
         long[] top = Npy.readLong(dir.resolve("out/retrieve/topk_indices.npy"));
         for (int b = 0; b < 8; b++) {

@@ -34,6 +34,13 @@ public interface Strategy extends AutoCloseable {
         return out;
     }
 
+    /**
+     * Where the next fits report the progress of their long phase ({@link FitProgress#NONE} to stop); strategies
+     * without one ignore it.
+     */
+    default void setProgress(FitProgress progress) {
+    }
+
     /** Frees engine memories and the like. */
     @Override
     default void close() {

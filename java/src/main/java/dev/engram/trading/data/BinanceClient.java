@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * {@code {symbol, fundingTime, fundingRate, markPrice}} oldest first.</li>
  * </ul>
  * Only closed bars are returned (openTime + interval ≤ now). HTTP 429 waits {@code Retry-After} seconds and retries;
- * HTTP 418 (the IP is banned for repeating 429s) stops with the ban's length; HTTP 4xx with {@code {code, msg}}
+ * HTTP 418 (the IP is banned for repeating 429s) stops with the ban's length, and this client's next request waits
+ * until the ban ends; HTTP 4xx with {@code {code, msg}}
  * (e.g. -1121 "Invalid symbol.") is an error carrying both.
  */
 public final class BinanceClient {
@@ -160,11 +161,15 @@ public final class BinanceClient {
     private HttpFetcher.Outcome<JsonNode> handle(String path, Map<String, String> query, HttpResponse<String> resp) {
         int status = resp.statusCode();
         if (status == 429) {
+            // a later request (a retry, or the caller's next one) waits as well: Binance bans an IP that ignores it
+            http.pauseUntil(http.config().clock().getAsLong() + BybitClient.retryAfterMs(resp));
             return new HttpFetcher.Outcome.Retry<>(BybitClient.retryAfterMs(resp),
                     "HTTP 429 (request weight over the limit)");
         }
         if (status == 418) {
             long s = BybitClient.retryAfterMs(resp) / 1000;
+            // no request of this client starts before the ban ends: asking during it lengthens the ban
+            http.pauseUntil(http.config().clock().getAsLong() + BybitClient.retryAfterMs(resp));
             return new HttpFetcher.Outcome.Fail<>(new ExchangeException(ExchangeException.Kind.BLOCKED,
                     "Binance answered HTTP 418: this IP is banned for repeating requests after 429s"
                             + (s > 0 ? " for " + s + " s (Retry-After)" : "") + "; wait before fetching again"));

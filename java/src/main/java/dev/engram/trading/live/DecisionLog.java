@@ -19,8 +19,10 @@ import java.util.Set;
 /**
  * The live loop's JSON-lines log: one object per line, {@code "type"} = {@code "start"} (first line: symbol,
  * interval, model, where the history begins), {@code "decision"} (one per decided bar, {@code bar_ms} increasing),
- * {@code "late"} (a bar that arrived after a later one was accepted, ignored) or {@code "revised"} (the first version
- * of a bar the source sent again with other values; the first version stands). Each line is appended with one write
+ * {@code "late"} (a bar that arrived after a later one was accepted, ignored), {@code "revised"} (the first version
+ * of a bar the source sent again with other values; the first version stands) or {@code "learned"} (a pattern added
+ * to the pattern store with {@code --store}: its bar, outcome, the bar whose close realised it, what the store did;
+ * written after the store file, so a crash between the two leaves a line out, never in twice). Each line is appended with one write
  * and forced to disk; a last line without its newline (the loop stopped while writing it) is cut off when the log is
  * opened again, so its bar is decided again rather than skipped.
  */
@@ -34,6 +36,7 @@ public final class DecisionLog {
     private final Set<Long> late = new HashSet<>();
     private final java.util.Map<Long, dev.engram.trading.data.Bar> originals = new java.util.HashMap<>();
     private final boolean repaired;
+    private int learned;
 
     private DecisionLog(Path file, boolean repaired) {
         this.file = file;
@@ -89,6 +92,7 @@ public final class DecisionLog {
                 }
                 case "late" -> log.late.add(j.path("bar_ms").asLong());
                 case "revised" -> log.originals.put(j.path("bar_ms").asLong(), bar(j));
+                case "learned" -> log.learned++;
                 default -> throw new IllegalArgumentException(file + " line " + n + " has type '"
                         + j.path("type").asText() + "'; it is not a watch log: give another --log");
             }
@@ -116,6 +120,11 @@ public final class DecisionLog {
     /** Decisions logged (by earlier runs and this one). */
     public int decisions() {
         return decisions;
+    }
+
+    /** Patterns logged as learned into the pattern store (by earlier runs and this one). */
+    public int learned() {
+        return learned;
     }
 
     /** Bar starts logged as late (ignored). */
@@ -184,6 +193,7 @@ public final class DecisionLog {
             }
             case "late" -> late.add(line.path("bar_ms").asLong());
             case "revised" -> originals.put(line.path("bar_ms").asLong(), bar(line));
+            case "learned" -> learned++;
             default -> {
             }
         }

@@ -16,6 +16,8 @@ import dev.engram.trading.strategy.StoreStrategy;
 import dev.engram.trading.strategy.TrainedModel;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,6 +43,11 @@ import java.util.function.LongSupplier;
  * the last decision in the log; on a fresh log only the newest {@code catchUp} of the bars already closed at start are
  * decided. So the decisions are those of a walk-forward backtest over the accepted bars whose single fold starts where
  * the model's training window ends, and a restarted loop neither repeats nor skips a bar.
+ * <p>
+ * With a store file ({@code watch --store}), the store model learns online: before bar t is decided, every pattern
+ * whose outcome the closes up to t realise is inserted into its pattern store (read through the view at t, which
+ * refuses later bars), the store is written to the file (temporary file, then a move) and one {@code "learned"} line
+ * per pattern is logged; a restart takes the store from the file and learns only what it lacks.
  * <p>
  * Failures of the feed (after the exchange client's own retries) are one line on the error stream and a backoff
  * (doubling from {@code backoffBaseMs} to {@code backoffMaxMs}); the loop then polls again. Time comes from an
@@ -91,7 +98,7 @@ public final class SignalLoop {
 
     /** Counts of what the loop saw. */
     public record Stats(int polls, int decisions, int duplicates, int late, int gaps, int errors, double meanLatencyMs,
-                        double maxLatencyMs) {
+                        double maxLatencyMs, int learned) {
     }
 
     private final TrainedModel model;
@@ -121,12 +128,34 @@ public final class SignalLoop {
     private int errors;
     private double latencySum;
     private double latencyMax;
+    private final Path storeFile;
+    private final StoreStrategy learner;
+    private int learned;
+    private final List<StoreStrategy.Learned> pending = new ArrayList<>();
+    private boolean warnedHistory;
 
     /**
      * @param modelName how the start line names the model (its file)
      */
     public SignalLoop(TrainedModel model, String modelName, BarFeed feed, DecisionLog log, LongSupplier clock,
-                      HttpFetcher.Sleeper sleeper, Settings settings, PrintStream out, PrintStream err) {
+                      HttpFetcher.Sleeper sleeper, Settings settings, PrintStream out, PrintStream err)
+            throws IOException {
+        this(model, modelName, feed, log, clock, sleeper, settings, out, err, null);
+    }
+
+    /**
+     * A loop that also learns: each pattern whose outcome the closed bars realise is added to the store model's
+     * pattern store ({@link StoreStrategy#learn(MarketView, int)}) before the bar is decided, the store is written to
+     * {@code storeFile} (temporary file, then a move) and a {@code "learned"} line is logged per pattern. An existing
+     * {@code storeFile} must be the model's store grown by an earlier run; it replaces the model's store, and what it
+     * holds is not learned again.
+     *
+     * @param storeFile null: no learning
+     * @throws IllegalArgumentException when the model is not a store model or the file was not grown from its store
+     */
+    public SignalLoop(TrainedModel model, String modelName, BarFeed feed, DecisionLog log, LongSupplier clock,
+                      HttpFetcher.Sleeper sleeper, Settings settings, PrintStream out, PrintStream err, Path storeFile)
+            throws IOException {
         if (feed.interval() != model.data().interval()) {
             throw new IllegalArgumentException("the feed gives " + feed.interval() + " bars but the model was trained "
                     + "on " + model.data().interval() + " bars; use the model's interval");
@@ -142,6 +171,20 @@ public final class SignalLoop {
         this.err = err;
         this.interval = feed.interval();
         this.backoffMs = settings.backoffBaseMs();
+        this.storeFile = storeFile;
+        if (storeFile == null) {
+            this.learner = null;
+        } else if (model.strategy() instanceof StoreStrategy ss) {
+            this.learner = ss;
+            if (Files.exists(storeFile)) {
+                ss.adoptStore(storeFile);
+            } else {
+                ss.saveStore(storeFile);
+            }
+        } else {
+            throw new IllegalArgumentException("--store learns into a pattern store: " + modelName + " is a "
+                    + model.kind() + " model; train one with engram train --strategy store");
+        }
         this.late.addAll(log.lateBars());
         if (log.start().isPresent()) {
             ObjectNode s = log.start().get();
@@ -162,7 +205,7 @@ public final class SignalLoop {
     /** What the loop saw so far. */
     public Stats stats() {
         return new Stats(polls, decisions, duplicates, lateCount, gaps, errors,
-                decisions == 0 ? Double.NaN : latencySum / decisions, latencyMax);
+                decisions == 0 ? Double.NaN : latencySum / decisions, latencyMax, learned);
     }
 
     /** The bars accepted so far, oldest first (what the decisions were computed from). */
@@ -289,16 +332,69 @@ public final class SignalLoop {
             due = due.subList(due.size() - settings.catchUp(), due.size());
         }
         first = false;
-        if (due.isEmpty()) {
+        if (due.isEmpty() && (learner == null || fresh.isEmpty())) {
             return 0;
         }
         long t0 = System.nanoTime();
         MarketData md = model.marketData(series(), feed.symbol());
+        if (learner != null && !warnedHistory && md.size() > 0) {
+            warnedHistory = true;
+            long newest = learner.state().lastInsertedMs();
+            int first = md.features().first();
+            if (newest != Long.MIN_VALUE && (first >= md.size()
+                    || interval.next(newest) < md.series().startMs(first))) {
+                err.println("engram watch: the store's newest pattern is from " + Instant.ofEpochMilli(newest)
+                        + " but the history's first pattern " + (first < md.size() ? "from "
+                        + Instant.ofEpochMilli(md.series().startMs(first)) : "comes after its " + first
+                        + " bars of warm-up") + "; the patterns between are not learned (give more --history-bars)");
+            }
+        }
+        // in bar order: what bar i's close realises is learned before bar i is decided, nothing later
+        // (learning at a decided bar inserts everything realised since the last one at once: the same store as
+        // learning at every bar, since the store's batched insert decides as one insert per pattern would)
         for (int i : due) {
+            if (learner != null) {
+                pending.addAll(learner.learn(md.viewAt(i), model.data().horizon()));
+                flushLearned();
+            }
             decide(md, i, t0);
             t0 = System.nanoTime();
         }
+        if (learner != null) {
+            if (!fresh.isEmpty()) {
+                pending.addAll(learner.learn(md.viewAt(fresh.getLast()), model.data().horizon()));
+            }
+            if (pending.isEmpty() && !due.isEmpty()) {
+                // the decisions' queries count as use of their best match, which orders evictions in a full
+                // store: written too, so a restarted loop evicts as an uninterrupted one would
+                learner.saveStore(storeFile);
+            } else {
+                flushLearned();
+            }
+        }
         return due.size();
+    }
+
+    /**
+     * Writes the store file (temporary file, then a move) and then logs what was learned since the last write: the
+     * file always holds every pattern learned through some bar, so a restart learns the rest again, once.
+     */
+    private void flushLearned() throws IOException {
+        if (pending.isEmpty()) {
+            return;
+        }
+        learner.saveStore(storeFile);
+        List<StoreStrategy.Learned> ls = List.copyOf(pending);
+        pending.clear();
+        for (StoreStrategy.Learned l : ls) {
+            ObjectNode o = JsonNodeFactory.instance.objectNode();
+            o.put("type", "learned").put("bar", Instant.ofEpochMilli(l.timeMs()).toString()).put("bar_ms", l.timeMs())
+                    .put("outcome", l.outcome()).put("known_at", Instant.ofEpochMilli(l.knownAtMs()).toString())
+                    .put("known_at_ms", l.knownAtMs()).put("action", l.action().name().toLowerCase(Locale.ROOT))
+                    .put("store_size", l.size());
+            log.append(o);
+            learned++;
+        }
     }
 
     private void decide(MarketData md, int i, long t0) throws IOException {

@@ -79,6 +79,13 @@ public final class DenseMemoryStrategy implements Strategy {
         return List.copyOf(fits);
     }
 
+    private dev.engram.trading.backtest.FitProgress progress = dev.engram.trading.backtest.FitProgress.NONE;
+
+    @Override
+    public void setProgress(dev.engram.trading.backtest.FitProgress progress) {
+        this.progress = progress;
+    }
+
     @Override
     public void fit(TrainingSet ts) {
         close();
@@ -114,6 +121,7 @@ public final class DenseMemoryStrategy implements Strategy {
         double[][] bestState = model.snapshot();
         int bestRound = 0;
         int rounds = 0;
+        progress.update("training rounds", 0, config.maxRounds());
         for (int r = 1; r <= config.maxRounds() && r - bestRound <= config.patience(); r++) {
             DenseAssociativeMemory.TrainingConfig tc = DenseAssociativeMemory.TrainingConfig.defaults(config.stepsPerRound());
             model.train(trainX, trainY, new DenseAssociativeMemory.TrainingConfig(tc.steps(), tc.batchSize(),
@@ -126,7 +134,9 @@ public final class DenseMemoryStrategy implements Strategy {
                 bestState = model.snapshot();
                 bestRound = r;
             }
+            progress.update("training rounds", r, config.maxRounds());
         }
+        progress.update("training rounds", config.maxRounds(), config.maxRounds()); // early stop: done
         model.restore(bestState);
         // the memory for trading: the newest m labelled rows of the whole window
         double[][] k2 = rows(ts, n - m, n);

@@ -292,6 +292,13 @@ public final class HnnStrategy implements Strategy {
         return anomalies;
     }
 
+    private dev.engram.trading.backtest.FitProgress progress = dev.engram.trading.backtest.FitProgress.NONE;
+
+    @Override
+    public void setProgress(dev.engram.trading.backtest.FitProgress progress) {
+        this.progress = progress;
+    }
+
     @Override
     public void fit(TrainingSet ts) {
         MarketView h = ts.history();
@@ -342,7 +349,10 @@ public final class HnnStrategy implements Strategy {
         TrainingConfig tc = TrainingConfig.defaults().withEpochs(config.epochs()).withBatchSize(128)
                 .withOptimizer(TrainingConfig.Optimizer.ADAMW, 3e-3, 1e-4).withCosineSchedule(1e-4, 10)
                 .withClipNorm(1.0).withValidation(0.2, 5, true).withSeed(config.seed() + fitIndex);
-        TrainingResult r = Trainer.train(model, data, tc);
+        progress.update("epochs", 0, config.epochs());
+        TrainingResult r = Trainer.train(model, data, tc,
+                (epoch, trainLoss, validationLoss, lr) -> progress.update("epochs", epoch + 1L, config.epochs()));
+        progress.update("epochs", config.epochs(), config.epochs()); // early stop: done
         // momentum noise: the std of what the model leaves unexplained of dp/dt
         double[][] bq = new double[data.size()][1];
         double[][] bp = new double[data.size()][1];

@@ -117,6 +117,13 @@ public final class MemoryStrategy implements Strategy {
         return List.copyOf(fits);
     }
 
+    private dev.engram.trading.backtest.FitProgress progress = dev.engram.trading.backtest.FitProgress.NONE;
+
+    @Override
+    public void setProgress(dev.engram.trading.backtest.FitProgress progress) {
+        this.progress = progress;
+    }
+
     @Override
     public void fit(TrainingSet ts) {
         close();
@@ -143,7 +150,9 @@ public final class MemoryStrategy implements Strategy {
         }
         double calib = Double.NaN;
         try (FloatMatrix xm = FloatMatrix.of(x, m, d); FloatMatrix vm = FloatMatrix.of(v, m, 2)) {
+            progress.update("building the memory", 0, 2);
             memory = PatternMemory.of(xm, vm);
+            progress.update("calibrating beta", 1, 2);
             if (Double.isNaN(config.beta())) {
                 BetaCalibration.Result r = calibrate(ts, x, d);
                 beta = r.beta();
@@ -153,6 +162,7 @@ public final class MemoryStrategy implements Strategy {
             }
         }
         k = (int) Math.min(config.k(), m);
+        progress.update("memory built", 2, 2);
         fits.add(new Fit(m, beta, calib, outcomeStd));
     }
 

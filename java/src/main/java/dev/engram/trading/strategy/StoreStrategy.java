@@ -62,6 +62,13 @@ public final class StoreStrategy implements Strategy {
         return List.copyOf(fits);
     }
 
+    private dev.engram.trading.backtest.FitProgress progress = dev.engram.trading.backtest.FitProgress.NONE;
+
+    @Override
+    public void setProgress(dev.engram.trading.backtest.FitProgress progress) {
+        this.progress = progress;
+    }
+
     @Override
     public void fit(TrainingSet ts) {
         int d = ts.dim();
@@ -109,6 +116,7 @@ public final class StoreStrategy implements Strategy {
         }
         int merged = 0;
         int batch = 128;
+        progress.update("inserting patterns", 0, n);
         for (int from = 0; from < n; from += batch) {
             int to = Math.min(n, from + batch);
             try (FloatMatrix fm = FloatMatrix.of(Arrays.copyOfRange(xs, from * d, to * d), to - from, d)) {
@@ -117,6 +125,7 @@ public final class StoreStrategy implements Strategy {
                     merged += ins.action() == PatternStore.Action.MERGED ? 1 : 0;
                 }
             }
+            progress.update("inserting patterns", to, n);
         }
         if (n > 0) {
             lastInsertedMs = ts2[n - 1];
@@ -183,6 +192,142 @@ public final class StoreStrategy implements Strategy {
         st.calibrationConfidence = s.calibrationConfidence();
         st.lastInsertedMs = s.lastInsertedMs();
         return st;
+    }
+
+    /**
+     * One pattern learned online.
+     *
+     * @param timeMs    start of the pattern's bar
+     * @param outcome   its forward return over the horizon
+     * @param knownAtMs start of the bar whose close realised the outcome
+     * @param action    what the store did with it
+     * @param size      the store's size after it
+     */
+    public record Learned(long timeMs, double outcome, long knownAtMs, PatternStore.Action action, int size) {
+    }
+
+    /**
+     * Online learning at the close of bar {@code view.now()} = t: inserts, oldest first (in batches; the store is
+     * the same as after one call per bar, so a caller may learn only before it decides), the pattern of every bar j
+     * with features, j + h ≤ t and a start after the newest pattern inserted so far, labelled with its forward return
+     * c_{j+h}/c_j − 1; zero rows are skipped, as in {@link #fit}. Everything is read through the view, which refuses
+     * bars after t, so nothing is learned before its outcome is realised. β and the outcome scale σ_y stay those of
+     * the fit: only the memory grows. The store is then that of a fit whose training window ended at t followed by
+     * these inserts (see {@link #learn(TrainingSet)}).
+     */
+    public List<Learned> learn(MarketView view, int horizon) {
+        requireFitted();
+        if (horizon < 1) {
+            throw new IllegalArgumentException("horizon must be >= 1 bar, got " + horizon);
+        }
+        int t = view.now();
+        int j = t - horizon;
+        while (j >= 0 && view.hasFeatures(j) && view.startMs(j) > lastInsertedMs) {
+            j--;
+        }
+        List<float[]> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        List<Long> ts = new ArrayList<>();
+        List<Long> known = new ArrayList<>();
+        for (j = j + 1; j + horizon <= t; j++) {
+            if (view.hasFeatures(j) && view.startMs(j) > lastInsertedMs) {
+                xs.add(view.features(j));
+                ys.add(view.close(j + horizon) / view.close(j) - 1);
+                ts.add(view.startMs(j));
+                known.add(view.startMs(j + horizon));
+            }
+        }
+        return insert(xs, ys, ts, known);
+    }
+
+    /**
+     * The same online learning from a training set: inserts its rows that start after the newest pattern inserted
+     * so far, in order, without refitting β or σ_y. {@code learn(TrainingSet.of(…, fold with test start t + 1, …))}
+     * after a fit builds the store that {@link #learn(MarketView, int)} builds bar by bar up to t.
+     */
+    public List<Learned> learn(TrainingSet ts) {
+        requireFitted();
+        List<float[]> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        List<Long> times = new ArrayList<>();
+        List<Long> known = new ArrayList<>();
+        MarketView h = ts.history();
+        for (int r = 0; r < ts.size(); r++) {
+            if (ts.time(r) > lastInsertedMs) {
+                xs.add(ts.pattern(r));
+                ys.add(ts.outcome(r));
+                times.add(ts.time(r));
+                // the traded symbol's realising bar; another symbol's: the fold's last bar, by which it was realised
+                known.add(h.startMs(ts.symbol(r) == 0 ? ts.bar(r) + ts.horizon() : h.now()));
+            }
+        }
+        return insert(xs, ys, times, known);
+    }
+
+    /**
+     * Inserts the non-zero rows in order, in batches ({@link PatternStore#insertAll} decides as one insert per row
+     * would, with one engine pass per batch), as {@link #fit} does.
+     */
+    private List<Learned> insert(List<float[]> xs, List<Double> ys, List<Long> ts, List<Long> knownAtMs) {
+        List<Learned> out = new ArrayList<>();
+        int d = store.config().dim();
+        List<Integer> keep = new ArrayList<>();
+        for (int r = 0; r < xs.size(); r++) {
+            if (nonZeroRows(xs.get(r), d, 1).length == 1) {
+                keep.add(r);
+            }
+        }
+        int batch = 128;
+        for (int from = 0; from < keep.size(); from += batch) {
+            int to = Math.min(keep.size(), from + batch);
+            float[] x = new float[(to - from) * d];
+            double[] y = new double[to - from];
+            long[] t = new long[to - from];
+            long[] known = new long[to - from];
+            for (int i = from; i < to; i++) {
+                int r = keep.get(i);
+                known[i - from] = knownAtMs.get(r);
+                System.arraycopy(xs.get(r), 0, x, (i - from) * d, d);
+                y[i - from] = ys.get(r);
+                t[i - from] = ts.get(r);
+            }
+            try (FloatMatrix fm = FloatMatrix.of(x, to - from, d)) {
+                int size = store.size();
+                for (PatternStore.Insertion in : store.insertAll(fm, y, t)) {
+                    size += in.action() == PatternStore.Action.ADDED ? 1 : 0;
+                    int i = out.size() - from;
+                    out.add(new Learned(t[i], y[i], known[i], in.action(), size));
+                }
+            }
+            lastInsertedMs = t[to - from - 1];
+        }
+        return out;
+    }
+
+    /**
+     * Replaces the store by the one in {@code file}, which must be this strategy's store grown by inserts (an earlier
+     * run's online learning, {@link PatternStore#divergenceFrom}); the newest pattern inserted becomes the newest
+     * one in the file.
+     *
+     * @throws IllegalArgumentException naming the file when it was not grown from this store
+     */
+    public void adoptStore(java.nio.file.Path file) throws java.io.IOException {
+        requireFitted();
+        PatternStore loaded = PatternStore.load(file, config.memory().engine());
+        java.util.Optional<String> why = loaded.divergenceFrom(store);
+        if (why.isPresent()) {
+            loaded.close();
+            throw new IllegalArgumentException(file + " was not grown from this model's pattern store: " + why.get());
+        }
+        store.close();
+        store = loaded;
+        lastInsertedMs = Math.max(lastInsertedMs, loaded.latestDateMs());
+    }
+
+    /** Number of stored patterns. */
+    public int storeSize() {
+        requireFitted();
+        return store.size();
     }
 
     /** The {@code n} stored patterns most similar to the view's latest pattern (cosine), most similar first. */

@@ -120,6 +120,15 @@ public final class TrainedModel implements AutoCloseable {
     public static TrainedModel train(String kind, Strategies.Settings settings, HnnStrategy.Kind hnnKind,
                                      List<TimedValues> inputs, Features features, MarketData traded,
                                      List<MarketData> universe, int trainFrom, int testFrom, int horizon, int embargo) {
+        return train(kind, settings, hnnKind, inputs, features, traded, universe, trainFrom, testFrom, horizon, embargo,
+                dev.engram.trading.backtest.FitProgress.NONE);
+    }
+
+    /** {@link #train} reporting the progress of the fit's long phase to {@code progress}. */
+    public static TrainedModel train(String kind, Strategies.Settings settings, HnnStrategy.Kind hnnKind,
+                                     List<TimedValues> inputs, Features features, MarketData traded,
+                                     List<MarketData> universe, int trainFrom, int testFrom, int horizon, int embargo,
+                                     dev.engram.trading.backtest.FitProgress progress) {
         if (testFrom < 1 || testFrom > traded.size() || trainFrom < traded.features().first() || trainFrom >= testFrom) {
             throw new IllegalArgumentException("training window [" + trainFrom + ", " + testFrom + ") is outside the "
                     + traded.size() + " bars of " + traded.symbol() + " with features from bar "
@@ -134,7 +143,9 @@ public final class TrainedModel implements AutoCloseable {
         TrainingSet ts = TrainingSet.of(traded, all, new WalkForward.Fold(0, trainFrom, testFrom, testFrom + 1), wf);
         Strategy s = Strategies.create(kind, settings, hnnKind, inputs);
         try {
+            s.setProgress(progress);
             s.fit(ts);
+            s.setProgress(dev.engram.trading.backtest.FitProgress.NONE);
         } catch (RuntimeException e) {
             s.close();
             throw e;
