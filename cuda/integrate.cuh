@@ -122,6 +122,8 @@ int tensor_kernel_shared_bytes(const IntegrateArgs& a, int warps, int tile);
 long long tensor_kernel_weight_bytes(const IntegrateArgs& a);
 /** Packs the Hamiltonian's weights (from host params) into the tensor kernel's layout at dst (host memory). */
 void pack_tensor_weights(const IntegrateArgs& a, const float* host_params, void* dst);
+/** Byte offsets of the tensor kernel's weight image for hidden width h: W1, W2, b1, b2, w3, b3, and its size. */
+void tensor_weights_layout(int h, int out[7]);
 /** The tensor kernel: `warps` warps per block, `tile` (16 or 32) trajectories per warp, packed weights on device. */
 cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, int blocks, int warps, int tile,
                                     cudaStream_t stream = 0);
