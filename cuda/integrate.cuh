@@ -129,3 +129,17 @@ cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, 
                                     cudaStream_t stream = 0);
 
 }  // namespace engram
+
+// The kernels under C names (integrate.cu, integrate_tc.cu), for driver-API callers (the JCuda engine, through the
+// fatbins): the FP32 kernel, and the tensor kernel per hidden width h (tile 16, or 32 for h <= 32).
+extern "C" {
+__global__ void engram_kernel_integrate_fp32(const __grid_constant__ engram::IntegrateArgs a);
+__global__ void engram_kernel_integrate_tc_h16(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h32(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h64(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h128(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h16_tile32(const __grid_constant__ engram::IntegrateArgs a,
+                                                      const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h32_tile32(const __grid_constant__ engram::IntegrateArgs a,
+                                                      const unsigned char* packed);
+}
