@@ -3,6 +3,9 @@ package dev.engram.engine.cpu;
 import dev.engram.engine.RetrievalPartial;
 import dev.engram.engine.TopK;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -138,7 +141,12 @@ abstract class RangeWorker {
     /** 1/‖x‖ for patterns {@code [c0, c0 + n)} into {@code inv} (0 for a zero pattern: its cosine is 0). */
     final void inverseNorms(long c0, int n, float[] inv) {
         MemorySegment.copy(norms, FLOAT, c0 * Float.BYTES, inv, 0, n);
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        for (; i + CpuVectors.LANES <= n; i += CpuVectors.LANES) {
+            FloatVector v = FloatVector.fromArray(CpuVectors.SPECIES, inv, i);
+            FloatVector.broadcast(CpuVectors.SPECIES, 1f).div(v).blend(0f, v.compare(VectorOperators.EQ, 0f)).intoArray(inv, i);
+        }
+        for (; i < n; i++) {
             inv[i] = inv[i] == 0 ? 0 : 1f / inv[i];
         }
     }

@@ -122,6 +122,44 @@ final class ReproducibleMath {
         }
     }
 
+    /**
+     * The softmax step of one group of L queries over a tile's column of scores, in one pass: for c in [0, n),
+     * element i = from + c·stride, z − m = max(beta·s[i] − m, shiftMin) and s[i] ← e^(z − m) (the operations of
+     * {@link #exp(float[], int, int)}), then l[at..] += Σ_c e^(z − m) and t[at..] += Σ_c e^(z − m)·(z − m), each a
+     * chain over c per lane. One method with the loop inside, so that the JIT keeps every vector in registers (a
+     * vector exp as a method of its own is compiled apart and its vectors boxed at every call).
+     */
+    static void expShiftSum(float[] s, int from, int stride, int n, float beta, float[] m, float shiftMin,
+                            float[] l, float[] t, int at) {
+        FloatVector betaV = FloatVector.broadcast(S, beta);
+        FloatVector mNew = FloatVector.fromArray(S, m, at);
+        FloatVector lAcc = FloatVector.zero(S);
+        FloatVector tAcc = FloatVector.zero(S);
+        for (int c = 0, i = from; c < n; c++, i += stride) {
+            FloatVector x = FloatVector.fromArray(S, s, i).mul(betaV).sub(mNew).max(shiftMin);
+            FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+            FloatVector tt = xc.fma(LOG2E, ROUND);
+            FloatVector k = tt.sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(S, -C1), xc);
+            r = k.fma(FloatVector.broadcast(S, -C2), r);
+            FloatVector p = r.fma(P0, P1);
+            p = p.fma(r, FloatVector.broadcast(S, P2));
+            p = p.fma(r, FloatVector.broadcast(S, P3));
+            p = p.fma(r, FloatVector.broadcast(S, P4));
+            p = p.fma(r, FloatVector.broadcast(S, P5));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            FloatVector scale = tt.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(0x3F800000)
+                    .reinterpretAsFloats();
+            FloatVector e = y.mul(scale).blend(0f, x.compare(VectorOperators.LT, EXP_MIN))
+                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+            e.intoArray(s, i);
+            lAcc = lAcc.add(e);
+            tAcc = e.fma(x, tAcc);
+        }
+        FloatVector.fromArray(S, l, at).add(lAcc).intoArray(l, at);
+        FloatVector.fromArray(S, t, at).add(tAcc).intoArray(t, at);
+    }
+
     /** e^x with exactly the operations of {@link #exp(float[], int, int)} on one lane. */
     static float exp(float x) {
         float xc = Math.min(Math.max(x, EXP_MIN), EXP_MAX);

@@ -32,8 +32,6 @@ final class TileWorker extends RangeWorker {
     private final float[] vc;
     private final float[] xInv;
     private final float[] s;
-    /** z − m of the current tile, beside its e^(z − m) in {@link #s}. */
-    private final float[] shifted;
     private final float[] alphas = new float[L];
 
     private final boolean halfX;
@@ -88,7 +86,6 @@ final class TileWorker extends RangeWorker {
         vc = valuesArePatterns ? xc : new float[chunk * dv];
         xInv = new float[chunk];
         s = new float[chunk * Math.min(tile, padded)];
-        shifted = new float[s.length];
     }
 
     @Override
@@ -143,25 +140,8 @@ final class TileWorker extends RangeWorker {
             if (mNew.compare(VectorOperators.GT, mOld).anyTrue()) {
                 rescale(bq, mOld, mNew);
             }
-            for (int c = 0, i = w; c < n; c++, i += width) {
-                // z − m ≤ 0, clamped where e^x is 0 by far so that p·(z − m) is 0, never 0·∞
-                FloatVector sh = FloatVector.fromArray(S, s, i).mul(betaV).sub(mNew).max(SHIFT_MIN);
-                sh.intoArray(s, i);
-                sh.intoArray(shifted, i);
-            }
-        }
-        ReproducibleMath.exp(s, 0, n * width);
-        for (int w = 0; w < width; w += L) {
-            int bq = b0 + w;
-            FloatVector lAcc = FloatVector.zero(S);
-            FloatVector tAcc = FloatVector.zero(S);
-            for (int c = 0, i = w; c < n; c++, i += width) {
-                FloatVector p = FloatVector.fromArray(S, s, i);
-                lAcc = lAcc.add(p);
-                tAcc = p.fma(FloatVector.fromArray(S, shifted, i), tAcc);
-            }
-            FloatVector.fromArray(S, lF, bq).add(lAcc).intoArray(lF, bq);
-            FloatVector.fromArray(S, tF, bq).add(tAcc).intoArray(tF, bq);
+            // z − m ≤ 0, clamped where e^x is 0 by far so that p·(z − m) is 0, never 0·∞
+            ReproducibleMath.expShiftSum(s, w, width, n, beta, mRun, SHIFT_MIN, lF, tF, bq);
         }
         MicroKernels.gemm(vc, 0, 1, dv, dv, n, s, 0, width, oF, b0, padded, width, true);
     }
