@@ -3,10 +3,15 @@
 # from: java/target/classes/native/<os>-<arch>/ (the Maven build calls this in generate-resources), or a folder
 # given as $1. Always builds libengram_emu.so with the host compiler and runs the emulator's self-test; builds
 # libengram_cuda.so when nvcc is found (PATH, CUDACXX, /usr/local/cuda*/bin), else says so and skips it.
+# Always builds the emulated CUDA driver (libengram_cudadrv_emu.so, SONAME libcuda.so.1: the kernels on the host
+# emulator behind the driver API, for the JCuda engine's tests), runs its self-test, and places it with its module
+# images (engram_<stem>.fatbin listing its kernels) in java/target/jcuda-emu/, or a folder given as $2: never in the
+# jar (system property engram.jcuda.driver names it; see README "JCuda engine").
 # Incremental: CMake rebuilds only what changed, so a second run takes a second or two.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${1:-$here/java/target/classes/native/linux-x86_64}"
+emu_driver_dest="${2:-$here/java/target/jcuda-emu}"
 build="${ENGRAM_NATIVE_BUILD_DIR:-$here/target/native-build}"
 
 case "$(uname -s)-$(uname -m)" in
@@ -56,6 +61,7 @@ cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DENGR
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" >&2
 "$build/emu_selftest" >&2                          # fibers (the default scheduler)
 ENGRAM_EMU_MODE=threads "$build/emu_selftest" >&2  # one OS thread per CUDA thread
+"$build/driver_emu_test" >&2                       # the emulated CUDA driver against the real one's behaviour
 # The kernel harnesses (cuda/dev/), emulated: every launch shape against the C reference. Version 1 float32 and
 # version 2 bf16 at full size and every version and storage at the small (--quick) size keep this to about a minute of
 # CPU; cuda/dev/README.md runs the rest (the Java tests cover every storage of version 2 through libengram_emu).
@@ -87,3 +93,12 @@ for lib in libengram_emu.so libengram_cuda.so engram_retrieve_partial.fatbin eng
   fi
 done
 echo "native-build: libraries in $dest: $(cd "$dest" && ls | tr '\n' ' ')" >&2
+
+# the emulated CUDA driver and its module images; replaced by rename, never rewritten in place (a JVM may have it mapped)
+mkdir -p "$emu_driver_dest"
+if ! cmp -s "$build/libengram_cudadrv_emu.so" "$emu_driver_dest/libengram_cudadrv_emu.so" 2>/dev/null; then
+  cp "$build/libengram_cudadrv_emu.so" "$emu_driver_dest/.libengram_cudadrv_emu.so.tmp"
+  mv -f "$emu_driver_dest/.libengram_cudadrv_emu.so.tmp" "$emu_driver_dest/libengram_cudadrv_emu.so"
+fi
+"$build/driver_emu_test" fatbins "$emu_driver_dest"
+echo "native-build: emulated CUDA driver in $emu_driver_dest: $(cd "$emu_driver_dest" && ls | tr '\n' ' ')" >&2

@@ -9,6 +9,7 @@ import dev.engram.engine.Backends;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.jcuda.JCublasBaseline;
+import dev.engram.engine.jcuda.JCudaBackend;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
 import picocli.CommandLine.Command;
@@ -194,6 +195,13 @@ final class RetrievalBenchCommand implements Callable<Integer> {
                         cublas = JCublasBaseline.create(0);
                     } else {
                         engine = Backends.select(name);
+                        if (engine instanceof JCudaBackend j && j.emulated()) {
+                            String why = "the jcuda engine is on the emulated CUDA driver (engram.jcuda.driver): the "
+                                    + "host CPU emulator, not a GPU; not timed";
+                            skipped.put(name, why);
+                            System.out.printf("  %-10s skipped: %s%n", name, why);
+                            continue;
+                        }
                     }
                     Backend be = engine;
                     JCublasBaseline cb = cublas;

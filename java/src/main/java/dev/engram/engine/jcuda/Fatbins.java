@@ -8,9 +8,10 @@ import java.nio.file.Path;
 
 /**
  * Finds the kernels' fatbins (built by native-build/build.sh with nvcc, one per kernel file: SASS for sm_80 and sm_90
- * and compute_90 PTX): in the folder named by system property {@code engram.native.dir} when set, else the jar's
- * resources {@code native/linux-x86_64/}, beside libengram. They are read into memory (cuModuleLoadData takes the
- * bytes), so nothing is extracted to disk.
+ * and compute_90 PTX): in the folder named by system property {@code engram.native.dir} when set, else, under the
+ * emulated CUDA driver ({@link JCudaNatives#emulatedDriver}), its module images beside it (build.sh writes them there:
+ * kernel names and parameter types, no GPU code), else the jar's resources {@code native/linux-x86_64/}, beside
+ * libengram. They are read into memory (cuModuleLoadData takes the bytes), so nothing is extracted to disk.
  */
 final class Fatbins {
     static final String RESOURCE_DIR = "native/linux-x86_64/";
@@ -18,8 +19,53 @@ final class Fatbins {
     private Fatbins() {
     }
 
+    /** True when the fatbins come from beside the emulated driver: module images listing kernels, no cubins. */
+    static boolean emulatedImages() {
+        String dir = System.getProperty("engram.native.dir");
+        return (dir == null || dir.isBlank()) && JCudaNatives.emulatedDriver() != null;
+    }
+
     /** Null when every fatbin the kernel table names can be found, else one line saying which is missing and why. */
     static String missing() {
+        if (!emulatedImages()) {
+            return missingCompiled();
+        }
+        for (String module : KernelTable.modules()) {
+            Path p = JCudaNatives.emulatedDriver().resolveSibling(module);
+            if (!Files.isRegularFile(p)) {
+                return notBesideTheDriver(p);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The bytes of fatbin {@code module}.
+     *
+     * @throws IllegalStateException when it is missing (the message says where it was looked for)
+     */
+    static byte[] read(String module) {
+        if (!emulatedImages()) {
+            return readCompiled(module);
+        }
+        Path p = JCudaNatives.emulatedDriver().resolveSibling(module);
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalStateException(notBesideTheDriver(p));
+        }
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read emulated module image " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String notBesideTheDriver(Path p) {
+        return p.getFileName() + " not found beside the emulated CUDA driver in " + p.getParent()
+                + " (native-build/build.sh writes the emulated module images there)";
+    }
+
+    /** {@link #missing} for the nvcc-built fatbins (engram.native.dir or the jar), whatever the driver. */
+    static String missingCompiled() {
         for (String module : KernelTable.modules()) {
             String dir = System.getProperty("engram.native.dir");
             if (dir != null && !dir.isBlank()) {
@@ -34,12 +80,8 @@ final class Fatbins {
         return null;
     }
 
-    /**
-     * The bytes of fatbin {@code module}.
-     *
-     * @throws IllegalStateException when it is missing (the message says where it was looked for)
-     */
-    static byte[] read(String module) {
+    /** {@link #read} of an nvcc-built fatbin (engram.native.dir or the jar), whatever the driver. */
+    static byte[] readCompiled(String module) {
         try {
             String dir = System.getProperty("engram.native.dir");
             if (dir != null && !dir.isBlank()) {

@@ -116,6 +116,14 @@ public final class JCudaBackend implements Backend, AutoCloseable {
         return device;
     }
 
+    /**
+     * True when this engine runs on the emulated CUDA driver (system property engram.jcuda.driver): the kernels on
+     * the host CPU emulator, for tests; never a GPU, and never to be timed as one.
+     */
+    public boolean emulated() {
+        return device.emulated;
+    }
+
     /** One line for logs: device, context, storage, launch, retrieval kernel, integration. */
     public String describe() {
         return device + ", storage " + storage + ", launch " + launch + ", retrieval kernel " + retrievalKernel()

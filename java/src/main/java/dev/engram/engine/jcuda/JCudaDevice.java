@@ -46,12 +46,17 @@ final class JCudaDevice implements AutoCloseable {
     final boolean ownsContext;
     final CUstream stream;
     final String name;
+    /** True on the emulated CUDA driver (libengram_cudadrv_emu.so: the kernels on the host CPU, not a GPU). */
+    final boolean emulated;
     final int multiprocessors;
     final long sharedOptin;
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<KernelTable, CUfunction> functions = new EnumMap<>(KernelTable.class);
     private final int[] sharedSet = new int[KernelTable.values().length];
     private boolean closed;
+
+    /** How the emulated CUDA driver (cuda/emu/driver_emu.cpp) names its device. */
+    static final String EMULATED_DEVICE = "Engram emulated device";
 
     private JCudaDevice(CUcontext context, boolean ownsContext) {
         this.context = context;
@@ -63,6 +68,7 @@ final class JCudaDevice implements AutoCloseable {
             byte[] nameBytes = new byte[256];
             cuDeviceGetName(nameBytes, nameBytes.length, dev);
             this.name = new String(nameBytes, 0, indexOfZero(nameBytes)).strip();
+            this.emulated = name.startsWith(EMULATED_DEVICE);
             this.multiprocessors = attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
             this.sharedOptin = attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
             s = new CUstream();
@@ -219,6 +225,11 @@ final class JCudaDevice implements AutoCloseable {
 
     @Override
     public String toString() {
-        return name + " (" + multiprocessors + " SMs, " + (ownsContext ? "own context" : "shared context") + ")";
+        String context = ownsContext ? "own context" : "shared context";
+        if (emulated) {
+            return name + " (emulated CUDA driver " + JCudaNatives.emulatedDriver()
+                    + ": the kernels run on the host CPU emulator, not a GPU; " + context + ")";
+        }
+        return name + " (" + multiprocessors + " SMs, " + context + ")";
     }
 }

@@ -18,10 +18,19 @@ import java.util.stream.Stream;
  *
  * <p>Where {@code libcuda.so.1} (the driver) is missing, the load fails with an {@link UnsatisfiedLinkError}; it is
  * caught and its cause becomes the reason.
+ *
+ * <p>System property {@value #DRIVER_PROPERTY} names an emulated CUDA driver ({@code libengram_cudadrv_emu.so}, built
+ * by native-build/build.sh into java/target/jcuda-emu/): it is loaded by path first, and since its SONAME is
+ * {@code libcuda.so.1}, the dynamic linker satisfies the JNI library's NEEDED libcuda.so.1 with it (a loaded object
+ * matches by soname) instead of looking for the system's driver. The test JVMs set it; unset, blank or
+ * {@code system}: the system's driver.
  */
 final class JCudaNatives {
     /** The binding class whose static initialiser loads the JNI library. */
     static final String DRIVER = "jcuda.driver.JCudaDriver";
+    /** System property: path of the emulated CUDA driver to bind JCuda to (unset, blank or "system": the real one). */
+    static final String DRIVER_PROPERTY = "engram.jcuda.driver";
+    private static final String DRIVER_KEY = "<" + DRIVER_PROPERTY + ">";
 
     private static final Object TMPDIR_LOCK = new Object();
     /** Class name → "" when loaded, else the reason it is not. */
@@ -33,8 +42,44 @@ final class JCudaNatives {
 
     /** Null when the binding class {@code className} (e.g. DRIVER) and its natives are loaded, else why not. */
     static String unavailableReason(String className) {
+        String driver = STATE.computeIfAbsent(DRIVER_KEY, k -> loadEmulatedDriver());
+        if (!driver.isEmpty()) {
+            return driver;
+        }
         String s = STATE.computeIfAbsent(className, JCudaNatives::load);
         return s.isEmpty() ? null : s;
+    }
+
+    /** The emulated driver {@value #DRIVER_PROPERTY} names, or null (the system's driver). */
+    static Path emulatedDriver() {
+        String p = System.getProperty(DRIVER_PROPERTY);
+        if (p == null || p.isBlank() || p.strip().equals("system")) {
+            return null;
+        }
+        return Path.of(p.strip()).toAbsolutePath();
+    }
+
+    /** Loads the emulated driver, if one is named, before any JCuda library: "" when done (or none), else why not. */
+    private static String loadEmulatedDriver() {
+        return loadDriver(emulatedDriver());
+    }
+
+    /** Loads the driver library at {@code p} (null: none): "" when done, else one line saying why not. */
+    static String loadDriver(Path p) {
+        if (p == null) {
+            return "";
+        }
+        if (!Files.isRegularFile(p)) {
+            return DRIVER_PROPERTY + "=" + p + " does not exist (native-build/build.sh builds the emulated CUDA driver"
+                    + " into java/target/jcuda-emu/; set it to 'system' for the real driver)";
+        }
+        try {
+            System.load(p.toString());
+            return "";
+        } catch (LinkageError e) {
+            return "cannot load the emulated CUDA driver " + DRIVER_PROPERTY + "=" + p + ": "
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        }
     }
 
     private static String load(String className) {

@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.stream.Stream;
 
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
@@ -27,6 +30,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The jcuda engine on a GPU against the reference engine (seeded random inputs, {@link RetrievalAssertions}'s
  * tolerances: float32 logits and in-chunk sums, double across chunks). Skipped, with the reason, where there is no
  * driver, device or fatbin.
+ *
+ * <p>Under the emulated CUDA driver (system property engram.jcuda.driver, which the test JVMs set when the native
+ * build ran) the kernels run on the host CPU emulator, hundreds of times slower than a GPU: the cross-check cases are
+ * then scaled down ({@link #cases}: fewer patterns and queries, the same shapes — odd sizes, several chunks and query
+ * tiles, explicit launches) so that the class runs in seconds on 2 cores.
  */
 class JCudaCrossCheckTest {
     private static final ReferenceBackend REFERENCE = new ReferenceBackend();
@@ -49,9 +57,20 @@ class JCudaCrossCheckTest {
         }
     }
 
+    /** M, d, B, k, seed, launch threads/chunk/query tile (0: the engine's choice); smaller on the emulated driver. */
+    static Stream<Arguments> cases() {
+        if (JCudaNatives.emulatedDriver() != null) {
+            return Stream.of(Arguments.of(1000L, 64, 1, 10, 1L, 0, 0, 0), Arguments.of(1250L, 3, 17, 5, 2L, 0, 0, 0),
+                    Arguments.of(1029L, 127, 16, 32, 3L, 0, 0, 0), Arguments.of(777L, 200, 9, 7, 4L, 64, 64, 4),
+                    Arguments.of(5000L, 64, 33, 10, 5L, 128, 1024, 16));
+        }
+        return Stream.of(Arguments.of(1000L, 64, 1, 10, 1L, 0, 0, 0), Arguments.of(5000L, 3, 17, 5, 2L, 0, 0, 0),
+                Arguments.of(4099L, 127, 64, 32, 3L, 0, 0, 0), Arguments.of(777L, 200, 9, 7, 4L, 64, 64, 4),
+                Arguments.of(20000L, 64, 100, 10, 5L, 128, 4096, 16));
+    }
+
     @ParameterizedTest(name = "M={0} d={1} B={2} k={3} seed={4} launch={5}/{6}/{7}")
-    @CsvSource({"1000,64,1,10,1,0,0,0", "5000,3,17,5,2,0,0,0", "4099,127,64,32,3,0,0,0", "777,200,9,7,4,64,64,4",
-            "20000,64,100,10,5,128,4096,16"})
+    @MethodSource("cases")
     void agreesWithTheReference(long m, int d, int b, int k, long seed, int threads, int chunk, int qtile) {
         try (FloatMatrix x = RandomMatrices.uniform(m, d, seed);
              FloatMatrix q = RandomMatrices.uniform(b, d, seed + 100);

@@ -57,10 +57,10 @@ class JCudaWithoutDeviceTest {
     /** The table against the layout nvcc recorded in the fatbin (every kernel, every SM image). */
     @Test
     void kernelTableMatchesTheCompiledKernels() {
-        String missing = Fatbins.missing();
+        String missing = Fatbins.missingCompiled();
         assumeTrue(missing == null, () -> "no fatbin in this build: " + missing);
         for (String module : KernelTable.modules()) {
-            List<FatbinParams.Image> images = FatbinParams.read(Fatbins.read(module));
+            List<FatbinParams.Image> images = FatbinParams.read(Fatbins.readCompiled(module));
             assertEquals(2, images.size(), module + ": one cubin each for sm_80 and sm_90");
             for (FatbinParams.Image image : images) {
                 for (KernelTable k : KernelTable.values()) {
@@ -213,6 +213,24 @@ class JCudaWithoutDeviceTest {
         assertEquals("JCuda natives cannot load: libstdc++.so.6: cannot open shared object file: No such file",
                 JCudaNatives.reason(c));
         assertEquals("JCuda natives cannot load: UnsatisfiedLinkError: odd", JCudaNatives.reason(new UnsatisfiedLinkError("odd\nmore")));
+    }
+
+    /** A missing or broken emulated driver (system property engram.jcuda.driver) is one line naming the file. */
+    @Test
+    void aBadEmulatedDriverPathIsOneLine() throws Exception {
+        Path missing = Path.of("/nonexistent/libengram_cudadrv_emu.so");
+        assertEquals("engram.jcuda.driver=" + missing + " does not exist (native-build/build.sh builds the emulated CUDA"
+                + " driver into java/target/jcuda-emu/; set it to 'system' for the real driver)", JCudaNatives.loadDriver(missing));
+        Path junk = Files.createTempFile("engram-not-a-library", ".so");
+        try {
+            Files.write(junk, new byte[] {1, 2, 3});
+            String why = JCudaNatives.loadDriver(junk);
+            assertTrue(why.startsWith("cannot load the emulated CUDA driver engram.jcuda.driver=" + junk + ": "), why);
+            assertEquals(1, why.lines().count(), why);
+        } finally {
+            Files.delete(junk);
+        }
+        assertEquals("", JCudaNatives.loadDriver(null));
     }
 
     /** Selection by name and capability; here (no driver, or no fatbin) the engine says why in one line. */
