@@ -1280,6 +1280,17 @@ extern "C" int32_t engram_integrate_args_layout(int64_t* out, int32_t cap) {
     return count;
 }
 
+extern "C" int32_t engram_quantile_columns_layout(int64_t* out, int32_t cap) {
+    using engram::QuantileColumns;
+    const int64_t v[] = {(int64_t) sizeof(QuantileColumns),          (int64_t) offsetof(QuantileColumns, data),
+                         (int64_t) offsetof(QuantileColumns, count),   (int64_t) offsetof(QuantileColumns, stride),
+                         (int64_t) offsetof(QuantileColumns, slab),    (int64_t) offsetof(QuantileColumns, coords),
+                         (int64_t) offsetof(QuantileColumns, columns)};
+    const int32_t count = (int32_t) (sizeof v / sizeof v[0]);
+    for (int32_t i = 0; i < count && i < cap; i++) out[i] = v[i];
+    return count;
+}
+
 extern "C" void engram_tensor_weights_layout(int32_t h, int32_t* out) { engram::tensor_weights_layout(h, out); }
 
 extern "C" void engram_pack_tensor_weights(int32_t n, int32_t h, const float* params, void* dst) {

@@ -268,6 +268,8 @@ ENGRAM_API int32_t engram_integrate_quantiles(const engram_ensemble* e, int64_t 
  * (engram_tensor_weights_layout's size, host memory) as the tensor kernel reads it.
  */
 ENGRAM_API int32_t engram_integrate_args_layout(int64_t* out, int32_t cap);
+/** The same for engram::QuantileColumns (quantiles.cuh): sizeof, offsetof data, count, stride, slab, coords, columns. */
+ENGRAM_API int32_t engram_quantile_columns_layout(int64_t* out, int32_t cap);
 ENGRAM_API void engram_tensor_weights_layout(int32_t h, int32_t* out);
 ENGRAM_API void engram_pack_tensor_weights(int32_t n, int32_t h, const float* params, void* dst);
 

@@ -35,6 +35,7 @@
 
 #include "../engram_cuda.cuh"
 #include "../integrate.cuh"
+#include "../quantiles.cuh"
 #include "../scores_partials.cuh"
 
 #include <unistd.h>
@@ -163,6 +164,8 @@ const Kernel kKernels[] = {
     ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h128, 128),
     ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h16_tile32, 128),
     ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h32_tile32, 128),
+    ENGRAM_EMU_KERNEL("quantiles", engram_kernel_column_quantiles, 256),
+    ENGRAM_EMU_KERNEL("quantiles", engram_kernel_count_diverged, 256),
 };
 
 // ---- state: one mutex over the tables; handles are never reused ----

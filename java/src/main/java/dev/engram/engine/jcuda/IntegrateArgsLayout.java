@@ -15,6 +15,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The one description, on the Java side, of the integration kernels' argument struct {@code engram::IntegrateArgs}
+ * (and of the quantile kernel's {@code engram::QuantileColumns})
  * (cuda/integrate.cuh), which the JCuda engine packs and passes by value to {@code engram_kernel_integrate_fp32} and
  * {@code engram_kernel_integrate_tc_*}: fields in declaration order with their C types, each at its natural alignment
  * (as the x86-64 and CUDA ABIs lay out a struct). A test compares every offset and size with what the C compiler
@@ -56,6 +57,14 @@ final class IntegrateArgsLayout {
             POINTER.withName("samples"), POINTER.withName("finals"), POINTER.withName("diverged"),
             POINTER.withName("ws"),
             SCRATCH.withName("scratch"));
+
+    /**
+     * engram::QuantileColumns (cuda/quantiles.cuh), the quantile kernel's first parameter: column j = s·coords + c
+     * holds data[s·slab + i·stride + c] for i < count.
+     */
+    static final StructLayout QUANTILE_COLUMNS = natural(POINTER.withName("data"), JAVA_LONG.withName("count"),
+            JAVA_LONG.withName("stride"), JAVA_LONG.withName("slab"), JAVA_INT.withName("coords"),
+            JAVA_INT.withName("columns"));
 
     /** Bytes of the struct (sizeof), a multiple of 8. */
     static final int SIZE = (int) ARGS.byteSize();
@@ -107,6 +116,11 @@ final class IntegrateArgsLayout {
      */
     static MemorySegment allocate() {
         return MemorySegment.ofArray(new long[SIZE / 8]);
+    }
+
+    /** A zeroed QuantileColumns image (as {@link #allocate}). */
+    static MemorySegment allocateQuantileColumns() {
+        return MemorySegment.ofArray(new long[(int) QUANTILE_COLUMNS.byteSize() / 8]);
     }
 
     /** The image's words, for {@code Pointer.to(long[])}. */

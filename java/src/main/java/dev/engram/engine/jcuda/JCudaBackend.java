@@ -8,6 +8,7 @@ import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalPartial;
 import dev.engram.engine.RetrievalResult;
+import dev.engram.engine.ffm.EnsembleQuantiles;
 import dev.engram.engine.ffm.IntegrationLaunch;
 import dev.engram.tensor.FloatMatrix;
 import jcuda.driver.CUcontext;
@@ -164,6 +165,17 @@ public final class JCudaBackend implements Backend, AutoCloseable {
         Objects.requireNonNull(progress, "progress");
         checkOpen();
         return JCudaEnsemble.run(device, spec, integration, progress);
+    }
+
+    /**
+     * Integrates the ensemble and returns only its quantiles, computed on the device by the kernels of
+     * cuda/quantiles.cu (as the FFM engine's {@code integrateQuantiles}): the samples and final states never leave
+     * it. The values are those {@link #integrate} gives (EnsembleRecorder's type-7 quantiles), bit for bit.
+     */
+    public EnsembleQuantiles integrateQuantiles(EnsembleSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        checkOpen();
+        return JCudaEnsemble.quantiles(device, spec, integration);
     }
 
     @Override

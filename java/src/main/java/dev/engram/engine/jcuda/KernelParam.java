@@ -14,7 +14,9 @@ enum KernelParam {
     /** {@code float}: 4 bytes. */
     FLOAT(4, 4),
     /** {@code engram::IntegrateArgs} by value ({@link IntegrateArgsLayout}). */
-    INTEGRATE_ARGS(IntegrateArgsLayout.SIZE, 8);
+    INTEGRATE_ARGS(IntegrateArgsLayout.SIZE, 8),
+    /** {@code engram::QuantileColumns} by value ({@link IntegrateArgsLayout#QUANTILE_COLUMNS}). */
+    QUANTILE_COLUMNS((int) IntegrateArgsLayout.QUANTILE_COLUMNS.byteSize(), 8);
 
     final int bytes;
     final int align;

@@ -12,7 +12,7 @@ import static dev.engram.engine.jcuda.KernelParam.POINTER;
 /**
  * The kernels the JCuda engine launches: which fatbin holds each, its extern "C" name (cuModuleGetFunction), and its
  * parameters in order, by name and C type, exactly as declared in cuda/retrieve_partial.cu, cuda/retrieve_partial_v2.cu,
- * cuda/retrieve_merge.cu, cuda/scores_partials.cu, cuda/integrate.cu and cuda/integrate_tc.cu.
+ * cuda/retrieve_merge.cu, cuda/scores_partials.cu, cuda/integrate.cu, cuda/integrate_tc.cu and cuda/quantiles.cu.
  * {@link KernelArgs} checks every launch against this table; a test checks the table against the parameter offsets
  * and sizes nvcc recorded in the fatbin.
  */
@@ -49,7 +49,11 @@ enum KernelTable {
     INTEGRATE_TC_H128(Modules.TC, "engram_kernel_integrate_tc_h128", Signatures.INTEGRATE_TC),
     /** Tiles of 32 trajectories per warp (h <= 32). */
     INTEGRATE_TC_H16_TILE32(Modules.TC, "engram_kernel_integrate_tc_h16_tile32", Signatures.INTEGRATE_TC),
-    INTEGRATE_TC_H32_TILE32(Modules.TC, "engram_kernel_integrate_tc_h32_tile32", Signatures.INTEGRATE_TC);
+    INTEGRATE_TC_H32_TILE32(Modules.TC, "engram_kernel_integrate_tc_h32_tile32", Signatures.INTEGRATE_TC),
+    /** Per-column quantiles of an ensemble's samples or final states on the device (cuda/quantiles.cu). */
+    COLUMN_QUANTILES(Modules.QUANTILES, "engram_kernel_column_quantiles", Signatures.COLUMN_QUANTILES),
+    /** The number of diverged trajectories (flags other than −1), added to a zeroed counter. */
+    COUNT_DIVERGED(Modules.QUANTILES, "engram_kernel_count_diverged", Signatures.COUNT_DIVERGED);
 
     /** Threads per block of version 2's partial kernel (kWarps warps of 32). */
     static final int V2_THREADS = 128;
@@ -152,6 +156,7 @@ enum KernelTable {
     private static final class Modules {
         static final String V2 = "engram_retrieve_partial_v2.fatbin";
         static final String TC = "engram_integrate_tc.fatbin";
+        static final String QUANTILES = "engram_quantiles.fatbin";
     }
 
     /** The signatures, kept apart so that the enum constants can refer to them. */
@@ -181,6 +186,10 @@ enum KernelTable {
                 p("top_index", POINTER));
         static final List<Param> INTEGRATE = List.of(p("a", INTEGRATE_ARGS));
         static final List<Param> INTEGRATE_TC = List.of(p("a", INTEGRATE_ARGS), p("packed", POINTER));
+
+        static final List<Param> COLUMN_QUANTILES = List.of(p("c", KernelParam.QUANTILE_COLUMNS),
+                p("levels", POINTER), p("level_count", INT), p("out", POINTER));
+        static final List<Param> COUNT_DIVERGED = List.of(p("flags", POINTER), p("count", LONG), p("out", POINTER));
 
         private static Param p(String name, KernelParam type) {
             return new Param(name, type);

@@ -114,6 +114,28 @@ class JCudaHostPackingTest {
         assertEquals(624, IntegrateArgsLayout.SIZE, "sizeof(IntegrateArgs) on x86-64 and CUDA");
     }
 
+    /** QuantileColumns (the quantile kernel's struct) against the C compiler's. */
+    @Test
+    void quantileColumnsLayoutIsTheCompilers() throws Throwable {
+        List<String> fields = List.of("data", "count", "stride", "slab", "coords", "columns");
+        assertEquals(fields, IntegrateArgsLayout.fields(IntegrateArgsLayout.QUANTILE_COLUMNS));
+        List<Long> java = new ArrayList<>();
+        java.add(IntegrateArgsLayout.QUANTILE_COLUMNS.byteSize());
+        java.addAll(offsets(IntegrateArgsLayout.QUANTILE_COLUMNS, fields));
+        try (Arena arena = Arena.ofConfined()) {
+            MethodHandle layout = function(arena, "engram_quantile_columns_layout",
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+            MemorySegment out = arena.allocate(JAVA_LONG, 16);
+            int count = (int) layout.invokeExact(out, 16);
+            List<Long> c = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                c.add(out.getAtIndex(JAVA_LONG, i));
+            }
+            assertEquals(c, java);
+        }
+        assertEquals(40, KernelParam.QUANTILE_COLUMNS.bytes);
+    }
+
     /** The weight image's offsets and bytes against tc_layout and pack_tensor_weights, for every hidden width. */
     @ParameterizedTest(name = "n={0} h={1}")
     @CsvSource({"1, 16", "3, 32", "8, 64", "5, 128"})

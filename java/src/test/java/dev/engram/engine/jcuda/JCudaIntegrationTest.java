@@ -13,6 +13,7 @@ import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalPartial;
 import dev.engram.engine.RetrievalResult;
 import dev.engram.engine.ffm.IntegrationLaunch;
+import dev.engram.engine.ffm.NativeQuantilesTest;
 import dev.engram.engine.reference.ReferenceBackend;
 import dev.engram.tensor.FloatMatrix;
 import dev.engram.tensor.RandomMatrices;
@@ -202,6 +203,21 @@ class JCudaIntegrationTest {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> engine.integrate(spec));
         assertEquals("the tensor-core kernel integrates the general Hamiltonian (kind hamiltonian) only; use the FP32"
                 + " kernel", e.getMessage());
+    }
+
+    /**
+     * Quantiles computed on the device (cuda/quantiles.cu) equal, bit for bit, the host's over the samples the same
+     * kernel writes (NativeQuantilesTest's comparison): the same order statistics, interpolated in double.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"hnn, LEAPFROG", "port, RK4", "baseline-u, RK4"})
+    void deviceQuantilesEqualTheHosts(String kind, Scheme scheme) {
+        JCudaBackend engine = engine(new IntegrationLaunch(IntegrationLaunch.Kernel.FP32, 64, 0, 2));
+        int steps = 12;
+        EnsembleSpec spec = new EnsembleSpec(model(kind, steps, 7), new float[] {0.3f, -0.2f}, new float[] {0.1f, 0.4f},
+                null, 150, 0.05f, steps, 0.3f, 0.2f, 0.2f, 5, 4, false, NativeQuantilesTest.LEVELS, scheme,
+                EnsembleSpec.DEFAULT_TAO_OMEGA);
+        NativeQuantilesTest.assertSameQuantiles(spec, engine.integrate(spec), engine.integrateQuantiles(spec));
     }
 
     /** Selected by name for integration, as the CLI's --backend jcuda does. */

@@ -44,7 +44,10 @@ class JCudaWithoutDeviceTest {
         assertArrayEquals(new int[] {0, 624}, KernelTable.INTEGRATE_TC_H128.offsets());
         assertEquals(List.of("engram_retrieve_partial.fatbin", "engram_retrieve_partial_v2.fatbin",
                 "engram_retrieve_merge.fatbin", "engram_scores_partials.fatbin", "engram_integrate.fatbin",
-                "engram_integrate_tc.fatbin"), KernelTable.modules());
+                "engram_integrate_tc.fatbin", "engram_quantiles.fatbin"), KernelTable.modules());
+        // QuantileColumns (40 bytes) levels level_count out; flags count out
+        assertArrayEquals(new int[] {0, 40, 48, 56}, KernelTable.COLUMN_QUANTILES.offsets());
+        assertArrayEquals(new int[] {0, 8, 16}, KernelTable.COUNT_DIVERGED.offsets());
         assertEquals(KernelTable.RETRIEVE_PARTIAL_V2_F16_D128, KernelTable.partialV2For(JCudaStorage.F16, 128));
         assertEquals(KernelTable.RETRIEVE_PARTIAL_V2_F32_D32, KernelTable.partialV2For(JCudaStorage.F32, 32));
         assertEquals(KernelTable.INTEGRATE_TC_H32_TILE32, KernelTable.integrateTc(32, 32));
