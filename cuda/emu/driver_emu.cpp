@@ -11,7 +11,10 @@
 // Faithful where it catches bugs, stricter than the real driver where that is cheap:
 //  - device memory comes from an allocation table; a fresh allocation is filled with 0xFF bytes (NaN floats), so a
 //    read before a write shows; a copy or free on an address outside a live allocation, or running past its end, is
-//    CUDA_ERROR_INVALID_VALUE (as the real driver); freed memory is filled with 0xFF before it is released;
+//    CUDA_ERROR_INVALID_VALUE (as the real driver); each allocation is its own mapping ending at a guard page and
+//    unmapped when freed, so a kernel reading or writing past an allocation or after its cuMemFree faults at once
+//    (the process dies with SIGSEGV in the kernel, where a GPU would report CUDA_ERROR_ILLEGAL_ADDRESS) instead of
+//    silently touching other memory;
 //  - every pointer argument of a launch must be null or inside a live allocation (one past its end allowed), else
 //    CUDA_ERROR_ILLEGAL_ADDRESS without running (a GPU would fault on use; the host emulator would crash the process);
 //  - handles are never reused: a destroyed context, unloaded module (and its functions) or destroyed stream is an
@@ -28,9 +31,10 @@
 // The device: "Engram emulated device (host CPU)", compute capability 9.0, 132 multiprocessors, the limits of an
 // H100. Every call but cuInit, cuDriverGetVersion and cuGetError* is CUDA_ERROR_NOT_INITIALIZED before cuInit.
 //
-// To add a kernel: its .cu file in ENGRAM_DRIVER_EMU_KERNEL_SOURCES (CMakeLists.txt), its extern "C" declaration in a
-// header included below, and one line in kKernels (module stem = the .cu file's name, the kernel, its
-// __launch_bounds__ thread limit). driver_emu_fatbins then writes engram_<stem>.fatbin naming it.
+// To add a kernel: its .cu file in ENGRAM_KERNEL_SOURCES (CMakeLists.txt; every kernel file but engram.cu is linked
+// in already), its extern "C" declaration in a header included below, and one line in kKernels (module stem = the .cu
+// file's name, the kernel, its __launch_bounds__ thread limit). `driver_emu_test fatbins DIR` (run by build.sh) then
+// writes engram_<stem>.fatbin naming it with its parameter types.
 #include "driver_emu.h"
 
 #include "../engram_cuda.cuh"
@@ -38,6 +42,7 @@
 #include "../quantiles.cuh"
 #include "../scores_partials.cuh"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -178,6 +183,8 @@ size_t allocated_bytes = 0;
 struct Allocation {
     size_t bytes;
     uintptr_t ctx;
+    void* map;  // the mapping holding it, and its length (with the guard page)
+    size_t map_bytes;
 };
 struct Context {
     CUresult sticky = CUDA_SUCCESS;  // a kernel fault poisons the context, as on a GPU
@@ -268,9 +275,32 @@ CUresult copy(uintptr_t dst, bool dst_device, uintptr_t src, bool src_device, si
     return CUDA_SUCCESS;
 }
 
+/**
+ * A device allocation: its own mapping, the bytes placed (256-byte aligned, as cudaMalloc's) so that they end as near
+ * as alignment allows to an inaccessible guard page, and filled with 0xFF. A kernel running past the end (by more than
+ * the alignment padding) faults at once instead of corrupting the host process's memory; after cuMemFree the whole
+ * mapping is gone, so a kernel using freed memory faults too. (A fault crashes the process: on a GPU it would be
+ * CUDA_ERROR_ILLEGAL_ADDRESS.)
+ */
+bool map_allocation(size_t bytes, Allocation* a, uintptr_t* base) {
+    size_t page = (size_t) sysconf(_SC_PAGE_SIZE);
+    size_t padded = (bytes + 255) / 256 * 256;
+    size_t body = (padded + page - 1) / page * page;
+    void* m = mmap(nullptr, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return false;
+    char* start = static_cast<char*>(m);
+    if (mprotect(start + body, page, PROT_NONE) != 0) {
+        munmap(m, body + page);
+        return false;
+    }
+    a->map = m;
+    a->map_bytes = body + page;
+    *base = reinterpret_cast<uintptr_t>(start + body - padded);
+    return true;
+}
+
 void release(std::map<uintptr_t, Allocation>::iterator it) {
-    std::memset(reinterpret_cast<void*>(it->first), 0xff, it->second.bytes);
-    ::operator delete(reinterpret_cast<void*>(it->first), std::align_val_t(256));
+    munmap(it->second.map, it->second.map_bytes);
     allocated_bytes -= it->second.bytes;
     allocations.erase(it);
 }
@@ -514,12 +544,13 @@ EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
     if (CUresult r = current(&ctx)) return r;
     if (pointer == nullptr || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     if (bytes > total_memory - allocated_bytes) return CUDA_ERROR_OUT_OF_MEMORY;
-    void* p = ::operator new(bytes, std::align_val_t(256), std::nothrow);
-    if (p == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
-    std::memset(p, 0xff, bytes);  // NaN in every float format: a read before a write shows
-    allocations[reinterpret_cast<uintptr_t>(p)] = Allocation{bytes, ctx};
+    Allocation a{bytes, ctx, nullptr, 0};
+    uintptr_t base;
+    if (!map_allocation(bytes, &a, &base)) return CUDA_ERROR_OUT_OF_MEMORY;
+    std::memset(reinterpret_cast<void*>(base), 0xff, bytes);  // NaN in every float format: a read before a write shows
+    allocations[base] = a;
     allocated_bytes += bytes;
-    *pointer = reinterpret_cast<uintptr_t>(p);
+    *pointer = base;
     return CUDA_SUCCESS;
 }
 

@@ -3,7 +3,11 @@
 // writes the emulated module images engram_<stem>.fatbin for every module in the driver's kernel table.
 #include "driver_emu.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -109,6 +113,19 @@ int main(int argc, char** argv) {
     EXPECT(cuMemFree_v2(q), CUDA_SUCCESS);
     EXPECT(cuMemFree_v2(q), CUDA_ERROR_INVALID_VALUE);        // double free
     EXPECT(cuMemcpyHtoD_v2(q, host, 4), CUDA_ERROR_INVALID_VALUE);  // use after free
+
+    // a kernel running past an allocation (beyond its 256-byte alignment) or into freed memory faults at once
+    for (CUdeviceptr bad : {p + 1024, q}) {
+        pid_t child = fork();
+        if (child == 0) {
+            volatile unsigned char* b = reinterpret_cast<volatile unsigned char*>((uintptr_t) bad);
+            (void) *b;
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    }
 
     // modules: a fatbin, kernels found by whole name in the image and in the driver's table
     const char junk[32] = "not a fatbin at all, no magic";

@@ -1,5 +1,6 @@
 package dev.engram.cli;
 
+import dev.engram.tensor.Npy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -8,16 +9,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Every {@code ./engram …} line of the README's bash blocks, in README order: run in-process on the bundled
- * synthetic data (with {@code sample/…} and {@code out/…} moved into a temporary folder), or, where
- * {@link #notRun} gives a reason, parsed (or, for the launcher's own commands, looked up in the launcher).
+ * Every {@code ./engram …} line of the bash blocks of the README and of the Markdown files under {@code java/docs/}
+ * (the reference material moved out of the README), README first, each distinct line once: run in-process on the
+ * bundled synthetic data (with {@code sample/…} and {@code out/…} moved into a temporary folder; {@code out/npy/}
+ * holds two small float32 {@code .npy} files for {@code retrieve}), or, where {@link #notRun} gives a reason, parsed
+ * (or, for the launcher's own commands, looked up in the launcher).
  */
 class ReadmeCommandsTest {
     @TempDir
@@ -32,12 +37,35 @@ class ReadmeCommandsTest {
         throw new IllegalStateException("README.md not found above " + Path.of("").toAbsolutePath());
     }
 
-    /** The {@code ./engram} commands of the README's bash blocks, continuation lines joined, comments dropped. */
+    /** The README, then the Markdown files under {@code java/docs/} in name order. */
+    static List<Path> documents() throws Exception {
+        List<Path> out = new ArrayList<>();
+        out.add(readme());
+        Path docs = readme().resolveSibling("java").resolve("docs");
+        try (var s = Files.list(docs)) {
+            s.filter(p -> p.getFileName().toString().endsWith(".md")).sorted().forEach(out::add);
+        }
+        return out;
+    }
+
+    /**
+     * The distinct {@code ./engram} commands of the documents' bash blocks, in order, continuation lines joined,
+     * comments dropped.
+     */
     static List<String> commands() throws Exception {
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        for (Path doc : documents()) {
+            out.addAll(commands(doc));
+        }
+        return new ArrayList<>(out);
+    }
+
+    /** The {@code ./engram} commands of one Markdown file's bash blocks. */
+    static List<String> commands(Path doc) throws Exception {
         List<String> out = new ArrayList<>();
         boolean bash = false;
         StringBuilder pending = null;
-        for (String line : Files.readAllLines(readme())) {
+        for (String line : Files.readAllLines(doc)) {
             if (line.startsWith("```")) {
                 bash = line.strip().equals("```bash");
                 continue;
@@ -87,7 +115,20 @@ class ReadmeCommandsTest {
     @Test
     void everyReadmeCommandRunsOrParses() throws Exception {
         List<String> cmds = commands();
-        assertTrue(cmds.size() >= 15, "found only " + cmds.size() + " ./engram commands in " + readme());
+        assertTrue(cmds.size() >= 30, "found only " + cmds.size() + " ./engram commands in " + documents());
+        assertTrue(commands(readme()).size() >= 20, "the README's command list has " + commands(readme()).size());
+        SplittableRandom rnd = new SplittableRandom(7);
+        float[] mem = new float[1000 * 16];
+        float[] q = new float[8 * 16];
+        for (int i = 0; i < mem.length; i++) {
+            mem[i] = (float) rnd.nextGaussian();
+        }
+        for (int i = 0; i < q.length; i++) {
+            q[i] = mem[i] + 0.1f * (float) rnd.nextGaussian(); // noisy copies of the first 8 patterns
+        }
+        Files.createDirectories(dir.resolve("out/npy"));
+        Npy.write(dir.resolve("out/npy/memory.npy"), mem, 1000, 16);
+        Npy.write(dir.resolve("out/npy/queries.npy"), q, 8, 16);
         String launcher = Files.readString(readme().resolveSibling("engram"));
         int ran = 0;
         for (String cmd : cmds) {
@@ -113,6 +154,6 @@ class ReadmeCommandsTest {
             assertEquals(0, r.code(), cmd + "\n" + r.err());
             ran++;
         }
-        assertTrue(ran >= 8, "ran " + ran + " README commands");
+        assertTrue(ran >= 14, "ran " + ran + " README commands");
     }
 }

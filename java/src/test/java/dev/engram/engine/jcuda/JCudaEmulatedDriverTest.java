@@ -165,6 +165,24 @@ class JCudaEmulatedDriverTest {
                 .pointer("out_top_index", null);
     }
 
+    /** nvcc's fatbins (where this build has them) load too: their kernels are found by name, only in their module. */
+    @Test
+    void realFatbinsLoadAndTheirKernelsAreFoundByName() {
+        String missing = Fatbins.missingCompiled();
+        assumeTrue(missing == null, () -> "no nvcc fatbin in this build: " + missing);
+        try (JCudaDevice.Scope ignored = engine.device().enter()) {
+            CUmodule m = new CUmodule();
+            cuModuleLoadData(m, Fatbins.readCompiled(KernelTable.RETRIEVE_MERGE.module));
+            try {
+                cuModuleGetFunction(new CUfunction(), m, KernelTable.RETRIEVE_MERGE.symbol);
+                assertCudaError("CUDA_ERROR_NOT_FOUND",
+                        () -> cuModuleGetFunction(new CUfunction(), m, KernelTable.SCORES_PARTIALS.symbol));
+            } finally {
+                cuModuleUnload(m);
+            }
+        }
+    }
+
     /** Every kernel of the table is in its module's image with exactly the table's parameter types, in order. */
     @Test
     void kernelTableMatchesTheHostCompiledKernels() {
