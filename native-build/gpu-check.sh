@@ -13,21 +13,30 @@
 #   5. time          the retrieval kernels at the sizes of cuda/PERFORMANCE.md, f32/f16/bf16; the integration
 #                    kernels (FP32 and bf16 tensor cores) at N = --sizes trajectories, n = 1, h = 64, 100 leapfrog
 #                    steps (CUDA events)
-#   6. torch         PyTorch on the same GPU at the same sizes: matmul+softmax+topk, SDPA, the cuBLAS GEMM alone
+#   6. java          the Java engines on the GPU with a carried Java runtime (the machine has none; made by
+#                    native-build/java-runtime.sh into target/gpu-java): `engram gpu-check` cross-checks the FFM cuda
+#                    engine (both retrieval kernels, every storage, integration), the jcuda engine and the JCublas
+#                    baseline against the reference engine and times retrieval, appending its JSON lines to --out
+#                    ("check": "java-gpu-check"); its output is kept as <out>.java.log. No runtime: one line
+#                    "java: skipped (no runtime carried)". At most 110 s of what is left of --budget.
+#   7. torch         PyTorch on the same GPU at the same sizes: matmul+softmax+topk, SDPA, the cuBLAS GEMM alone
 #                    (bench/peers/torch_gpu_retrieval.py); leapfrog with autograd / a hand-written gradient, float32
 #                    and bfloat16, eager and as a CUDA graph (bench/peers/torch_gpu_leapfrog.py)
 # Each step runs under `timeout` with what is left of --budget; a step that runs out is recorded as "timeout".
 #
 # usage: native-build/gpu-check.sh [--out FILE.jsonl] [--budget SECONDS] [--arch SM] [--prebuilt DIR]
 #                                  [--cases BxMxd,...] [--reps N] [--sizes N,...] [--skip-torch] [--quick]
-#                                  [--emulated BUILD_DIR]
+#                                  [--emulated BUILD_DIR] [--java DIR | --skip-java]
 #   --out       results file (default: gpu-check-<date>.jsonl in the current folder); lines are appended
 #   --budget    seconds for the whole run (default 230)
 #   --arch      nvcc target, e.g. sm_90 for H100/H200 (default), sm_80 for A100
 #   --sizes     trajectory counts the integration kernels and their PyTorch peer are timed at (default
 #               100000,1000000,10000000; a size predicted to take over 8 s per run is skipped and says so)
 #   --emulated  CI mode: no GPU; run the emulated harness binaries from BUILD_DIR (native-build/build.sh's folder),
-#               validation only (build, sanitizer and timing are recorded as skipped)
+#               validation only (build, sanitizer and timing are recorded as skipped); the Java step checks the
+#               emulated engine (emu) at small sizes, and jcuda where the emulated CUDA driver was built
+#   --java      the folder native-build/java-runtime.sh made (default: target/gpu-java when it is there)
+#   --skip-java no Java step (recorded as skipped)
 # Exit status: 0 when every step that ran passed (skipped steps do not fail the run), 1 when one failed, 64 on a
 # bad argument.
 set -uo pipefail
@@ -42,6 +51,9 @@ reps=20
 skip_torch=0
 quick=0
 sizes="100000,1000000,10000000"
+java_dir=""
+java_given=0
+skip_java=0
 harnesses=(retrieve integrate)
 declare -A harness_kernels=([retrieve]="cuda/retrieve_partial.cu cuda/retrieve_partial_v2.cu cuda/retrieve_merge.cu"
                             [integrate]="cuda/integrate.cu cuda/integrate_tc.cu cuda/quantiles.cu")
@@ -61,6 +73,8 @@ while [ $# -gt 0 ]; do
     --reps) need_value "$@"; reps="$2"; shift 2 ;;
     --sizes) need_value "$@"; sizes="$2"; shift 2 ;;
     --skip-torch) skip_torch=1; shift ;;
+    --java) need_value "$@"; java_dir="$2"; java_given=1; shift 2 ;;
+    --skip-java) skip_java=1; shift ;;
     --quick) quick=1; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -227,7 +241,46 @@ for h in "${harnesses[@]}"; do
   run_step "time-$h" 90 "${bin[$h]}" ${harness_time_args[$h]} --json "$out"
 done
 
-# 6. PyTorch on the same GPU, same shapes
+# 6. the Java engines with the carried runtime (see the header); JCublas 12.6 links libcublas.so.12, which the
+#    machine may have only inside PyTorch's wheel (nvidia/cublas/lib): that folder goes on LD_LIBRARY_PATH
+[ $java_given -eq 1 ] || java_dir="$here/target/gpu-java"
+# a copy that lost its execute bits (carried by a tool that does not keep them) gets them back
+if [ -f "$java_dir/gpu-check" ] && [ -f "$java_dir/runtime/bin/java" ] && [ ! -x "$java_dir/runtime/bin/java" ]; then
+  chmod u+x "$java_dir/gpu-check" "$java_dir/runtime/bin/"* "$java_dir/runtime/lib/jspawnhelper" 2>/dev/null
+fi
+if [ $skip_java -eq 1 ]; then record java skipped 0 reason "--skip-java"
+elif [ ! -x "$java_dir/gpu-check" ] || [ ! -x "$java_dir/runtime/bin/java" ]; then
+  record java skipped 0 reason "no runtime carried ($java_dir has no gpu-check and runtime/bin/java; make them with native-build/java-runtime.sh and carry target/gpu-java)"
+else
+  cublas12=""
+  for d in $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) /usr/local/cuda*/lib64 \
+           /usr/lib/x86_64-linux-gnu; do
+    for f in "$d/nvidia/cublas/lib/libcublas.so.12" "$d/libcublas.so.12"; do
+      if [ -e "$f" ]; then cublas12="$(dirname "$f")"; break 2; fi
+    done
+  done
+  t=$(left); [ "$t" -gt 110 ] && t=110
+  if [ "$t" -le 30 ]; then record java skipped 0 reason "budget spent"
+  else
+    java_args=(--out "$out" --budget $(( t - 15 )))
+    java_opts=""
+    jcuda_driver=system
+    if [ -n "$emulated" ]; then
+      java_args+=(--engines emu,jcuda,jcublas --quick --time-cases 2x3000x32)
+      # the emulated CUDA driver for JCuda, where the native build made one (java/target/jcuda-emu/); jcublas needs
+      # libcublas.so.12 as well, else it is recorded as unavailable
+      drv="$here/java/target/jcuda-emu/libengram_cudadrv_emu.so"
+      if [ -f "$drv" ]; then java_opts="-Dengram.jcuda.driver=$drv"; jcuda_driver="$drv"; fi
+    fi
+    record java-environment ok 0 runtime "$java_dir" libcublas_so_12 "${cublas12:-none found}" \
+      jcuda_driver "$jcuda_driver" budget_s "$(( t - 15 ))"
+    run_step java "$t" env LD_LIBRARY_PATH="${cublas12:+$cublas12:}${LD_LIBRARY_PATH:-}" \
+      ENGRAM_JAVA_OPTS="$java_opts ${ENGRAM_JAVA_OPTS:-}" "$java_dir/gpu-check" "${java_args[@]}"
+    cp "$work/step.log" "$work/java.log" && mv -f "$work/java.log" "$out.java.log"
+  fi
+fi
+
+# 7. PyTorch on the same GPU, same shapes
 if [ $skip_torch -eq 1 ]; then record torch skipped 0 reason "--skip-torch"; record torch-leapfrog skipped 0 reason "--skip-torch"
 elif [ "$torch_v" = none ]; then
   record torch skipped 0 reason "python3 cannot import torch"; record torch-leapfrog skipped 0 reason "python3 cannot import torch"

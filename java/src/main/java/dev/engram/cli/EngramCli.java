@@ -27,7 +27,7 @@ import java.util.logging.SimpleFormatter;
         subcommands = {RunCommand.class, DemoCommand.class, RetrieveCommand.class, BenchCommand.class,
                 PhysicsCommand.class, EnsembleCommand.class, FetchCommand.class, DataCommand.class,
                 BacktestCommand.class, TrainCommand.class, ForecastCommand.class, WatchCommand.class,
-                EnginesCommand.class, CommandLine.HelpCommand.class,
+                EnginesCommand.class, GpuCheckCommand.class, CommandLine.HelpCommand.class,
                 picocli.AutoComplete.GenerateCompletion.class})
 public final class EngramCli implements Runnable {
     /** Exit code for bad input, missing files and resources that do not suffice (the user can fix it). */

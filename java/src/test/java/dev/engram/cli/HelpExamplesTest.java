@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Every command's {@code --help} ends its description with an example ("Example: engram …"), and the examples run
  * as written on the bundled (synthetic) data, in the order a user would run them, with {@code sample/…} and
- * {@code out/…} moved into a temporary folder. Two are only parsed, for the reason given in {@link #PARSE_ONLY}.
+ * {@code out/…} moved into a temporary folder. Three are only parsed, for the reasons given in {@link #PARSE_ONLY}.
  */
 class HelpExamplesTest {
     /**
@@ -37,7 +37,8 @@ class HelpExamplesTest {
 
     static final Map<String, String> PARSE_ONLY = Map.of(
             "run", "RunCommandTest runs this example and checks the whole report",
-            "fetch", "needs the network; the exchange clients are tested against a local server");
+            "fetch", "needs the network; the exchange clients are tested against a local server",
+            "gpu-check", "GpuJavaRuntimeCheck runs it on the emulated engine, through the runtime carried to a GPU machine");
 
     /** The order in which the examples are run: later ones read what earlier ones wrote. */
     static final List<String> RUN_ORDER = List.of("data sample", "data info", "data", "engines", "train", "forecast",

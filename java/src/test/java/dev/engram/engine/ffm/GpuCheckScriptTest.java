@@ -64,7 +64,7 @@ class GpuCheckScriptTest {
         assumeTrue(Files.isExecutable(build.resolve("harness_retrieve_emu")),
                 () -> "no emulated harness in " + build + " (the native build did not run)");
         Path out = tmp.resolve("results.jsonl");
-        Run r = run("--emulated", build.toString(), "--quick", "--skip-torch", "--out", out.toString());
+        Run r = run("--emulated", build.toString(), "--quick", "--skip-torch", "--skip-java", "--out", out.toString());
         assertEquals(0, r.exit(), r.stdout() + r.stderr());
         List<String> steps = new ArrayList<>();
         java.util.Map<String, JsonNode> summaries = new java.util.HashMap<>();
@@ -81,7 +81,7 @@ class GpuCheckScriptTest {
                 "sanitize-memcheck-retrieve:skipped", "sanitize-memcheck-integrate:skipped",
                 "sanitize-racecheck-retrieve:skipped", "sanitize-racecheck-integrate:skipped",
                 "sanitize-synccheck-retrieve:skipped", "sanitize-synccheck-integrate:skipped",
-                "time-retrieve:skipped", "time-integrate:skipped", "torch:skipped", "torch-leapfrog:skipped",
+                "time-retrieve:skipped", "time-integrate:skipped", "java:skipped", "torch:skipped", "torch-leapfrog:skipped",
                 "summary:ok"), steps);
         JsonNode retrieve = summaries.get("retrieve"), integrate = summaries.get("integrate");
         assertTrue(retrieve != null && integrate != null, "each harness's own summary line is in the results file");
@@ -98,7 +98,7 @@ class GpuCheckScriptTest {
     @Test
     void aMissingHarnessFailsTheRun(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("r.jsonl");
-        Run r = run("--emulated", tmp.toString(), "--skip-torch", "--out", out.toString());
+        Run r = run("--emulated", tmp.toString(), "--skip-torch", "--java", tmp.toString(), "--out", out.toString());
         assertEquals(1, r.exit());
         List<String> lines = Files.readAllLines(out);
         JsonNode build = JSON.readTree(lines.get(1));
@@ -106,5 +106,17 @@ class GpuCheckScriptTest {
         assertEquals(tmp.resolve("harness_retrieve_emu") + " not found (run native-build/build.sh)",
                 build.get("reason").asText());
         assertEquals("failed", JSON.readTree(lines.getLast()).get("status").asText());
+        // no Java runtime in the folder given: one line saying so, not a failure of its own
+        JsonNode java = null;
+        for (String line : lines) {
+            JsonNode n = JSON.readTree(line);
+            if ("java".equals(n.path("step").asText())) {
+                java = n;
+            }
+        }
+        assertTrue(java != null, "a java line");
+        assertEquals("skipped", java.get("status").asText());
+        assertEquals("no runtime carried (" + tmp + " has no gpu-check and runtime/bin/java; make them with "
+                + "native-build/java-runtime.sh and carry target/gpu-java)", java.get("reason").asText());
     }
 }
