@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -1245,4 +1246,69 @@ extern "C" int32_t engram_integrate_quantiles(const engram_ensemble* e, int64_t 
     out.final_quantiles = final_quantiles;
     out.diverged_count = diverged_count;
     return integrate(e, first, count, launch, out, err, err_cap);
+}
+
+extern "C" int32_t engram_integrate_args_layout(int64_t* out, int32_t cap) {
+    using engram::IntegrateArgs;
+    using engram::NetDesc;
+    using engram::Scratch;
+    const int64_t v[] = {
+        (int64_t) sizeof(IntegrateArgs), (int64_t) alignof(IntegrateArgs),
+        (int64_t) offsetof(IntegrateArgs, params), (int64_t) offsetof(IntegrateArgs, nets),
+        (int64_t) offsetof(IntegrateArgs, kind), (int64_t) offsetof(IntegrateArgs, scheme),
+        (int64_t) offsetof(IntegrateArgs, n), (int64_t) offsetof(IntegrateArgs, m),
+        (int64_t) offsetof(IntegrateArgs, steps), (int64_t) offsetof(IntegrateArgs, sample_every),
+        (int64_t) offsetof(IntegrateArgs, sample_count), (int64_t) offsetof(IntegrateArgs, dt),
+        (int64_t) offsetof(IntegrateArgs, sigma_q), (int64_t) offsetof(IntegrateArgs, sigma_p),
+        (int64_t) offsetof(IntegrateArgs, noise), (int64_t) offsetof(IntegrateArgs, tao_c),
+        (int64_t) offsetof(IntegrateArgs, tao_s), (int64_t) offsetof(IntegrateArgs, amp),
+        (int64_t) offsetof(IntegrateArgs, seed), (int64_t) offsetof(IntegrateArgs, first),
+        (int64_t) offsetof(IntegrateArgs, count), (int64_t) offsetof(IntegrateArgs, inputs),
+        (int64_t) offsetof(IntegrateArgs, init), (int64_t) offsetof(IntegrateArgs, q0),
+        (int64_t) offsetof(IntegrateArgs, p0), (int64_t) offsetof(IntegrateArgs, samples),
+        (int64_t) offsetof(IntegrateArgs, finals), (int64_t) offsetof(IntegrateArgs, diverged),
+        (int64_t) offsetof(IntegrateArgs, ws), (int64_t) offsetof(IntegrateArgs, scratch),
+        (int64_t) sizeof(NetDesc), (int64_t) offsetof(NetDesc, layers), (int64_t) offsetof(NetDesc, widths),
+        (int64_t) offsetof(NetDesc, w_off), (int64_t) offsetof(NetDesc, b_off), (int64_t) offsetof(NetDesc, act_off),
+        (int64_t) sizeof(Scratch), (int64_t) offsetof(Scratch, x), (int64_t) offsetof(Scratch, prev),
+        (int64_t) offsetof(Scratch, grad), (int64_t) offsetof(Scratch, field), (int64_t) offsetof(Scratch, tmp),
+        (int64_t) offsetof(Scratch, ksum), (int64_t) offsetof(Scratch, copy), (int64_t) offsetof(Scratch, force),
+        (int64_t) offsetof(Scratch, aux), (int64_t) offsetof(Scratch, inforce), (int64_t) offsetof(Scratch, delta),
+        (int64_t) offsetof(Scratch, g), (int64_t) offsetof(Scratch, floats)};
+    const int32_t count = (int32_t) (sizeof v / sizeof v[0]);
+    for (int32_t i = 0; i < count && i < cap; i++) out[i] = v[i];
+    return count;
+}
+
+extern "C" int32_t engram_quantile_columns_layout(int64_t* out, int32_t cap) {
+    using engram::QuantileColumns;
+    const int64_t v[] = {(int64_t) sizeof(QuantileColumns),          (int64_t) offsetof(QuantileColumns, data),
+                         (int64_t) offsetof(QuantileColumns, count),   (int64_t) offsetof(QuantileColumns, stride),
+                         (int64_t) offsetof(QuantileColumns, slab),    (int64_t) offsetof(QuantileColumns, coords),
+                         (int64_t) offsetof(QuantileColumns, columns)};
+    const int32_t count = (int32_t) (sizeof v / sizeof v[0]);
+    for (int32_t i = 0; i < count && i < cap; i++) out[i] = v[i];
+    return count;
+}
+
+extern "C" void engram_tensor_weights_layout(int32_t h, int32_t* out) { engram::tensor_weights_layout(h, out); }
+
+extern "C" void engram_pack_tensor_weights(int32_t n, int32_t h, const float* params, void* dst) {
+    engram::IntegrateArgs a{};
+    a.kind = ENGRAM_MODEL_HAMILTONIAN;
+    a.scheme = ENGRAM_SCHEME_LEAPFROG;
+    a.n = n;
+    engram::NetDesc& d = a.nets[0];
+    d.layers = 3;
+    const int widths[4] = {2 * n, h, h, 1};
+    int at = 0;
+    for (int l = 0; l < 3; l++) {
+        d.widths[l] = widths[l];
+        d.w_off[l] = at;
+        at += widths[l + 1] * widths[l];
+        d.b_off[l] = at;
+        at += widths[l + 1];
+    }
+    d.widths[3] = 1;
+    engram::pack_tensor_weights(a, params, dst);
 }

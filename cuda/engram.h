@@ -254,6 +254,26 @@ ENGRAM_API int32_t engram_integrate_quantiles(const engram_ensemble* e, int64_t 
                                               int64_t* diverged_count, char* err, int64_t err_cap);
 
 /**
+ * For driver-API callers that launch the integration kernels themselves (the JCuda engine packs their argument struct
+ * and the tensor kernel's weight image in Java): the compiler's layout, so that their description can be tested.
+ * engram_integrate_args_layout writes up to cap numbers and returns how many there are (50):
+ *   sizeof and alignof of engram::IntegrateArgs, then offsetof of each of its fields in declaration order (params,
+ *   nets, kind, scheme, n, m, steps, sample_every, sample_count, dt, sigma_q, sigma_p, noise, tao_c, tao_s, amp, seed,
+ *   first, count, inputs, init, q0, p0, samples, finals, diverged, ws, scratch); sizeof engram::NetDesc and offsetof
+ *   layers, widths, w_off, b_off, act_off; sizeof engram::Scratch and offsetof x, prev, grad, field, tmp, ksum, copy,
+ *   force, aux, inforce, delta, g, floats.
+ * engram_tensor_weights_layout writes the tensor kernel's weight image for hidden width h (byte offsets of W1, W2,
+ * b1, b2, w3, b3 and its size) into out[0..7).
+ * engram_pack_tensor_weights packs H = [2n, h, h, 1] (params W0, b0, W1, b1, W2, b2 as engram_mlp.params) into dst
+ * (engram_tensor_weights_layout's size, host memory) as the tensor kernel reads it.
+ */
+ENGRAM_API int32_t engram_integrate_args_layout(int64_t* out, int32_t cap);
+/** The same for engram::QuantileColumns (quantiles.cuh): sizeof, offsetof data, count, stride, slab, coords, columns. */
+ENGRAM_API int32_t engram_quantile_columns_layout(int64_t* out, int32_t cap);
+ENGRAM_API void engram_tensor_weights_layout(int32_t h, int32_t* out);
+ENGRAM_API void engram_pack_tensor_weights(int32_t n, int32_t h, const float* params, void* dst);
+
+/**
  * Emulation build only (ENGRAM_ERROR_UNSUPPORTED on CUDA): caps emulated device memory at `bytes` (< 0: no cap) so
  * out-of-memory paths can be tested, and reports the bytes currently allocated.
  */

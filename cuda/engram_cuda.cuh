@@ -146,4 +146,19 @@ __global__ void engram_kernel_retrieve_merge(float* in_m, float* in_l, float* in
                                              long long count, int finish, double* weights, int* heads, float* out_a,
                                              float* out_b, float* out_c, float* out_o, float* out_top_score,
                                              long long* out_top_index);
+// version 2 of pass 1 (retrieve_partial_v2.cu), per storage and d = dv
+#define ENGRAM_DECLARE_PARTIAL_V2(NAME)                                                                                \
+    __global__ void NAME(const void* x, const void* v, const float* norms, long long from, long long to,               \
+                         const float* queries, int batch, float beta, int k, int chunk, float* m, float* l, float* t,  \
+                         float* o, float* top_score, long long* top_index);
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_f32_d32)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_f32_d64)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_f32_d128)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_f16_d32)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_f16_d64)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_f16_d128)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_bf16_d32)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_bf16_d64)
+ENGRAM_DECLARE_PARTIAL_V2(engram_kernel_retrieve_partial_v2_bf16_d128)
+#undef ENGRAM_DECLARE_PARTIAL_V2
 }

@@ -337,7 +337,8 @@ __device__ void trajectory(const IntegrateArgs& a, long long i, Vec ws) {
     a.diverged[i] = diverged;
 }
 
-__global__ void __launch_bounds__(256) integrate_fp32_kernel(const __grid_constant__ IntegrateArgs a) {
+/** The kernel's body: thread t integrates trajectories t, t + T, ... of the range (T = grid threads). */
+__device__ __forceinline__ void integrate_fp32_block(const IntegrateArgs& a) {
     const long long threads = (long long) gridDim.x * blockDim.x;
     const long long t = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     const Vec ws{a.ws + t, threads};
@@ -345,9 +346,19 @@ __global__ void __launch_bounds__(256) integrate_fp32_kernel(const __grid_consta
 }
 
 }  // namespace
+}  // namespace engram
+
+// The kernel with a C name (found by name in its fatbin by driver-API callers: the JCuda engine), one parameter: the
+// IntegrateArgs struct by value (its layout is described once on the Java side, IntegrateArgsLayout, and checked
+// against engram_integrate_args_layout). Grid: any number of blocks of at most 256 threads, no shared memory.
+extern "C" __global__ void __launch_bounds__(256) engram_kernel_integrate_fp32(const __grid_constant__ engram::IntegrateArgs a) {
+    engram::integrate_fp32_block(a);
+}
+
+namespace engram {
 
 cudaError_t launch_integrate_fp32(const IntegrateArgs& a, int blocks, int threads, cudaStream_t stream) {
-    ENGRAM_LAUNCH_ON(integrate_fp32_kernel, dim3((unsigned) blocks), dim3((unsigned) threads), 0, stream)(a);
+    ENGRAM_LAUNCH_ON(engram_kernel_integrate_fp32, dim3((unsigned) blocks), dim3((unsigned) threads), 0, stream)(a);
     return cudaGetLastError();
 }
 

@@ -122,8 +122,24 @@ int tensor_kernel_shared_bytes(const IntegrateArgs& a, int warps, int tile);
 long long tensor_kernel_weight_bytes(const IntegrateArgs& a);
 /** Packs the Hamiltonian's weights (from host params) into the tensor kernel's layout at dst (host memory). */
 void pack_tensor_weights(const IntegrateArgs& a, const float* host_params, void* dst);
+/** Byte offsets of the tensor kernel's weight image for hidden width h: W1, W2, b1, b2, w3, b3, and its size. */
+void tensor_weights_layout(int h, int out[7]);
 /** The tensor kernel: `warps` warps per block, `tile` (16 or 32) trajectories per warp, packed weights on device. */
 cudaError_t launch_integrate_tensor(const IntegrateArgs& a, const void* packed, int blocks, int warps, int tile,
                                     cudaStream_t stream = 0);
 
 }  // namespace engram
+
+// The kernels under C names (integrate.cu, integrate_tc.cu), for driver-API callers (the JCuda engine, through the
+// fatbins): the FP32 kernel, and the tensor kernel per hidden width h (tile 16, or 32 for h <= 32).
+extern "C" {
+__global__ void engram_kernel_integrate_fp32(const __grid_constant__ engram::IntegrateArgs a);
+__global__ void engram_kernel_integrate_tc_h16(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h32(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h64(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h128(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h16_tile32(const __grid_constant__ engram::IntegrateArgs a,
+                                                      const unsigned char* packed);
+__global__ void engram_kernel_integrate_tc_h32_tile32(const __grid_constant__ engram::IntegrateArgs a,
+                                                      const unsigned char* packed);
+}

@@ -272,9 +272,9 @@ __device__ __forceinline__ void mlp(const unsigned char* smem, const TcLayout& L
     }
 }
 
+/** The kernel's body for hidden width 16·KT and tiles of 16·MT trajectories (the extern "C" kernels below). */
 template <int KT, int MT>
-__global__ void __launch_bounds__(128) integrate_tc_kernel(const __grid_constant__ IntegrateArgs a,
-                                                           const unsigned char* __restrict__ packed) {
+__device__ __forceinline__ void integrate_tc_block(const IntegrateArgs& a, const unsigned char* __restrict__ packed) {
     constexpr int H = 16 * KT;
     const TcLayout L = tc_layout(H);
     ENGRAM_DYNAMIC_SHARED(unsigned char, smem);
@@ -454,15 +454,52 @@ __global__ void __launch_bounds__(128) integrate_tc_kernel(const __grid_constant
     }
 }
 
+}  // namespace
+}  // namespace engram
+
+// The kernels with C names (found by name in their fatbin by driver-API callers: the JCuda engine): per hidden width
+// h = 16·KT and tile (16, or 32 trajectories per warp for h <= 32), parameters the IntegrateArgs struct by value and
+// the packed weight image (pack_tensor_weights) in global memory. Block: 32·warps threads (at most 128); dynamic
+// shared memory tc_layout(h).bytes.
+#define ENGRAM_INTEGRATE_TC(NAME, KT, MT)                                                                              \
+    extern "C" __global__ void __launch_bounds__(128)                                                                  \
+        NAME(const __grid_constant__ engram::IntegrateArgs a, const unsigned char* __restrict__ packed) {              \
+        engram::integrate_tc_block<KT, MT>(a, packed);                                                                 \
+    }
+ENGRAM_INTEGRATE_TC(engram_kernel_integrate_tc_h16, 1, 1)
+ENGRAM_INTEGRATE_TC(engram_kernel_integrate_tc_h32, 2, 1)
+ENGRAM_INTEGRATE_TC(engram_kernel_integrate_tc_h64, 4, 1)
+ENGRAM_INTEGRATE_TC(engram_kernel_integrate_tc_h128, 8, 1)
+ENGRAM_INTEGRATE_TC(engram_kernel_integrate_tc_h16_tile32, 1, 2)
+ENGRAM_INTEGRATE_TC(engram_kernel_integrate_tc_h32_tile32, 2, 2)
+#undef ENGRAM_INTEGRATE_TC
+
+namespace engram {
+namespace {
+
+using TcKernel = void (*)(const IntegrateArgs, const unsigned char*);
+
+template <int KT, int MT>
+TcKernel tc_kernel() {
+    if constexpr (MT == 2) {
+        static_assert(KT <= 2, "tile 32 is built for h <= 32 only");
+        return KT == 1 ? engram_kernel_integrate_tc_h16_tile32 : engram_kernel_integrate_tc_h32_tile32;
+    } else {
+        return KT == 1 ? engram_kernel_integrate_tc_h16 : KT == 2 ? engram_kernel_integrate_tc_h32
+                                                        : KT == 4 ? engram_kernel_integrate_tc_h64
+                                                                  : engram_kernel_integrate_tc_h128;
+    }
+}
+
 template <int KT, int MT>
 cudaError_t launch_tc(const IntegrateArgs& a, const void* packed, int blocks, int warps, cudaStream_t stream) {
     const int bytes = tc_layout(16 * KT).bytes;
     if (bytes > 48 * 1024) {
-        const cudaError_t e = cudaFuncSetAttribute(integrate_tc_kernel<KT, MT>,
-                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        const cudaError_t e = cudaFuncSetAttribute(tc_kernel<KT, MT>(), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                   bytes);
         if (e != cudaSuccess) return e;
     }
-    void (*kernel)(const IntegrateArgs, const unsigned char*) = integrate_tc_kernel<KT, MT>;
+    const TcKernel kernel = tc_kernel<KT, MT>();
     ENGRAM_LAUNCH_ON(kernel, dim3((unsigned) blocks), dim3((unsigned) (32 * warps)), bytes, stream)
     (a, static_cast<const unsigned char*>(packed));
     return cudaGetLastError();
@@ -494,6 +531,12 @@ int tensor_kernel_shared_bytes(const IntegrateArgs& a, int warps, int tile) {
     (void) warps;
     (void) tile;
     return tc_layout(hidden_width(a)).bytes;
+}
+
+void tensor_weights_layout(int h, int out[7]) {
+    const TcLayout l = tc_layout(h);
+    const int v[7] = {l.w1, l.w2, l.b1, l.b2, l.w3, l.b3, l.bytes};
+    for (int i = 0; i < 7; i++) out[i] = v[i];
 }
 
 long long tensor_kernel_weight_bytes(const IntegrateArgs& a) { return tc_layout(hidden_width(a)).bytes; }

@@ -36,9 +36,14 @@ __device__ __forceinline__ float key_value(unsigned k) {
     return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
 }
 
-__global__ void __launch_bounds__(kQuantileThreads) column_quantiles_kernel(const QuantileColumns c,
-                                                                              const double* __restrict__ levels,
-                                                                              int level_count, float* __restrict__ out) {
+}  // namespace
+}  // namespace engram
+
+// The kernels under C names (declared in quantiles.cuh), for driver-API callers (the JCuda engine) as well.
+extern "C" __global__ void __launch_bounds__(engram::kQuantileThreads)
+    engram_kernel_column_quantiles(const engram::QuantileColumns c, const double* __restrict__ levels, int level_count,
+                                   float* __restrict__ out) {
+    using namespace engram;
     ENGRAM_SHARED_ARRAY(int, hist, 256);
     ENGRAM_SHARED_ARRAY(unsigned, mins, kQuantileThreads);
     ENGRAM_SHARED_ARRAY(long long, state, 4);  // 0: rank still to find in the bin, 1: m, 2: values equal to x_lo
@@ -119,9 +124,9 @@ __global__ void __launch_bounds__(kQuantileThreads) column_quantiles_kernel(cons
     }
 }
 
-__global__ void __launch_bounds__(kQuantileThreads) count_diverged_kernel(const int* __restrict__ flags,
-                                                                            long long count,
-                                                                            unsigned long long* out) {
+extern "C" __global__ void __launch_bounds__(engram::kQuantileThreads)
+    engram_kernel_count_diverged(const int* __restrict__ flags, long long count, unsigned long long* out) {
+    using namespace engram;
     ENGRAM_SHARED_ARRAY(unsigned, total, 1);
     if (threadIdx.x == 0) total[0] = 0;
     __syncthreads();
@@ -133,12 +138,12 @@ __global__ void __launch_bounds__(kQuantileThreads) count_diverged_kernel(const 
     if (threadIdx.x == 0 && total[0] != 0) atomicAdd(out, (unsigned long long) total[0]);
 }
 
-}  // namespace
+namespace engram {
 
 cudaError_t launch_count_diverged(const int* flags, long long count, unsigned long long* out, cudaStream_t stream) {
     const long long blocks = std::min<long long>((count + kQuantileThreads - 1) / kQuantileThreads, 1024);
     if (blocks == 0) return cudaSuccess;
-    ENGRAM_LAUNCH_ON(count_diverged_kernel, dim3((unsigned) blocks), dim3(kQuantileThreads), 0, stream)(flags, count, out);
+    ENGRAM_LAUNCH_ON(engram_kernel_count_diverged, dim3((unsigned) blocks), dim3(kQuantileThreads), 0, stream)(flags, count, out);
     return cudaGetLastError();
 }
 
@@ -146,7 +151,7 @@ cudaError_t launch_column_quantiles(const QuantileColumns& c, const double* leve
                                     cudaStream_t stream) {
     const long long blocks = (long long) c.columns * level_count;
     if (blocks == 0) return cudaSuccess;
-    ENGRAM_LAUNCH_ON(column_quantiles_kernel, dim3((unsigned) blocks), dim3(kQuantileThreads), 0, stream)
+    ENGRAM_LAUNCH_ON(engram_kernel_column_quantiles, dim3((unsigned) blocks), dim3(kQuantileThreads), 0, stream)
     (c, levels, level_count, out);
     return cudaGetLastError();
 }

@@ -29,3 +29,11 @@ cudaError_t launch_column_quantiles(const QuantileColumns& c, const double* leve
 cudaError_t launch_count_diverged(const int* flags, long long count, unsigned long long* out, cudaStream_t stream);
 
 }  // namespace engram
+
+// The kernels under C names (quantiles.cu), for driver-API callers (the JCuda engine, through the fatbin): one block of
+// 256 threads per (column, level), and the diverged count (at most 1024 blocks of 256).
+extern "C" {
+__global__ void engram_kernel_column_quantiles(const engram::QuantileColumns c, const double* levels, int level_count,
+                                               float* out);
+__global__ void engram_kernel_count_diverged(const int* flags, long long count, unsigned long long* out);
+}

@@ -85,8 +85,9 @@ for h in "$build"/harness_*_emu; do
 done
 
 mkdir -p "$dest"
-for lib in libengram_emu.so libengram_cuda.so engram_retrieve_partial.fatbin engram_retrieve_merge.fatbin \
-           engram_scores_partials.fatbin; do
+for lib in libengram_emu.so libengram_cuda.so engram_retrieve_partial.fatbin engram_retrieve_partial_v2.fatbin \
+           engram_retrieve_merge.fatbin engram_scores_partials.fatbin engram_integrate.fatbin \
+           engram_integrate_tc.fatbin engram_quantiles.fatbin; do
   if [ -f "$build/$lib" ]; then
     cmp -s "$build/$lib" "$dest/$lib" 2>/dev/null || cp "$build/$lib" "$dest/$lib"
   fi

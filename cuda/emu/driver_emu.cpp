@@ -38,6 +38,8 @@
 #include "driver_emu.h"
 
 #include "../engram_cuda.cuh"
+#include "../integrate.cuh"
+#include "../quantiles.cuh"
 #include "../scores_partials.cuh"
 
 #include <sys/mman.h>
@@ -123,6 +125,11 @@ const char* type_code() {
     else if constexpr (std::is_same_v<T, long long>) return "i64";
     else if constexpr (std::is_same_v<T, float>) return "f32";
     else if constexpr (std::is_same_v<T, double>) return "f64";
+    else if constexpr (std::is_class_v<T> && std::is_trivially_copyable_v<T>) {
+        // a struct passed by value (the integration kernels' IntegrateArgs): its size, which the caller's image must have
+        static const std::string code = "struct" + std::to_string(sizeof(T));
+        return code.c_str();
+    }
     else return "other";
 }
 
@@ -146,6 +153,24 @@ const Kernel kKernels[] = {
     ENGRAM_EMU_KERNEL("retrieve_partial", engram_kernel_retrieve_partial_bf16, engram::kMaxBlockThreads),
     ENGRAM_EMU_KERNEL("retrieve_merge", engram_kernel_retrieve_merge, 256),
     ENGRAM_EMU_KERNEL("scores_partials", engram_kernel_scores_partials, 256),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_f32_d32, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_f32_d64, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_f32_d128, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_f16_d32, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_f16_d64, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_f16_d128, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_bf16_d32, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_bf16_d64, 128),
+    ENGRAM_EMU_KERNEL("retrieve_partial_v2", engram_kernel_retrieve_partial_v2_bf16_d128, 128),
+    ENGRAM_EMU_KERNEL("integrate", engram_kernel_integrate_fp32, 256),
+    ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h16, 128),
+    ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h32, 128),
+    ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h64, 128),
+    ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h128, 128),
+    ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h16_tile32, 128),
+    ENGRAM_EMU_KERNEL("integrate_tc", engram_kernel_integrate_tc_h32_tile32, 128),
+    ENGRAM_EMU_KERNEL("quantiles", engram_kernel_column_quantiles, 256),
+    ENGRAM_EMU_KERNEL("quantiles", engram_kernel_count_diverged, 256),
 };
 
 // ---- state: one mutex over the tables; handles are never reused ----

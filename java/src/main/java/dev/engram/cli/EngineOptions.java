@@ -18,7 +18,7 @@ final class EngineOptions {
     int threads;
 
     @Option(names = "--retrieval-kernel", paramLabel = "K",
-            description = {"retrieval kernel of the native engines (emu, cuda): 0 automatic, 1 SIMT, 2 tensor cores",
+            description = {"retrieval kernel of the native engines (emu, cuda, jcuda): 0 automatic, 1 SIMT, 2 tensor cores",
                     "(d = dv in {32, 64, 128}); the same as -D" + LaunchShape.KERNEL_PROPERTY + " (default: ${DEFAULT-VALUE})"})
     int retrievalKernel;
 

@@ -52,15 +52,17 @@ import java.util.function.Function;
  * <p>For each engine asked for: retrieval on seeded random inputs at several shapes against the reference engine,
  * with the cross-check tests' tolerances ({@link RetrievalAgreement}; fp16/bf16 storage against the reference run on
  * the rounded patterns); for {@code cuda}/{@code emu} both retrieval kernels (1, SIMT; 2, tensor cores, where d = dv
- * ∈ {32, 64, 128}) and the FP32 integration kernel against the reference engine (tolerances of NativeIntegrationTest:
- * 1e-3, initial energies 1e-5); then retrieval timed at the sizes of cuda/PERFORMANCE.md (wall clock of the Java call,
- * results copied back, after two warm-up calls of which the first uploads the memory), each engine's float32 result
- * there compared with the cpu engine's (twice the float32 bounds, as both round). One JSON line per check, appended
- * as it goes; an engine that cannot run here is one line with the reason.
+ * ∈ {32, 64, 128}), for {@code jcuda} its automatic choice (2 where it serves, else 1), and for all three the FP32
+ * integration kernel against the reference engine (tolerances of NativeIntegrationTest: 1e-3, initial energies 1e-5);
+ * then retrieval timed at the sizes of cuda/PERFORMANCE.md (wall clock of the Java call, results copied back, after
+ * two warm-up calls of which the first uploads the memory), each engine's float32 result there compared with the cpu
+ * engine's (twice the float32 bounds, as both round). One JSON line per check, appended as it goes; an engine that
+ * cannot run here is one line with the reason.
  */
 @Command(name = "gpu-check", mixinStandardHelpOptions = true,
-        description = {"Cross-checks the GPU engines (cuda: both retrieval kernels and integration; jcuda; the JCublas "
-                + "baseline) against the reference engine on seeded random inputs and times retrieval, as JSON lines.",
+        description = {"Cross-checks the GPU engines (cuda: both retrieval kernels and integration; jcuda: retrieval "
+                + "and integration; the JCublas baseline) against the reference engine on seeded random inputs and times "
+                + "retrieval, as JSON lines.",
                 "Made for a lent GPU machine: native-build/gpu-check.sh --java runs it with the runtime of "
                         + "native-build/java-runtime.sh. An engine that cannot run here is recorded with the reason; "
                         + "the exit status is 1 when a check fails.",
@@ -162,7 +164,7 @@ final class GpuCheckCommand implements Callable<Integer> {
             Files.createDirectories(parent);
         }
         List<Subject> subjects = new ArrayList<>();
-        List<NativeBackend> integrators = new ArrayList<>();
+        List<Backend> integrators = new ArrayList<>();
         try {
             for (String e : engines) {
                 open(e, subjects, integrators);
@@ -170,8 +172,12 @@ final class GpuCheckCommand implements Callable<Integer> {
             for (Shape s : quick ? QUICK_SHAPES : SHAPES) {
                 crossCheck(s, subjects);
             }
-            for (NativeBackend n : integrators) {
-                integrationChecks(n);
+            for (Backend b : integrators) {
+                if (b instanceof NativeBackend n) {
+                    integrationChecks(n);
+                } else {
+                    integrationChecks(b, b.name());
+                }
             }
             // one memory per (M, d), uploaded once per engine; float32 first, then bf16, f16, as the budget allows
             Map<String, List<Integer>> byMemory = new LinkedHashMap<>();
@@ -226,7 +232,7 @@ final class GpuCheckCommand implements Callable<Integer> {
         return out;
     }
 
-    private void open(String engine, List<Subject> subjects, List<NativeBackend> integrators) throws IOException {
+    private void open(String engine, List<Subject> subjects, List<Backend> integrators) throws IOException {
         String why = switch (engine) {
             case "cuda" -> NativeBackend.cudaUnavailableReason();
             case "emu" -> NativeBackend.emulatedUnavailableReason();
@@ -259,12 +265,14 @@ final class GpuCheckCommand implements Callable<Integer> {
                 }
                 case "jcuda" -> {
                     for (JCudaStorage st : JCudaStorage.values()) {
+                        // the automatic kernel: version 2 where it serves the shape (d = dv in {32, 64, 128}), else 1
                         JCudaBackend j = JCudaBackend.create(0, st, JCudaLaunch.AUTO);
-                        subjects.add(new Subject(engine, "kernel 1", st.name().toLowerCase(Locale.ROOT), j,
+                        subjects.add(new Subject(engine, "kernel auto", st.name().toLowerCase(Locale.ROOT), j,
                                 r -> j.retrieve(r.memory, r.queries, r.params), false));
                         if (st == JCudaStorage.F32) {
                             write(line("engine", engine, "-", "-", "-", "available").put("describe", j.describe()),
                                     engine + ": " + j.describe());
+                            integrators.add(j);  // its integration: the FP32 kernel (IntegrationLaunch.AUTO)
                         }
                     }
                 }
@@ -371,7 +379,7 @@ final class GpuCheckCommand implements Callable<Integer> {
         }
     }
 
-    private void integrationChecks(NativeBackend engine, String name) throws IOException {
+    private void integrationChecks(Backend engine, String name) throws IOException {
         String[][] kinds = {{"hnn", "LEAPFROG"}, {"separable", "STORMER_VERLET"}, {"dissipative", "RK4"}, {"port", "RK4"}};
         Subject sub = new Subject(name, "integrate fp32", "f32", () -> { }, null, false);
         int count = quick ? 40 : 1000;

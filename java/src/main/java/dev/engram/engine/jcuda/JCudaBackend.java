@@ -1,11 +1,15 @@
 package dev.engram.engine.jcuda;
 
 import dev.engram.engine.Backend;
+import dev.engram.engine.EnsembleResult;
+import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalChecks;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalPartial;
 import dev.engram.engine.RetrievalResult;
+import dev.engram.engine.ffm.EnsembleQuantiles;
+import dev.engram.engine.ffm.IntegrationLaunch;
 import dev.engram.tensor.FloatMatrix;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdeviceptr;
@@ -14,10 +18,14 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.WeakHashMap;
+import java.util.function.LongConsumer;
 
 /**
- * The JCuda engine: libengram's retrieval kernels (the same .cu sources, compiled to fatbins) launched through the
- * JCuda driver API instead of FFM. It exists for programs that already live in JCuda: it can run in their context
+ * The JCuda engine: libengram's retrieval and integration kernels (the same .cu sources, compiled to fatbins)
+ * launched through the JCuda driver API instead of FFM. Retrieval runs pass-1 kernel version 2 (tensor cores) where
+ * it serves the shape and version 1 otherwise, as libengram chooses ({@link JCudaLaunch#kernel()} asks for one);
+ * integration runs the FP32 kernel or, asked for, the tensor-core kernel ({@link IntegrationLaunch}), with the host
+ * part of libengram's integrate() done in Java ({@link IntegrationPack}). It exists for programs that already live in JCuda: it can run in their context
  * ({@link #sharing}) and retrieve against patterns they already hold in device memory ({@link #wrap}), with no copy.
  *
  * <p>Made with {@link #create}, it owns a context and a stream on the device; {@link #close} frees the device copies,
@@ -31,13 +39,32 @@ public final class JCudaBackend implements Backend, AutoCloseable {
     private final JCudaDevice device;
     private final JCudaStorage storage;
     private final JCudaLaunch launch;
+    private final IntegrationLaunch integration;
     private final Map<PatternMemory, JCudaMemory> uploaded = Collections.synchronizedMap(new WeakHashMap<>());
     private volatile boolean closed;
 
-    private JCudaBackend(JCudaDevice device, JCudaStorage storage, JCudaLaunch launch) {
+    private JCudaBackend(JCudaDevice device, JCudaStorage storage, JCudaLaunch launch, IntegrationLaunch integration) {
         this.device = device;
         this.storage = Objects.requireNonNull(storage, "storage");
         this.launch = Objects.requireNonNull(launch, "launch");
+        this.integration = Objects.requireNonNull(integration, "integration");
+    }
+
+    /**
+     * An engine with its own context on device {@code ordinal}, integrating with {@code integration}'s kernel and
+     * shape.
+     *
+     * @throws IllegalStateException when JCuda's natives, the driver, a device or the fatbins are missing (says which)
+     */
+    public static JCudaBackend create(int ordinal, JCudaStorage storage, JCudaLaunch launch,
+                                      IntegrationLaunch integration) {
+        if (ordinal < 0) {
+            throw new IllegalArgumentException("device ordinal must be >= 0, got " + ordinal);
+        }
+        Objects.requireNonNull(storage, "storage");
+        Objects.requireNonNull(launch, "launch");
+        Objects.requireNonNull(integration, "integration");
+        return new JCudaBackend(JCudaDevice.create(ordinal), storage, launch, integration);
     }
 
     /**
@@ -46,12 +73,7 @@ public final class JCudaBackend implements Backend, AutoCloseable {
      * @throws IllegalStateException when JCuda's natives, the driver, a device or the fatbins are missing (says which)
      */
     public static JCudaBackend create(int ordinal, JCudaStorage storage, JCudaLaunch launch) {
-        if (ordinal < 0) {
-            throw new IllegalArgumentException("device ordinal must be >= 0, got " + ordinal);
-        }
-        Objects.requireNonNull(storage, "storage");
-        Objects.requireNonNull(launch, "launch");
-        return new JCudaBackend(JCudaDevice.create(ordinal), storage, launch);
+        return create(ordinal, storage, launch, IntegrationLaunch.AUTO);
     }
 
     /** {@code create(0, F32, AUTO)}. */
@@ -67,7 +89,7 @@ public final class JCudaBackend implements Backend, AutoCloseable {
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(storage, "storage");
         Objects.requireNonNull(launch, "launch");
-        return new JCudaBackend(JCudaDevice.borrow(context), storage, launch);
+        return new JCudaBackend(JCudaDevice.borrow(context), storage, launch, IntegrationLaunch.AUTO);
     }
 
     /** Null when {@link #create} can work here, else one line saying why not. */
@@ -103,9 +125,57 @@ public final class JCudaBackend implements Backend, AutoCloseable {
         return device.emulated;
     }
 
-    /** One line for logs: device, context, storage, launch. */
+    /** One line for logs: device, context, storage, launch, retrieval kernel, integration. */
     public String describe() {
-        return device + ", storage " + storage + ", launch " + launch;
+        return device + ", storage " + storage + ", launch " + launch + ", retrieval kernel " + retrievalKernel()
+                + ", integration " + integration;
+    }
+
+    /** Which retrieval pass-1 kernel runs: what the launch asks for, or what automatic picks. */
+    public String retrievalKernel() {
+        return switch (launch.kernel()) {
+            case 1 -> "1 (asked for)";
+            case 2 -> "2 (asked for: tensor cores, d = dv in {32, 64, 128})";
+            default -> LaunchPlan.V2_AUTO
+                    ? "automatic: 2 (tensor cores) where d = dv in {32, 64, 128} and its shared memory fits, else 1"
+                    : "automatic: 1";
+        };
+    }
+
+    public JCudaLaunch launch() {
+        return launch;
+    }
+
+    public IntegrationLaunch integration() {
+        return integration;
+    }
+
+    /**
+     * Integrates the ensemble on the device with the kernels of the FFM {@code cuda} engine: every model kind and
+     * scheme with the FP32 kernel, the general Hamiltonian with leapfrog on the tensor-core kernel when
+     * {@link #integration()} asks for it; Philox noise keyed by (seed, trajectory, step), a trajectory frozen at its
+     * last finite state. Quantiles are computed on the host by {@link dev.engram.engine.EnsembleRecorder}, as for the
+     * other engines; progress is reported after each range of trajectories.
+     *
+     * @throws UnsupportedOperationException when the asked-for kernel does not serve this model
+     */
+    @Override
+    public EnsembleResult integrate(EnsembleSpec spec, LongConsumer progress) {
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(progress, "progress");
+        checkOpen();
+        return JCudaEnsemble.run(device, spec, integration, progress);
+    }
+
+    /**
+     * Integrates the ensemble and returns only its quantiles, computed on the device by the kernels of
+     * cuda/quantiles.cu (as the FFM engine's {@code integrateQuantiles}): the samples and final states never leave
+     * it. The values are those {@link #integrate} gives (EnsembleRecorder's type-7 quantiles), bit for bit.
+     */
+    public EnsembleQuantiles integrateQuantiles(EnsembleSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        checkOpen();
+        return JCudaEnsemble.quantiles(device, spec, integration);
     }
 
     @Override

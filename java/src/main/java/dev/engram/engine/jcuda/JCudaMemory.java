@@ -261,9 +261,15 @@ public final class JCudaMemory implements AutoCloseable {
         int dv = valueDim;
         boolean valuesInXs = valuesArePatterns && d <= LaunchPlan.MAX_DIM_TILE;
         long count = to - from;
-        LaunchPlan plan = LaunchPlan.choose(d, dv, k, batch, count, valuesInXs, launch, device.multiprocessors,
-                device.sharedOptin);
-        long cb = plan.chunks() * batch;
+        LaunchPlan plan = LaunchPlan.plan(storage, d, dv, valuesArePatterns, k, batch, count, launch,
+                device.multiprocessors, device.sharedOptin);
+        // partials: one per (chunk, query) for version 1, one per (chunk, warp, query) for version 2
+        long parts = plan.partials();
+        if (parts > Integer.MAX_VALUE) {
+            throw new UnsupportedOperationException(parts + " partials per query exceed the merge kernel's limit"
+                    + " (2^31 - 1); use a larger chunk");
+        }
+        long cb = parts * batch;
         Workspace w = new Workspace();
         long q = w.take((long) batch * d * 4);
         long pm = w.take(cb * 4);
@@ -295,18 +301,29 @@ public final class JCudaMemory implements AutoCloseable {
                 workspaceBytes = w.bytes;
             }
             cuMemcpyHtoD(at(q), Pointer.to(rows(queries, 0, batch)), (long) batch * d * 4);
-            CUdeviceptr values = valuesInXs ? null : (valuesArePatterns ? x : v);
-            KernelArgs partial = KernelArgs.of(KernelTable.partialFor(storage))
-                    .pointer("x", x).pointer("v", values).pointer("norms", norms)
-                    .i64("from", from).i64("to", to).i32("d", d).i32("dv", dv).pointer("queries", at(q))
-                    .i32("batch", batch).f32("beta", params.beta()).i32("k", k).i32("chunk", plan.chunk())
-                    .i32("qtile", plan.queryTile()).pointer("m", at(pm)).pointer("l", at(pl)).pointer("t", at(pt))
-                    .pointer("o", at(po)).pointer("top_score", at(ps)).pointer("top_index", at(pi));
-            device.launch(partial, plan.chunks(), plan.queryTiles(), plan.threads(), plan.sharedBytes());
+            if (plan.version() == 2) {
+                // grid (query tiles, chunks); V null when V = X
+                KernelArgs partial = KernelArgs.of(KernelTable.partialV2For(storage, d))
+                        .pointer("x", x).pointer("v", valuesArePatterns ? null : v).pointer("norms", norms)
+                        .i64("from", from).i64("to", to).pointer("queries", at(q)).i32("batch", batch)
+                        .f32("beta", params.beta()).i32("k", k).i32("chunk", plan.chunk())
+                        .pointer("m", at(pm)).pointer("l", at(pl)).pointer("t", at(pt)).pointer("o", at(po))
+                        .pointer("top_score", at(ps)).pointer("top_index", at(pi));
+                device.launch(partial, plan.queryTiles(), plan.chunks(), plan.threads(), plan.sharedBytes());
+            } else {
+                CUdeviceptr values = valuesInXs ? null : (valuesArePatterns ? x : v);
+                KernelArgs partial = KernelArgs.of(KernelTable.partialFor(storage))
+                        .pointer("x", x).pointer("v", values).pointer("norms", norms)
+                        .i64("from", from).i64("to", to).i32("d", d).i32("dv", dv).pointer("queries", at(q))
+                        .i32("batch", batch).f32("beta", params.beta()).i32("k", k).i32("chunk", plan.chunk())
+                        .i32("qtile", plan.queryTile()).pointer("m", at(pm)).pointer("l", at(pl)).pointer("t", at(pt))
+                        .pointer("o", at(po)).pointer("top_score", at(ps)).pointer("top_index", at(pi));
+                device.launch(partial, plan.chunks(), plan.queryTiles(), plan.threads(), plan.sharedBytes());
+            }
             KernelArgs merge = KernelArgs.of(KernelTable.RETRIEVE_MERGE)
                     .pointer("in_m", at(pm)).pointer("in_l", at(pl)).pointer("in_t", at(pt)).pointer("in_o", at(po))
                     .pointer("in_top_score", at(ps)).pointer("in_top_index", at(pi))
-                    .i32("chunks", (int) plan.chunks()).i32("batch", batch).i32("dv", dv).i32("k", k)
+                    .i32("chunks", (int) parts).i32("batch", batch).i32("dv", dv).i32("k", k)
                     .i64("count", count).i32("finish", finish ? 1 : 0).pointer("weights", at(wt))
                     .pointer("heads", at(hd)).pointer("out_a", at(oa)).pointer("out_b", at(ob))
                     .pointer("out_c", at(oc)).pointer("out_o", at(oo)).pointer("out_top_score", at(os))

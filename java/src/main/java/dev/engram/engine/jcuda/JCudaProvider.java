@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The {@code jcuda} engine for {@link dev.engram.engine.Backends}: the retrieval kernels through the JCuda driver API.
- * Its capabilities are the kernels in {@link KernelTable}: retrieval. It is chosen by name only ({@code auto} prefers
- * the FFM {@code cuda} engine, which needs no JCuda natives).
+ * The {@code jcuda} engine for {@link dev.engram.engine.Backends}: libengram's kernels through the JCuda driver API.
+ * Its capabilities are the kernels in {@link KernelTable}: retrieval and integration. It is chosen by name only
+ * ({@code auto} prefers the FFM {@code cuda} engine, which needs no JCuda natives).
  */
 public final class JCudaProvider implements EngineProvider {
     private static volatile JCudaBackend shared;
@@ -23,7 +23,7 @@ public final class JCudaProvider implements EngineProvider {
 
     @Override
     public Set<Capability> capabilities(String name) {
-        return EnumSet.of(Capability.RETRIEVAL);
+        return EnumSet.of(Capability.RETRIEVAL, Capability.INTEGRATION);
     }
 
     @Override
@@ -31,12 +31,15 @@ public final class JCudaProvider implements EngineProvider {
         return JCudaBackend.unavailableReason();
     }
 
-    /** The process-wide engine (own context on device 0, float32), made on first use and never closed. */
+    /**
+     * The process-wide engine (own context on device 0, float32, the retrieval kernel of
+     * {@link JCudaLaunch#configured()}), made on first use and never closed.
+     */
     @Override
     public Backend open(String name, int threads) {
         synchronized (JCudaProvider.class) {
             if (shared == null) {
-                shared = JCudaBackend.create();
+                shared = JCudaBackend.create(0, JCudaStorage.F32, JCudaLaunch.configured());
             }
             return shared;
         }

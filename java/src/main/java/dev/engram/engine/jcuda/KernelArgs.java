@@ -42,6 +42,18 @@ final class KernelArgs {
         return put(name, KernelParam.FLOAT, value);
     }
 
+    /**
+     * A struct passed by value ({@code type} one of the struct kinds of {@link KernelParam}): its image as 8-byte
+     * words in native byte order, exactly {@code type.bytes} long.
+     */
+    KernelArgs struct(String name, KernelParam type, long[] image) {
+        if ((long) image.length * 8 != type.bytes) {
+            throw new IllegalStateException(kernel.symbol + " parameter " + name + " is a " + type + " of " + type.bytes
+                    + " bytes, got an image of " + image.length * 8L);
+        }
+        return put(name, type, image.clone());
+    }
+
     private KernelArgs put(String name, KernelParam type, Object value) {
         List<KernelTable.Param> params = kernel.params();
         if (next >= params.size()) {
@@ -57,7 +69,7 @@ final class KernelArgs {
         return this;
     }
 
-    /** The value given for parameter i (a CUdeviceptr, Integer, Long or Float). */
+    /** The value given for parameter i (a CUdeviceptr, Integer, Long, Float, or a struct's long[] image). */
     Object value(int i) {
         return values[i];
     }
@@ -79,6 +91,7 @@ final class KernelArgs {
                 case Integer v -> Pointer.to(new int[] {v});
                 case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});
+                case long[] v -> Pointer.to(v);
                 default -> throw new IllegalStateException("unexpected argument " + values[i]);
             };
         }

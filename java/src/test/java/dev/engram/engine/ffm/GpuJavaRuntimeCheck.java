@@ -143,9 +143,10 @@ class GpuJavaRuntimeCheck {
         // jcuda (every storage) runs where the emulated CUDA driver was built, else it is one line saying why not
         int jcuda = unavailable.containsKey("jcuda") ? 0 : 1;
         assertEquals(jcuda == 0 ? null : 12, passes.get("jcuda retrieve:pass"), passes.toString());
+        assertEquals(jcuda == 0 ? null : 4, passes.get("jcuda integrate:pass"), passes.toString());
         int jcublas = unavailable.containsKey("jcublas") ? 0 : 1;
-        // emu 27; jcuda 12 + its float32 large check; jcublas (float32 only) 4 + 1
-        assertEquals(27 + 13 * jcuda + 5 * jcublas, summary.get("passed").asInt(), passes.toString());
+        // emu 27; jcuda 12 + its float32 large check + 4 integrations; jcublas (float32 only) 4 + 1
+        assertEquals(27 + 17 * jcuda + 5 * jcublas, summary.get("passed").asInt(), passes.toString());
         assertTrue(Files.isRegularFile(Path.of(out + ".java.log")), "the Java step's output is kept");
     }
 }

@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * EnsembleKindsTest for the cpu engine. The noise test integrates H = const, so the trajectory is the noise alone
  * and float32 rounding of a sum of 40 terms bounds the difference: 1e-5.
  */
-class NativeIntegrationTest {
+public class NativeIntegrationTest {
     private static final ReferenceBackend REFERENCE = new ReferenceBackend();
     private static final Map<String, NativeBackend> ENGINES = new HashMap<>();
 
@@ -60,7 +60,7 @@ class NativeIntegrationTest {
     }
 
     /** Glorot weights with biases in [−0.2, 0.2], so every bias path is exercised. */
-    static MlpWeights net(long seed, int... widths) {
+    public static MlpWeights net(long seed, int... widths) {
         MlpWeights g = MlpWeights.glorot(widths, seed);
         float[][] b = g.biases();
         SplittableRandom rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
@@ -72,7 +72,7 @@ class NativeIntegrationTest {
         return new MlpWeights(widths, g.weights(), b);
     }
 
-    static float[] table(int rows, int m, long seed) {
+    public static float[] table(int rows, int m, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         float[] u = new float[rows * m];
         for (int i = 0; i < u.length; i++) {
@@ -82,7 +82,7 @@ class NativeIntegrationTest {
     }
 
     /** A model of {@code kind} with n = 2 (m = 2 where it takes inputs) for {@code steps} steps. */
-    static EnsembleModel model(String kind, int steps, long seed) {
+    public static EnsembleModel model(String kind, int steps, long seed) {
         return switch (kind) {
             case "hnn" -> new EnsembleModel.Hamiltonian(net(seed, 4, 12, 12, 1));
             case "separable" -> new EnsembleModel.Separable(net(seed, 2, 10, 10, 1), net(seed + 1, 2, 10, 10, 1));
@@ -97,12 +97,12 @@ class NativeIntegrationTest {
         };
     }
 
-    static EnsembleSpec spec(EnsembleModel model, int count, int steps, float noise, int sampleEvery, Scheme scheme) {
+    public static EnsembleSpec spec(EnsembleModel model, int count, int steps, float noise, int sampleEvery, Scheme scheme) {
         return new EnsembleSpec(model, new float[] {0.3f, -0.2f}, new float[] {0.1f, 0.4f}, null, count, 0.05f, steps,
                 0.1f, 0.2f, noise, 99, sampleEvery, true, EnsembleSpec.FAN, scheme, EnsembleSpec.DEFAULT_TAO_OMEGA);
     }
 
-    static void assertWithin(float[] expected, float[] actual, double tol, String what) {
+    public static void assertWithin(float[] expected, float[] actual, double tol, String what) {
         assertEquals(expected.length, actual.length, what + " length");
         double worst = 0;
         for (int i = 0; i < expected.length; i++) {
@@ -246,7 +246,7 @@ class NativeIntegrationTest {
     }
 
     /** A copy of w with the hidden layers' weight matrices (W1, W2) rounded to bf16, as the tensor kernel holds them. */
-    static MlpWeights withBf16HiddenWeights(MlpWeights w) {
+    public static MlpWeights withBf16HiddenWeights(MlpWeights w) {
         float[][] ws = w.weights();
         for (int l = 0; l < ws.length - 1; l++) {
             for (int i = 0; i < ws[l].length; i++) {
@@ -256,7 +256,7 @@ class NativeIntegrationTest {
         return new MlpWeights(w.widths(), ws, w.biases());
     }
 
-    static EnsembleSpec tensorSpec(int h, int n, int count, float noise) {
+    public static EnsembleSpec tensorSpec(int h, int n, int count, float noise) {
         MlpWeights w = withBf16HiddenWeights(net(40 + h + n, 2 * n, h, h, 1));
         float[] q0 = new float[n];
         float[] p0 = new float[n];

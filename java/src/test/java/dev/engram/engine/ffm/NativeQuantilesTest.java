@@ -22,13 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the device selects the same order statistics and interpolates in double as the host does. Runs on the emulator
  * (and the GPU when present).
  */
-class NativeQuantilesTest {
+public class NativeQuantilesTest {
     static NativeBackend engine(String variant, IntegrationLaunch launch) {
         return NativeIntegrationTest.engine(variant, launch);
     }
 
     /** The host's type-7 quantile of one column (NaN left out), as EnsembleRecorder.quantile computes it. */
-    static float quantile(float[] column, double level) {
+    public static float quantile(float[] column, double level) {
         float[] kept = new float[column.length];
         int m = 0;
         for (float f : column) {
@@ -47,7 +47,7 @@ class NativeQuantilesTest {
         return (float) (kept[lo] + frac * (kept[hi] - kept[lo]));
     }
 
-    static void assertSameQuantiles(EnsembleSpec spec, EnsembleResult host, EnsembleQuantiles device) {
+    public static void assertSameQuantiles(EnsembleSpec spec, EnsembleResult host, EnsembleQuantiles device) {
         assertArrayEquals(host.quantiles(), device.sampleQuantiles(), "sample quantiles, bit for bit");
         int dim = 2 * spec.dof();
         double[] levels = spec.quantiles();
@@ -67,7 +67,7 @@ class NativeQuantilesTest {
         assertArrayEquals(spec.sampleSteps(), device.sampleSteps());
     }
 
-    static final double[] LEVELS = {0, 0.05, 0.25, 0.5, 0.75, 0.95, 1, 1.0 / 3};
+    public static final double[] LEVELS = {0, 0.05, 0.25, 0.5, 0.75, 0.95, 1, 1.0 / 3};
 
     @ParameterizedTest(name = "{0} {1} {2}")
     @CsvSource({"emu, hnn, LEAPFROG", "emu, separable, STORMER_VERLET", "emu, port, RK4", "emu, baseline-u, RK4",

@@ -201,6 +201,7 @@ class JCudaEmulatedDriverTest {
                 case INT -> "i32";
                 case LONG -> "i64";
                 case FLOAT -> "f32";
+                case INTEGRATE_ARGS, QUANTILE_COLUMNS -> "struct" + p.type().bytes;
             }).toList();
             assertEquals(String.join(",", want), compiled, k.symbol);
         }

@@ -36,8 +36,22 @@ class JCudaWithoutDeviceTest {
         // scores lds v dv norms from to qnorms batch beta k chunk m l t o top_score top_index
         assertArrayEquals(new int[] {0, 8, 16, 24, 32, 40, 48, 56, 64, 68, 72, 76, 80, 88, 96, 104, 112, 120},
                 KernelTable.SCORES_PARTIALS.offsets());
-        assertEquals(List.of("engram_retrieve_partial.fatbin", "engram_retrieve_merge.fatbin",
-                "engram_scores_partials.fatbin"), KernelTable.modules());
+        // x v norms from to queries batch beta k chunk m l t o top_score top_index
+        assertArrayEquals(new int[] {0, 8, 16, 24, 32, 40, 48, 52, 56, 60, 64, 72, 80, 88, 96, 104},
+                KernelTable.RETRIEVE_PARTIAL_V2_BF16_D64.offsets());
+        // the IntegrateArgs struct by value (624 bytes, 8-aligned), then the packed weights
+        assertArrayEquals(new int[] {0}, KernelTable.INTEGRATE_FP32.offsets());
+        assertArrayEquals(new int[] {0, 624}, KernelTable.INTEGRATE_TC_H128.offsets());
+        assertEquals(List.of("engram_retrieve_partial.fatbin", "engram_retrieve_partial_v2.fatbin",
+                "engram_retrieve_merge.fatbin", "engram_scores_partials.fatbin", "engram_integrate.fatbin",
+                "engram_integrate_tc.fatbin", "engram_quantiles.fatbin"), KernelTable.modules());
+        // QuantileColumns (40 bytes) levels level_count out; flags count out
+        assertArrayEquals(new int[] {0, 40, 48, 56}, KernelTable.COLUMN_QUANTILES.offsets());
+        assertArrayEquals(new int[] {0, 8, 16}, KernelTable.COUNT_DIVERGED.offsets());
+        assertEquals(KernelTable.RETRIEVE_PARTIAL_V2_F16_D128, KernelTable.partialV2For(JCudaStorage.F16, 128));
+        assertEquals(KernelTable.RETRIEVE_PARTIAL_V2_F32_D32, KernelTable.partialV2For(JCudaStorage.F32, 32));
+        assertEquals(KernelTable.INTEGRATE_TC_H32_TILE32, KernelTable.integrateTc(32, 32));
+        assertEquals(KernelTable.INTEGRATE_TC_H64, KernelTable.integrateTc(64, 16));
         assertEquals(KernelTable.RETRIEVE_PARTIAL_BF16, KernelTable.partialFor(JCudaStorage.BF16));
         assertEquals(KernelTable.RETRIEVE_PARTIAL_F16, KernelTable.partialFor(JCudaStorage.F16));
         assertEquals(KernelTable.RETRIEVE_PARTIAL_F32, KernelTable.partialFor(JCudaStorage.F32));
@@ -119,7 +133,7 @@ class JCudaWithoutDeviceTest {
     void launchPlanChoosesAsLibengram() {
         // B = 1, M = 10^7 on a 132-SM H100: 128 threads, one query per tile, chunk 9472 (cuda/PERFORMANCE.md)
         LaunchPlan p = LaunchPlan.choose(64, 64, 10, 1, 10_000_000, true, JCudaLaunch.AUTO, 132, 232_448);
-        assertEquals(new LaunchPlan(128, 9472, 1, 1056, 1, 9264), p);
+        assertEquals(new LaunchPlan(128, 9472, 1, 1056, 1, 9264, 1), p);
         // B = 64: 256 threads, all 64 queries in one tile (X streamed once)
         p = LaunchPlan.choose(64, 64, 10, 64, 10_000_000, true, JCudaLaunch.AUTO, 132, 232_448);
         assertEquals(256, p.threads());
@@ -169,8 +183,12 @@ class JCudaWithoutDeviceTest {
             assertEquals("engram_retrieve_merge.fatbin not found in engram.native.dir=" + empty, e.getMessage());
             Files.write(empty.resolve("engram_retrieve_partial.fatbin"), new byte[] {1, 2, 3});
             Files.write(empty.resolve("engram_retrieve_merge.fatbin"), new byte[] {4});
-            assertEquals("engram_scores_partials.fatbin not found in engram.native.dir=" + empty, Fatbins.missing());
-            Files.write(empty.resolve("engram_scores_partials.fatbin"), new byte[] {5});
+            assertEquals("engram_retrieve_partial_v2.fatbin not found in engram.native.dir=" + empty, Fatbins.missing());
+            for (String m : KernelTable.modules()) {
+                if (!Files.exists(empty.resolve(m))) {
+                    Files.write(empty.resolve(m), new byte[] {5});
+                }
+            }
             assertEquals(null, Fatbins.missing());
             assertArrayEquals(new byte[] {1, 2, 3}, Fatbins.read("engram_retrieve_partial.fatbin"));
         } finally {
@@ -179,9 +197,9 @@ class JCudaWithoutDeviceTest {
             } else {
                 System.setProperty("engram.native.dir", before);
             }
-            Files.deleteIfExists(empty.resolve("engram_retrieve_partial.fatbin"));
-            Files.deleteIfExists(empty.resolve("engram_retrieve_merge.fatbin"));
-            Files.deleteIfExists(empty.resolve("engram_scores_partials.fatbin"));
+            for (String m : KernelTable.modules()) {
+                Files.deleteIfExists(empty.resolve(m));
+            }
             Files.delete(empty);
         }
     }
@@ -221,16 +239,18 @@ class JCudaWithoutDeviceTest {
     /** Selection by name and capability; here (no driver, or no fatbin) the engine says why in one line. */
     @Test
     void selectedByNameAndCapability() {
-        assertEquals(Set.of(Capability.RETRIEVAL), Backends.capabilities("jcuda"));
+        assertEquals(Set.of(Capability.RETRIEVAL, Capability.INTEGRATION), Backends.capabilities("jcuda"));
         assertTrue(Backends.withCapability(Capability.RETRIEVAL).contains("jcuda"));
-        assertFalse(Backends.withCapability(Capability.INTEGRATION).contains("jcuda"));
+        assertTrue(Backends.withCapability(Capability.INTEGRATION).contains("jcuda"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Backends.select(Capability.INTEGRATION, "jcuda"));
-        assertTrue(e.getMessage().startsWith("the jcuda engine cannot integrate ensembles"), e.getMessage());
+                () -> Backends.select(Capability.TRAINING, "jcuda"));
+        assertTrue(e.getMessage().startsWith("the jcuda engine cannot "), e.getMessage());
         String why = Backends.unavailableReason("jcuda");
         assumeTrue(why != null, "a CUDA device is present: the device tests cover selection");
         assertFalse(why.contains("\n"), "one line: " + why);
         IllegalStateException s = assertThrows(IllegalStateException.class, () -> Backends.select(Capability.RETRIEVAL, "jcuda"));
+        assertEquals("backend 'jcuda' is not available here: " + why, s.getMessage());
+        s = assertThrows(IllegalStateException.class, () -> Backends.select(Capability.INTEGRATION, "jcuda"));
         assertEquals("backend 'jcuda' is not available here: " + why, s.getMessage());
     }
 
