@@ -829,8 +829,10 @@ int main(int argc, char** argv) {
             const std::string bad = check(p, c.kernel, s, rs, rf, rd, tol, max_err, used);
             checked++;
             std::string hid;
-            for (size_t k = 1; k + 1 < p.nets[0].widths.size(); k++)
-                hid += (hid.empty() ? "" : "x") + std::to_string(p.nets[0].widths[k]);
+            for (size_t k = 1; k + 1 < p.nets[0].widths.size(); k++) {
+                if (!hid.empty()) hid += 'x';  // appended: "x" + std::string trips a false GCC 12 -Wrestrict warning
+                hid += std::to_string(p.nets[0].widths[k]);
+            }
             harness::Json j;
             j.str("harness", "integrate").str("build", build).str("phase", "validate").str("kernel", kernel_name(c.kernel))
                 .str("case", c.name).str("kind", kKinds[p.kind]).str("scheme", kSchemes[p.scheme]).integer("n", p.n)
