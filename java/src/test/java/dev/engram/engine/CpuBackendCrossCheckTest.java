@@ -89,7 +89,7 @@ class CpuBackendCrossCheckTest {
     /**
      * (scale, features, negated queries, M, d, B, k, seed): every logit scale with unit, price-sized (all logits of
      * one sign, positive or negative) and signed price-sized features, at shapes from the empty edge M = 1 to
-     * M = 5000, on both paths (B ≤ 8 row path, larger B tiled).
+     * M = 5000, on both paths (B ≤ 5 row path with the defaults, larger B tiled).
      */
     static Stream<Arguments> logitScaleCases() {
         List<Arguments> out = new ArrayList<>();

@@ -71,12 +71,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
         }
 
         /**
-         * All cores, 128-pattern chunks, 64-query tiles, the row path up to B = 8 (measured on 2 Zen 4 cores at
-         * M = 10^6, d = 32: the row path is faster up to B = 8, the tiled path from B = 12).
+         * All cores, 128-pattern chunks, 64-query tiles, the row path up to B = 5 (measured on 2 Zen 4 cores with
+         * the 8×1 tile micro-kernel, d = 32 and 64, M = 10^5 on one thread and 10^6 on two: the row path is faster up
+         * to B = 4, the tiled path from B = 6; at M = 10^6, B = 8: 26 ms against 42 ms).
          */
         public static Config defaults() {
             return new Config(Runtime.getRuntime().availableProcessors(), 128,
-                    Math.max(CpuVectors.LANES, 64 / CpuVectors.LANES * CpuVectors.LANES), 8, 16384);
+                    Math.max(CpuVectors.LANES, 64 / CpuVectors.LANES * CpuVectors.LANES), 5, 16384);
         }
 
         /** These settings with {@code threads} worker threads. */
