@@ -25,7 +25,7 @@ final class MicroKernels {
                      float[] b, int bOff, int bStride,
                      float[] out, int outOff, int outStride, int width, boolean accumulate) {
         int r = 0;
-        if (width < 2 * L) {
+        if (width == L) {
             // one vector of queries: eight rows give eight independent FMA chains (four would wait on latency)
             for (; r + 8 <= rows; r += 8) {
                 block8x1(a, aOff + r * aRowStride, aRowStride, aColStride, depth, b, bOff, bStride,

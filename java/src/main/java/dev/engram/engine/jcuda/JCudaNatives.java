@@ -1,6 +1,8 @@
 package dev.engram.engine.jcuda;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -50,13 +52,31 @@ final class JCudaNatives {
         return s.isEmpty() ? null : s;
     }
 
-    /** The emulated driver {@value #DRIVER_PROPERTY} names, or null (the system's driver). */
+    /**
+     * The emulated driver {@value #DRIVER_PROPERTY} names, or null: none named, or this machine has a CUDA driver of
+     * its own, which is then used (on a GPU machine the device tests run on the GPU, and the FFM engine's CUDA runtime
+     * never finds the emulated driver by its soname).
+     */
     static Path emulatedDriver() {
         String p = System.getProperty(DRIVER_PROPERTY);
-        if (p == null || p.isBlank() || p.strip().equals("system")) {
+        if (p == null || p.isBlank() || p.strip().equals("system") || SystemDriver.PRESENT) {
             return null;
         }
         return Path.of(p.strip()).toAbsolutePath();
+    }
+
+    /** Whether the system's libcuda.so.1 loads, probed once, before any emulated driver could answer to that name. */
+    private static final class SystemDriver {
+        static final boolean PRESENT = probe();
+
+        private static boolean probe() {
+            try (Arena arena = Arena.ofConfined()) {
+                SymbolLookup.libraryLookup("libcuda.so.1", arena);
+                return true;
+            } catch (IllegalArgumentException | IllegalCallerException e) {
+                return false;
+            }
+        }
     }
 
     /** Loads the emulated driver, if one is named, before any JCuda library: "" when done (or none), else why not. */
