@@ -266,7 +266,7 @@ else
     java_opts=""
     jcuda_driver=system
     if [ -n "$emulated" ]; then
-      java_args+=(--engines emu,jcuda,jcublas --quick --time-cases 2x3000x32)
+      java_args+=(--engines emu,jcuda,jcublas --required none --quick --time-cases 2x3000x32)
       # the emulated CUDA driver for JCuda, where the native build made one (java/target/jcuda-emu/); jcublas needs
       # libcublas.so.12 as well, else it is recorded as unavailable
       drv="$here/java/target/jcuda-emu/libengram_cudadrv_emu.so"

@@ -8,7 +8,7 @@
 #   OUT/engram-gpu.jar  the engram jar (./engram's, java/target/engram-*-all.jar) without what gpu-check does not
 #                       load: the chart and PDF libraries (their java.desktop is not in the runtime), the terminal
 #                       progress bar, JCublas's v1 binding; natives for linux-x86_64 only: libengram_cuda.so,
-#                       libengram_emu.so (the CI run), the three fatbins, JCuda's driver and runtime and JCublas2's JNI
+#                       libengram_emu.so (the CI run), the seven fatbins, JCuda's driver and runtime and JCublas2's JNI
 #                       libraries (never libJNvPTXCompiler or libJNvrtc: the kernels come as fatbins)
 #   OUT/gpu-check       the launcher: OUT/gpu-check [engram gpu-check options]
 #   OUT/CONTENTS.txt    what is in it, with sizes
@@ -90,7 +90,11 @@ done
 native="$c/native/linux-x86_64"
 [ -f "$native/libengram_emu.so" ] || echo "java-runtime: warning: $jar has no libengram_emu.so (cmake or a C++ compiler missing at build time): the emulated engine will be unavailable" >&2
 [ -f "$native/libengram_cuda.so" ] || echo "java-runtime: warning: $jar has no libengram_cuda.so (no nvcc at build time): the cuda engine will be unavailable on the GPU machine; build where nvcc is" >&2
-ls "$native"/*.fatbin >/dev/null 2>&1 || echo "java-runtime: warning: $jar has no fatbins (no nvcc at build time): the jcuda engine and the JCublas baseline will be unavailable" >&2
+missing_fatbins=""
+for m in retrieve_partial retrieve_partial_v2 retrieve_merge scores_partials integrate integrate_tc quantiles; do
+  [ -f "$native/engram_$m.fatbin" ] || missing_fatbins="$missing_fatbins engram_$m.fatbin"
+done
+[ -z "$missing_fatbins" ] || echo "java-runtime: warning: $jar lacks$missing_fatbins (no nvcc at build time, or an older jar): the jcuda engine and the JCublas baseline will be unavailable" >&2
 mv "$c/META-INF/MANIFEST.MF" "$stage/MANIFEST.MF"
 "$jdk/bin/jar" --create --file "$stage/out/engram-gpu.jar" --manifest "$stage/MANIFEST.MF" -C "$c" .
 

@@ -93,6 +93,11 @@ final class GpuCheckCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "10", description = "timed calls per engine and size (default: ${DEFAULT-VALUE})")
     int reps;
 
+    @Option(names = "--required", split = ",", defaultValue = "cuda,jcuda",
+            description = "engines whose absence fails the check (the lent machine is for them), or none; "
+                    + "jcublas needs libcublas.so.12, which a CUDA 13 machine lacks (default: ${DEFAULT-VALUE})")
+    List<String> required;
+
     @Option(names = "--quick", description = "small cross-check shapes only (for the emulated engine)")
     boolean quick;
 
@@ -154,6 +159,12 @@ final class GpuCheckCommand implements Callable<Integer> {
         for (String e : engines) {
             if (!ENGINES.contains(e)) {
                 throw new IllegalArgumentException("--engines: unknown engine '" + e + "'; choose from " + ENGINES);
+            }
+        }
+        for (String e : required) {
+            if (!ENGINES.contains(e) && !e.equals("none")) {
+                throw new IllegalArgumentException("--required: unknown engine '" + e + "'; choose from " + ENGINES
+                        + " or none");
             }
         }
         List<long[]> timed = parseCases(timeCases);
@@ -241,8 +252,15 @@ final class GpuCheckCommand implements Callable<Integer> {
             default -> throw new IllegalStateException(engine);
         };
         if (why != null) {
-            write(line("engine", engine, "-", "-", "-", "unavailable").put("reason", why),
-                    engine + ": unavailable: " + why);
+            // on the lent machine the cuda and jcuda engines are what the step is for: their absence fails it (a
+            // missing library in the carried jar would otherwise pass unnoticed); jcublas needs libcublas.so.12,
+            // which a CUDA 13 machine lacks, and stays a note
+            boolean required = this.required.contains(engine);
+            write(line("engine", engine, "-", "-", "-", required ? "fail" : "unavailable").put("reason", why),
+                    engine + ": unavailable" + (required ? " (a failure: this check is for it)" : "") + ": " + why);
+            if (required) {
+                failed++;
+            }
             return;
         }
         try {

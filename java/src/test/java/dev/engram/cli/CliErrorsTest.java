@@ -173,6 +173,24 @@ class CliErrorsTest {
     }
 
     @Test
+    void gpuCheckFailsWhenAnEngineItIsForCannotRunAndNamesABadRequiredEngine() throws IOException {
+        String why = dev.engram.engine.Backends.unavailableReason("cuda");
+        org.junit.jupiter.api.Assumptions.assumeTrue(why != null, "a GPU is here: the cuda engine runs");
+        Path out = dir.resolve("gpu.jsonl");
+        Object[] r = run("gpu-check", "--engines", "cuda", "--time-cases", "none", "--out", out.toString());
+        assertEquals(1, r[0], "cuda is required by default and cannot run here");
+        String lines = java.nio.file.Files.readString(out);
+        assertTrue(lines.contains("\"engine\":\"cuda\"") && lines.contains("\"fail\""), lines);
+        Object[] notRequired = run("gpu-check", "--engines", "cuda", "--required", "none", "--time-cases", "none",
+                "--out", dir.resolve("gpu2.jsonl").toString());
+        assertEquals(0, notRequired[0], "only noted when not required");
+        Object[] bad = run("gpu-check", "--required", "cudaa", "--out", dir.resolve("gpu3.jsonl").toString());
+        assertEquals(2, bad[0]);
+        assertOneLine((String) bad[1]);
+        assertTrue(((String) bad[1]).contains("--required: unknown engine 'cudaa'"), (String) bad[1]);
+    }
+
+    @Test
     void anEngineThatCannotRunHereIsOneLineSayingWhy() {
         String why = dev.engram.engine.Backends.unavailableReason("cuda");
         org.junit.jupiter.api.Assumptions.assumeTrue(why != null, "a GPU is here: --backend cuda integrates");
