@@ -5,15 +5,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.engram.engine.Backend;
 import dev.engram.engine.Backends;
 import dev.engram.engine.Capability;
-import dev.engram.engine.EnsembleModel;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.EnsembleSpec.Scheme;
-import dev.engram.engine.MlpWeights;
 import dev.engram.engine.PatternMemory;
 import dev.engram.engine.RetrievalAgreement;
 import dev.engram.engine.RetrievalParams;
 import dev.engram.engine.RetrievalResult;
+import dev.engram.engine.SampleModels;
 import dev.engram.engine.ffm.IntegrationLaunch;
 import dev.engram.engine.ffm.LaunchShape;
 import dev.engram.engine.ffm.NativeBackend;
@@ -39,7 +38,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 
@@ -408,7 +406,7 @@ final class GpuCheckCommand implements Callable<Integer> {
                 skipped("integrate", sub, label);
                 continue;
             }
-            EnsembleSpec spec = new EnsembleSpec(model(k[0], steps, 21), new float[] {0.3f, -0.2f}, new float[] {0.1f, 0.4f},
+            EnsembleSpec spec = new EnsembleSpec(SampleModels.model(k[0], steps, 21), new float[] {0.3f, -0.2f}, new float[] {0.1f, 0.4f},
                     null, count, 0.05f, steps, 0.1f, 0.2f, 0.1f, 99, 7, true, EnsembleSpec.FAN, Scheme.valueOf(k[1]),
                     EnsembleSpec.DEFAULT_TAO_OMEGA);
             EnsembleResult ref = REFERENCE.integrate(spec);
@@ -455,40 +453,6 @@ final class GpuCheckCommand implements Callable<Integer> {
                 what[0] = name + "[" + i + "]";
             }
         }
-    }
-
-    /** A model of {@code kind} with n = 2, as NativeIntegrationTest builds them. */
-    private static EnsembleModel model(String kind, int steps, long seed) {
-        return switch (kind) {
-            case "hnn" -> new EnsembleModel.Hamiltonian(net(seed, 4, 12, 12, 1));
-            case "separable" -> new EnsembleModel.Separable(net(seed, 2, 10, 10, 1), net(seed + 1, 2, 10, 10, 1));
-            case "dissipative" -> new EnsembleModel.Dissipative(net(seed, 4, 12, 12, 1), net(seed + 1, 4, 6, 2));
-            case "port" -> new EnsembleModel.PortHamiltonian(net(seed, 4, 12, 12, 1), net(seed + 1, 4, 6, 2),
-                    net(seed + 2, 2, 5, 4), table(steps, 2, seed + 3));
-            default -> throw new IllegalArgumentException(kind);
-        };
-    }
-
-    /** Glorot weights with biases in [−0.2, 0.2], so every bias path is exercised. */
-    private static MlpWeights net(long seed, int... widths) {
-        MlpWeights g = MlpWeights.glorot(widths, seed);
-        float[][] b = g.biases();
-        SplittableRandom rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        for (float[] layer : b) {
-            for (int i = 0; i < layer.length; i++) {
-                layer[i] = (float) (0.4 * rnd.nextDouble() - 0.2);
-            }
-        }
-        return new MlpWeights(widths, g.weights(), b);
-    }
-
-    private static float[] table(int rows, int m, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        float[] u = new float[rows * m];
-        for (int i = 0; i < u.length; i++) {
-            u[i] = (float) (2 * rnd.nextDouble() - 1);
-        }
-        return u;
     }
 
     /**

@@ -17,34 +17,9 @@ public final class RetrievalAssertions {
     private RetrievalAssertions() {
     }
 
-    /** Logit error bound δs for this memory, queries and beta (see class comment). */
+    /** Logit error bound δs for this memory, queries and beta (see class comment; {@link RetrievalAgreement}'s). */
     public static double logitError(PatternMemory memory, FloatMatrix queries, float beta) {
-        double qMax = maxRowNorm(queries);
-        double xMax = maxRowNorm(memory.patterns());
-        return beta * memory.dim() * Math.pow(2, -24) * qMax * xMax;
-    }
-
-    static double maxRowNorm(FloatMatrix m) {
-        double best = 0;
-        for (long r = 0; r < m.rows(); r++) {
-            double s = 0;
-            for (int c = 0; c < m.cols(); c++) {
-                double v = m.get(r, c);
-                s += v * v;
-            }
-            best = Math.max(best, Math.sqrt(s));
-        }
-        return best;
-    }
-
-    static double maxAbs(FloatMatrix m) {
-        double best = 0;
-        for (long r = 0; r < m.rows(); r++) {
-            for (int c = 0; c < m.cols(); c++) {
-                best = Math.max(best, Math.abs(m.get(r, c)));
-            }
-        }
-        return best;
+        return RetrievalAgreement.logitError(memory, queries, beta);
     }
 
     public static void assertAgrees(RetrievalResult expected, RetrievalResult actual, PatternMemory memory,
@@ -62,10 +37,11 @@ public final class RetrievalAssertions {
         assertEquals(expected.batch(), actual.batch(), label + ": batch");
         assertEquals(expected.valueDim(), actual.valueDim(), label + ": valueDim");
         assertEquals(expected.k(), actual.k(), label + ": k");
-        double vMax = Math.max(1e-30, maxAbs(memory.values()));
-        double outTol = 2e-5 * vMax + 4 * ds * vMax;
-        double hTol = 2e-5 + 4 * ds * (1 + Math.log(memory.size()));
-        double cosTol = 2e-5 * (1 + memory.dim() / 32.0);
+        // the bounds are RetrievalAgreement's (engram gpu-check applies them where no test framework runs)
+        RetrievalAgreement.Tolerances tol = RetrievalAgreement.Tolerances.of(memory, ds);
+        double outTol = tol.output();
+        double hTol = tol.entropy();
+        double cosTol = tol.cosine();
         for (int i = 0; i < expected.output().length; i++) {
             double e = expected.output()[i];
             double a = actual.output()[i];
@@ -74,9 +50,8 @@ public final class RetrievalAssertions {
         }
         for (int b = 0; b < expected.batch(); b++) {
             assertEquals(expected.entropy()[b], actual.entropy()[b], hTol, label + ": entropy[" + b + "]");
-            double logM = Math.log(memory.size());
-            double cTol = memory.size() == 1 ? 0 : hTol / logM;
-            assertEquals(expected.confidence()[b], actual.confidence()[b], cTol, label + ": confidence[" + b + "]");
+            assertEquals(expected.confidence()[b], actual.confidence()[b], tol.confidence(),
+                    label + ": confidence[" + b + "]");
             float[] es = expected.topScores(b);
             float[] as = actual.topScores(b);
             long[] ai = actual.topIndices(b);

@@ -3,6 +3,7 @@ package dev.engram.engine.ffm;
 import dev.engram.engine.Backends;
 import dev.engram.engine.Capability;
 import dev.engram.engine.EnsembleModel;
+import dev.engram.engine.SampleModels;
 import dev.engram.engine.EnsembleResult;
 import dev.engram.engine.EnsembleSpec;
 import dev.engram.engine.EnsembleSpec.Scheme;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
@@ -59,42 +59,19 @@ public class NativeIntegrationTest {
         ENGINES.clear();
     }
 
-    /** Glorot weights with biases in [−0.2, 0.2], so every bias path is exercised. */
+    /** {@link SampleModels#net}. */
     public static MlpWeights net(long seed, int... widths) {
-        MlpWeights g = MlpWeights.glorot(widths, seed);
-        float[][] b = g.biases();
-        SplittableRandom rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        for (float[] layer : b) {
-            for (int i = 0; i < layer.length; i++) {
-                layer[i] = (float) (0.4 * rnd.nextDouble() - 0.2);
-            }
-        }
-        return new MlpWeights(widths, g.weights(), b);
+        return SampleModels.net(seed, widths);
     }
 
+    /** {@link SampleModels#table}. */
     public static float[] table(int rows, int m, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        float[] u = new float[rows * m];
-        for (int i = 0; i < u.length; i++) {
-            u[i] = (float) (2 * rnd.nextDouble() - 1);
-        }
-        return u;
+        return SampleModels.table(rows, m, seed);
     }
 
-    /** A model of {@code kind} with n = 2 (m = 2 where it takes inputs) for {@code steps} steps. */
+    /** {@link SampleModels#model}: a model of {@code kind} with n = 2 (m = 2 where it takes inputs). */
     public static EnsembleModel model(String kind, int steps, long seed) {
-        return switch (kind) {
-            case "hnn" -> new EnsembleModel.Hamiltonian(net(seed, 4, 12, 12, 1));
-            case "separable" -> new EnsembleModel.Separable(net(seed, 2, 10, 10, 1), net(seed + 1, 2, 10, 10, 1));
-            case "dissipative" -> new EnsembleModel.Dissipative(net(seed, 4, 12, 12, 1), net(seed + 1, 4, 6, 2));
-            case "port" -> new EnsembleModel.PortHamiltonian(net(seed, 4, 12, 12, 1), net(seed + 1, 4, 6, 2),
-                    net(seed + 2, 2, 5, 4), table(steps, 2, seed + 3));
-            case "port-no-u" -> new EnsembleModel.PortHamiltonian(net(seed, 4, 12, 12, 1), net(seed + 1, 4, 6, 2),
-                    net(seed + 2, 2, 4), null);
-            case "baseline" -> new EnsembleModel.Derivative(net(seed, 4, 12, 12, 4));
-            case "baseline-u" -> new EnsembleModel.Derivative(net(seed, 6, 12, 4), table(steps, 2, seed + 3));
-            default -> throw new IllegalArgumentException(kind);
-        };
+        return SampleModels.model(kind, steps, seed);
     }
 
     public static EnsembleSpec spec(EnsembleModel model, int count, int steps, float noise, int sampleEvery, Scheme scheme) {
