@@ -129,7 +129,7 @@ final class WatchCommand implements Callable<Integer> {
                 loop = new SignalLoop(m, model.toString(), feed, dl, System::currentTimeMillis,
                         HttpFetcher.Sleeper.REAL, s, System.out, System.err, store);
             } catch (IllegalArgumentException e) {
-                if (store == null || e.getMessage() == null || !e.getMessage().startsWith(store.toString())) {
+                if (store == null || e.getMessage() == null || !e.getMessage().startsWith(store + " was not grown")) {
                     throw e;
                 }
                 throw new IllegalArgumentException("--store " + e.getMessage() + "; give a new --store path (it "
@@ -138,7 +138,10 @@ final class WatchCommand implements Callable<Integer> {
             System.err.println("engram watch: " + m.kind() + " model " + model + " on " + feed.symbol() + " " + iv
                     + (dl.decisions() > 0 ? ", resuming after " + dl.decisions() + " logged decisions" : "")
                     + "; log " + logFile + (store != null ? "; learning into " + store : ""));
-            SignalLoop.Stats st = loop.run(maxDecisions, Long.MAX_VALUE);
+            SignalLoop.Stats st;
+            try (loop) {
+                st = loop.run(maxDecisions, Long.MAX_VALUE);
+            }
             System.err.printf(Locale.ROOT, "engram watch: %d decisions, %d polls, %d duplicate, %d late bars, %d gaps,"
                             + " %d failed polls; decision latency mean %.2f ms, max %.2f ms%n", st.decisions(),
                     st.polls(), st.duplicates(), st.late(), st.gaps(), st.errors(), st.meanLatencyMs(),

@@ -37,6 +37,7 @@ public final class DecisionLog {
     private final java.util.Map<Long, dev.engram.trading.data.Bar> originals = new java.util.HashMap<>();
     private final boolean repaired;
     private int learned;
+    private long maxKnownAtMs = Long.MIN_VALUE;
 
     private DecisionLog(Path file, boolean repaired) {
         this.file = file;
@@ -91,8 +92,13 @@ public final class DecisionLog {
                     log.decisions++;
                 }
                 case "late" -> log.late.add(j.path("bar_ms").asLong());
+                case "skipped" -> {
+                }
                 case "revised" -> log.originals.put(j.path("bar_ms").asLong(), bar(j));
-                case "learned" -> log.learned++;
+                case "learned" -> {
+                    log.learned++;
+                    log.maxKnownAtMs = Math.max(log.maxKnownAtMs, j.path("known_at_ms").asLong(Long.MIN_VALUE));
+                }
                 default -> throw new IllegalArgumentException(file + " line " + n + " has type '"
                         + j.path("type").asText() + "'; it is not a watch log: give another --log");
             }
@@ -125,6 +131,11 @@ public final class DecisionLog {
     /** Patterns logged as learned into the pattern store (by earlier runs and this one). */
     public int learned() {
         return learned;
+    }
+
+    /** The newest {@code known_at_ms} of the learned lines ({@code Long.MIN_VALUE} when none). */
+    public long maxKnownAtMs() {
+        return maxKnownAtMs;
     }
 
     /** Bar starts logged as late (ignored). */
@@ -193,7 +204,10 @@ public final class DecisionLog {
             }
             case "late" -> late.add(line.path("bar_ms").asLong());
             case "revised" -> originals.put(line.path("bar_ms").asLong(), bar(line));
-            case "learned" -> learned++;
+            case "learned" -> {
+                learned++;
+                maxKnownAtMs = Math.max(maxKnownAtMs, line.path("known_at_ms").asLong(Long.MIN_VALUE));
+            }
             default -> {
             }
         }
