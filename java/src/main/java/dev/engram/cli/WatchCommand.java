@@ -67,7 +67,10 @@ final class WatchCommand implements Callable<Integer> {
 
     @Option(names = "--store", paramLabel = "FILE", description = "store models: learn online into this pattern "
             + "store file (created from the model's store when missing; an existing one must have grown from this "
-            + "model's store), written after each bar that adds a pattern")
+            + "model's store), written before each decision that follows a learned pattern and after each poll; "
+            + "restart with the same --log and --store together. FILE.through records the bar FILE learned through; "
+            + "earlier bars are refused (use the log that grew the store, or a new --store path). FILE.lock keeps "
+            + "a second watch off FILE while one runs")
     Path store;
 
     @Option(names = "--catch-up", defaultValue = "1", description = "on a new log, decide this many of the bars "

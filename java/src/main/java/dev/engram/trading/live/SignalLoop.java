@@ -51,7 +51,11 @@ import java.util.function.LongSupplier;
  * With a store file ({@code watch --store}), the store model learns online: before bar t is decided, every pattern
  * whose outcome the closes up to t realise is inserted into its pattern store (read through the view at t, which
  * refuses later bars), the store is written to the file (temporary file, then a move) and one {@code "learned"} line
- * per pattern is logged; a restart takes the store from the file and learns only what it lacks.
+ * per pattern is logged; a restart takes the store from the file and learns only what it lacks. Beside the file,
+ * {@code FILE.through} (written before it) records the bar through which it has learned; bars before it are never
+ * decided (a fresh log on a grown store is refused: that would be look-ahead), and {@code FILE.lock} is held while
+ * the loop lives ({@link #close} releases and deletes it). Patterns whose features or outcome are not finite are
+ * logged as {@code "skipped"}, not learned. A failed local write (log, store) is fatal: {@link LocalWriteException}.
  * <p>
  * Failures of the feed (after the exchange client's own retries) are one line on the error stream and a backoff
  * (doubling from {@code backoffBaseMs} to {@code backoffMaxMs}); the loop then polls again. Time comes from an
