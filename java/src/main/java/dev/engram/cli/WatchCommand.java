@@ -142,8 +142,23 @@ final class WatchCommand implements Callable<Integer> {
                     + (dl.decisions() > 0 ? ", resuming after " + dl.decisions() + " logged decisions" : "")
                     + "; log " + logFile + (store != null ? "; learning into " + store : ""));
             SignalLoop.Stats st;
+            // Ctrl-C ends the JVM without unwinding: the hook releases and deletes the store's lock file then
+            Thread unlock = new Thread(() -> {
+                try {
+                    loop.close();
+                } catch (java.io.IOException e) {
+                    // the OS releases the lock with the process anyway
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(unlock);
             try (loop) {
                 st = loop.run(maxDecisions, Long.MAX_VALUE);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(unlock);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook runs
+                }
             }
             System.err.printf(Locale.ROOT, "engram watch: %d decisions, %d polls, %d duplicate, %d late bars, %d gaps,"
                             + " %d failed polls; decision latency mean %.2f ms, max %.2f ms%n", st.decisions(),

@@ -201,20 +201,6 @@ public final class SignalLoop implements AutoCloseable {
             this.learner = null;
         } else if (model.strategy() instanceof StoreStrategy ss) {
             this.learner = ss;
-            lockStore();
-            try {
-                if (Files.exists(storeFile)) {
-                    long modelNewest = ss.state().lastInsertedMs();
-                    ss.adoptStore(storeFile);
-                    learnedThroughMs = readThrough(ss, modelNewest, log);
-                } else {
-                    writeThrough(Long.MIN_VALUE);
-                    saveStore();
-                }
-            } catch (IOException | RuntimeException e) {
-                close();
-                throw e;
-            }
         } else {
             throw new IllegalArgumentException("--store learns into a pattern store: " + modelName + " is a "
                     + model.kind() + " model; train one with engram train --strategy store");
@@ -234,6 +220,22 @@ public final class SignalLoop implements AutoCloseable {
             historyFromMs = settings.historyBars() == 0 ? 0 : now - (long) settings.historyBars()
                     * interval.nominalMillis();
         }
+        if (learner != null) { // last: a refusal above leaves neither a lock nor a file behind
+            lockStore();
+            try {
+                if (Files.exists(storeFile)) {
+                    long modelNewest = learner.state().lastInsertedMs();
+                    learner.adoptStore(storeFile);
+                    learnedThroughMs = readThrough(learner, modelNewest, log);
+                } else {
+                    writeThrough(Long.MIN_VALUE);
+                    saveStore();
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
     }
 
     /** The record beside a store file of the bar through which it has learned: {@code FILE.through}. */
@@ -252,6 +254,12 @@ public final class SignalLoop implements AutoCloseable {
         FileLock l;
         try {
             l = ch.tryLock();
+            if (l != null && !Files.exists(lf)) { // its holder deleted it as it stopped: lock the new one
+                l.release();
+                ch.close();
+                ch = FileChannel.open(lf, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                l = ch.tryLock();
+            }
         } catch (OverlappingFileLockException e) {
             l = null;
         }
@@ -267,7 +275,7 @@ public final class SignalLoop implements AutoCloseable {
 
     /** Releases and deletes the store file's lock (a no-op without a store). */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         if (lock != null) {
             try {
                 Files.deleteIfExists(lockFile);
