@@ -22,9 +22,10 @@ import java.util.Set;
  * {@code "late"} (a bar that arrived after a later one was accepted, ignored), {@code "revised"} (the first version
  * of a bar the source sent again with other values; the first version stands) or {@code "learned"} (a pattern added
  * to the pattern store with {@code --store}: its bar, outcome, the bar whose close realised it, what the store did;
- * written after the store file, so a crash between the two leaves a line out, never in twice). Each line is appended with one write
- * and forced to disk; a last line without its newline (the loop stopped while writing it) is cut off when the log is
- * opened again, so its bar is decided again rather than skipped.
+ * written after the store file, so a crash between the two leaves a line out, never in twice) or {@code "skipped"}
+ * (a pattern not learned because its features or outcome are not finite: its bar and why). Each line is appended
+ * with one write and forced to disk; a last line without its newline (the loop stopped while writing it) is cut off
+ * when the log is opened again, so its bar is decided again rather than skipped.
  */
 public final class DecisionLog {
     private static final ObjectMapper JSON = new ObjectMapper();
