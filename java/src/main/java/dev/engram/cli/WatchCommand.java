@@ -67,7 +67,10 @@ final class WatchCommand implements Callable<Integer> {
 
     @Option(names = "--store", paramLabel = "FILE", description = "store models: learn online into this pattern "
             + "store file (created from the model's store when missing; an existing one must have grown from this "
-            + "model's store), written after each bar that adds a pattern")
+            + "model's store), written before each decision that follows a learned pattern and after each poll; "
+            + "restart with the same --log and --store together. FILE.through records the bar FILE learned through; "
+            + "earlier bars are refused (use the log that grew the store, or a new --store path). FILE.lock keeps "
+            + "a second watch off FILE while one runs")
     Path store;
 
     @Option(names = "--catch-up", defaultValue = "1", description = "on a new log, decide this many of the bars "
@@ -129,7 +132,7 @@ final class WatchCommand implements Callable<Integer> {
                 loop = new SignalLoop(m, model.toString(), feed, dl, System::currentTimeMillis,
                         HttpFetcher.Sleeper.REAL, s, System.out, System.err, store);
             } catch (IllegalArgumentException e) {
-                if (store == null || e.getMessage() == null || !e.getMessage().startsWith(store.toString())) {
+                if (store == null || e.getMessage() == null || !e.getMessage().startsWith(store + " was not grown")) {
                     throw e;
                 }
                 throw new IllegalArgumentException("--store " + e.getMessage() + "; give a new --store path (it "
@@ -138,7 +141,25 @@ final class WatchCommand implements Callable<Integer> {
             System.err.println("engram watch: " + m.kind() + " model " + model + " on " + feed.symbol() + " " + iv
                     + (dl.decisions() > 0 ? ", resuming after " + dl.decisions() + " logged decisions" : "")
                     + "; log " + logFile + (store != null ? "; learning into " + store : ""));
-            SignalLoop.Stats st = loop.run(maxDecisions, Long.MAX_VALUE);
+            SignalLoop.Stats st;
+            // Ctrl-C ends the JVM without unwinding: the hook releases and deletes the store's lock file then
+            Thread unlock = new Thread(() -> {
+                try {
+                    loop.close();
+                } catch (java.io.IOException e) {
+                    // the OS releases the lock with the process anyway
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(unlock);
+            try (loop) {
+                st = loop.run(maxDecisions, Long.MAX_VALUE);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(unlock);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook runs
+                }
+            }
             System.err.printf(Locale.ROOT, "engram watch: %d decisions, %d polls, %d duplicate, %d late bars, %d gaps,"
                             + " %d failed polls; decision latency mean %.2f ms, max %.2f ms%n", st.decisions(),
                     st.polls(), st.duplicates(), st.late(), st.gaps(), st.errors(), st.meanLatencyMs(),

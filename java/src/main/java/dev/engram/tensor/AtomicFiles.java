@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.io.BufferedOutputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -44,6 +46,22 @@ public final class AtomicFiles {
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("the file system of " + target + " cannot replace a file atomically; write to a "
                     + "local folder instead", e);
+        }
+        forceDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /**
+     * Forces a folder's entries to disk, so a rename into it survives a power cut; file systems (and platforms) that
+     * refuse to open or force a folder are left as they are.
+     */
+    public static void forceDirectory(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // e.g. Windows cannot open a folder as a channel: the rename stands, only its durability is the OS's
         }
     }
 

@@ -79,6 +79,26 @@ class WatchStoreCommandTest {
         }
 
         byte[] before = Files.readAllBytes(store);
+        // a fresh log with --catch-up 3 would decide bars 1397 and 1398 against patterns realised at 1398 and 1399
+        r = RunCommandTest.run("watch", "--model", a.toString(), "--store", store.toString(), "--file",
+                csv.toString(), "--catch-up", "3", "--max-decisions", "3", "--log",
+                dir.resolve("watch/fresh.jsonl").toString());
+        assertOneLine(r);
+        assertTrue(r.err().contains(store + " has learned through bar " + java.time.Instant.ofEpochMilli(
+                btc.startMs(1399))) && r.err().contains("use the --log that grew this store, or a new --store path"),
+                r.err());
+        assertArrayEquals(before, Files.readAllBytes(store));
+        assertFalse(Files.exists(dir.resolve("watch/a.eps.lock")), "the lock is released and deleted");
+        // a second watch on a store file in use
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("watch/a.eps.lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock held = ch.lock()) {
+            r = RunCommandTest.run("watch", "--model", a.toString(), "--store", store.toString(), "--file",
+                    csv.toString(), "--max-decisions", "1", "--log", log.toString());
+            assertOneLine(r);
+            assertTrue(r.err().contains(store + " is in use by another engram watch"), r.err());
+        }
+        assertArrayEquals(before, Files.readAllBytes(store));
         r = RunCommandTest.run("watch", "--model", b.toString(), "--store", store.toString(), "--file",
                 csv.toString(), "--max-decisions", "1", "--log", dir.resolve("watch/b.jsonl").toString());
         assertOneLine(r);

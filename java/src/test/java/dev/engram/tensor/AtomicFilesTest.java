@@ -123,4 +123,12 @@ class AtomicFilesTest {
         assertEquals("new", Files.readString(target));
         assertFalse(Files.exists(tmp));
     }
+
+    @Test
+    void forcingAFolderThatCannotBeOpenedIsIgnored() {
+        // the move forces its folder; where a file system refuses (here: no such folder) the move still stands
+        AtomicFiles.forceDirectory(dir.resolve("missing"));
+        AtomicFiles.forceDirectory(dir);
+        AtomicFiles.forceDirectory(null);
+    }
 }

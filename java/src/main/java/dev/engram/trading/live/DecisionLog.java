@@ -22,9 +22,10 @@ import java.util.Set;
  * {@code "late"} (a bar that arrived after a later one was accepted, ignored), {@code "revised"} (the first version
  * of a bar the source sent again with other values; the first version stands) or {@code "learned"} (a pattern added
  * to the pattern store with {@code --store}: its bar, outcome, the bar whose close realised it, what the store did;
- * written after the store file, so a crash between the two leaves a line out, never in twice). Each line is appended with one write
- * and forced to disk; a last line without its newline (the loop stopped while writing it) is cut off when the log is
- * opened again, so its bar is decided again rather than skipped.
+ * written after the store file, so a crash between the two leaves a line out, never in twice) or {@code "skipped"}
+ * (a pattern not learned because its features or outcome are not finite: its bar and why). Each line is appended
+ * with one write and forced to disk; a last line without its newline (the loop stopped while writing it) is cut off
+ * when the log is opened again, so its bar is decided again rather than skipped.
  */
 public final class DecisionLog {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,6 +38,7 @@ public final class DecisionLog {
     private final java.util.Map<Long, dev.engram.trading.data.Bar> originals = new java.util.HashMap<>();
     private final boolean repaired;
     private int learned;
+    private long maxKnownAtMs = Long.MIN_VALUE;
 
     private DecisionLog(Path file, boolean repaired) {
         this.file = file;
@@ -91,8 +93,13 @@ public final class DecisionLog {
                     log.decisions++;
                 }
                 case "late" -> log.late.add(j.path("bar_ms").asLong());
+                case "skipped" -> {
+                }
                 case "revised" -> log.originals.put(j.path("bar_ms").asLong(), bar(j));
-                case "learned" -> log.learned++;
+                case "learned" -> {
+                    log.learned++;
+                    log.maxKnownAtMs = Math.max(log.maxKnownAtMs, j.path("known_at_ms").asLong(Long.MIN_VALUE));
+                }
                 default -> throw new IllegalArgumentException(file + " line " + n + " has type '"
                         + j.path("type").asText() + "'; it is not a watch log: give another --log");
             }
@@ -125,6 +132,11 @@ public final class DecisionLog {
     /** Patterns logged as learned into the pattern store (by earlier runs and this one). */
     public int learned() {
         return learned;
+    }
+
+    /** The newest {@code known_at_ms} of the learned lines ({@code Long.MIN_VALUE} when none). */
+    public long maxKnownAtMs() {
+        return maxKnownAtMs;
     }
 
     /** Bar starts logged as late (ignored). */
@@ -193,7 +205,10 @@ public final class DecisionLog {
             }
             case "late" -> late.add(line.path("bar_ms").asLong());
             case "revised" -> originals.put(line.path("bar_ms").asLong(), bar(line));
-            case "learned" -> learned++;
+            case "learned" -> {
+                learned++;
+                maxKnownAtMs = Math.max(maxKnownAtMs, line.path("known_at_ms").asLong(Long.MIN_VALUE));
+            }
             default -> {
             }
         }

@@ -16,8 +16,12 @@ import dev.engram.trading.strategy.StoreStrategy;
 import dev.engram.trading.strategy.TrainedModel;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -47,13 +51,17 @@ import java.util.function.LongSupplier;
  * With a store file ({@code watch --store}), the store model learns online: before bar t is decided, every pattern
  * whose outcome the closes up to t realise is inserted into its pattern store (read through the view at t, which
  * refuses later bars), the store is written to the file (temporary file, then a move) and one {@code "learned"} line
- * per pattern is logged; a restart takes the store from the file and learns only what it lacks.
+ * per pattern is logged; a restart takes the store from the file and learns only what it lacks. Beside the file,
+ * {@code FILE.through} (written before it) records the bar through which it has learned; bars before it are never
+ * decided (a fresh log on a grown store is refused: that would be look-ahead), and {@code FILE.lock} is held while
+ * the loop lives ({@link #close} releases and deletes it). Patterns whose features or outcome are not finite are
+ * logged as {@code "skipped"}, not learned. A failed local write (log, store) is fatal: {@link LocalWriteException}.
  * <p>
  * Failures of the feed (after the exchange client's own retries) are one line on the error stream and a backoff
  * (doubling from {@code backoffBaseMs} to {@code backoffMaxMs}); the loop then polls again. Time comes from an
  * injected clock and sleeper, so tests replay hours of bars without waiting.
  */
-public final class SignalLoop {
+public final class SignalLoop implements AutoCloseable {
     /**
      * @param catchUp        on a fresh log, decide at most this many of the bars already closed at start (≥ 1)
      * @param historyBars    bars of history fetched before the first decision (0: all the feed has)
@@ -133,6 +141,23 @@ public final class SignalLoop {
     private int learned;
     private final List<StoreStrategy.Learned> pending = new ArrayList<>();
     private boolean warnedHistory;
+    /** Start of the bar whose close realised the newest pattern in the store file; decisions before it are refused. */
+    private long learnedThroughMs = Long.MIN_VALUE;
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private Path lockFile;
+
+    /**
+     * A write to a local file (the log, the store file or its {@code .through} record) failed: fatal, since the bars
+     * of the poll were already accepted and a retry would take them for duplicates. A restart redoes them.
+     */
+    public static final class LocalWriteException extends IOException {
+        public LocalWriteException(Path file, IOException cause) {
+            super("could not write " + file + " (" + oneLine(cause.getMessage()) + "); stopped: free the space or fix "
+                    + "the permissions, then restart with the same --log" + " and --store, which redoes what was not "
+                    + "written", cause);
+        }
+    }
 
     /**
      * @param modelName how the start line names the model (its file)
@@ -176,11 +201,6 @@ public final class SignalLoop {
             this.learner = null;
         } else if (model.strategy() instanceof StoreStrategy ss) {
             this.learner = ss;
-            if (Files.exists(storeFile)) {
-                ss.adoptStore(storeFile);
-            } else {
-                ss.saveStore(storeFile);
-            }
         } else {
             throw new IllegalArgumentException("--store learns into a pattern store: " + modelName + " is a "
                     + model.kind() + " model; train one with engram train --strategy store");
@@ -199,6 +219,138 @@ public final class SignalLoop {
             long now = clock.getAsLong();
             historyFromMs = settings.historyBars() == 0 ? 0 : now - (long) settings.historyBars()
                     * interval.nominalMillis();
+        }
+        if (learner != null) { // last: a refusal above leaves neither a lock nor a file behind
+            lockStore();
+            try {
+                if (Files.exists(storeFile)) {
+                    long modelNewest = learner.state().lastInsertedMs();
+                    learner.adoptStore(storeFile);
+                    learnedThroughMs = readThrough(learner, modelNewest, log);
+                } else {
+                    writeThrough(Long.MIN_VALUE);
+                    saveStore();
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+    }
+
+    /** The record beside a store file of the bar through which it has learned: {@code FILE.through}. */
+    public static Path throughFile(Path storeFile) {
+        return storeFile.resolveSibling(storeFile.getFileName() + ".through");
+    }
+
+    /** The lock file that keeps a second watch off a store file: {@code FILE.lock}. */
+    public static Path lockFile(Path storeFile) {
+        return storeFile.resolveSibling(storeFile.getFileName() + ".lock");
+    }
+
+    private void lockStore() throws IOException {
+        Path lf = lockFile(storeFile);
+        FileChannel ch = FileChannel.open(lf, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock l;
+        try {
+            l = ch.tryLock();
+            if (l != null && !Files.exists(lf)) { // its holder deleted it as it stopped: lock the new one
+                l.release();
+                ch.close();
+                ch = FileChannel.open(lf, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                l = ch.tryLock();
+            }
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        }
+        if (l == null) {
+            ch.close();
+            throw new IllegalArgumentException(storeFile + " is in use by another engram watch (" + lf + " is locked);"
+                    + " stop that one or give another --store path");
+        }
+        lockChannel = ch;
+        lock = l;
+        lockFile = lf;
+    }
+
+    /** Releases and deletes the store file's lock (a no-op without a store). */
+    @Override
+    public synchronized void close() throws IOException {
+        if (lock != null) {
+            try {
+                Files.deleteIfExists(lockFile);
+                lock.release();
+            } finally {
+                lockChannel.close();
+                lock = null;
+            }
+        }
+    }
+
+    /**
+     * The bar through which an adopted store file has learned: its {@code .through} record; for a file without one
+     * (written by an older engram) that holds patterns beyond the model's, the newest {@code known_at_ms} of the
+     * log's learned lines (the log that grew it), and without those the file is refused.
+     */
+    private long readThrough(StoreStrategy ss, long modelNewestMs, DecisionLog log) throws IOException {
+        Path tf = throughFile(storeFile);
+        if (Files.exists(tf)) {
+            try {
+                com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(Files.readString(tf));
+                com.fasterxml.jackson.databind.JsonNode v = j.path("learned_through_ms");
+                if (v.isNull()) {
+                    return Long.MIN_VALUE;
+                }
+                if (v.isIntegralNumber()) {
+                    return v.asLong();
+                }
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException(tf + " does not say through which bar " + storeFile + " has learned "
+                    + "(no learned_through_ms); give a new --store path");
+        }
+        if (ss.state().lastInsertedMs() <= modelNewestMs) {
+            return Long.MIN_VALUE; // nothing learned beyond the model's store
+        }
+        if (log.learned() > 0) {
+            return log.maxKnownAtMs();
+        }
+        throw new IllegalArgumentException(storeFile + " has learned online but has no " + tf.getFileName()
+                + " record of the bar it learned through (an older engram wrote it) and " + log.file() + " logs no "
+                + "learning; use the --log that grew this store, or a new --store path");
+    }
+
+    /** Writes the {@code .through} record (temporary file, then a move); before the store file it describes. */
+    private void writeThrough(long ms) throws IOException {
+        Path tf = throughFile(storeFile);
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        if (ms == Long.MIN_VALUE) {
+            o.putNull("learned_through_ms").putNull("learned_through");
+        } else {
+            o.put("learned_through_ms", ms).put("learned_through", Instant.ofEpochMilli(ms).toString());
+        }
+        try {
+            dev.engram.tensor.AtomicFiles.writeString(tf, o + "\n");
+        } catch (IOException e) {
+            throw new LocalWriteException(tf, e);
+        }
+    }
+
+    private void saveStore() throws IOException {
+        try {
+            learner.saveStore(storeFile);
+        } catch (IOException e) {
+            throw new LocalWriteException(storeFile, e);
+        }
+    }
+
+    private void append(ObjectNode line) throws IOException {
+        try {
+            log.append(line);
+        } catch (IOException e) {
+            throw new LocalWriteException(log.file(), e);
         }
     }
 
@@ -224,6 +376,8 @@ public final class SignalLoop {
                 poll();
                 backoffMs = settings.backoffBaseMs();
                 wait = nextWait();
+            } catch (LocalWriteException e) {
+                throw e;
             } catch (IOException e) {
                 errors++;
                 wait = backoffMs;
@@ -279,7 +433,7 @@ public final class SignalLoop {
             if (seen != null) {
                 duplicates++;
                 if (!seen.equals(b) && revised.add(t) && !log.originals().containsKey(t)) {
-                    log.append(DecisionLog.revised(seen));
+                    append(DecisionLog.revised(seen));
                     err.println("engram watch: bar " + Instant.ofEpochMilli(t) + " came again with other values ("
                             + b + "); the first version stands");
                 }
@@ -298,7 +452,7 @@ public final class SignalLoop {
                 ObjectNode l = JsonNodeFactory.instance.objectNode();
                 l.put("type", "late").put("bar", Instant.ofEpochMilli(t).toString()).put("bar_ms", t)
                         .put("after", Instant.ofEpochMilli(accepted.getLast().startMs()).toString());
-                log.append(l);
+                append(l);
                 err.println("engram watch: bar " + Instant.ofEpochMilli(t) + " arrived after "
                         + Instant.ofEpochMilli(accepted.getLast().startMs()) + " was accepted; ignored (decisions "
                         + "already made stand)");
@@ -313,14 +467,6 @@ public final class SignalLoop {
             byStart.put(t, b);
             fresh.add(accepted.size() - 1);
         }
-        if (log.start().isEmpty()) {
-            ObjectNode s = JsonNodeFactory.instance.objectNode();
-            s.put("type", "start").put("symbol", feed.symbol()).put("interval", interval.toString())
-                    .put("model", modelName).put("model_kind", model.kind())
-                    .put("model_trained_through", Instant.ofEpochMilli(model.data().lastBarMs()).toString())
-                    .put("history_from_ms", historyFromMs).put("started", Instant.ofEpochMilli(now).toString());
-            log.append(s);
-        }
         List<Integer> due = new ArrayList<>();
         for (int i : fresh) {
             long t = accepted.get(i).startMs();
@@ -332,6 +478,20 @@ public final class SignalLoop {
             due = due.subList(due.size() - settings.catchUp(), due.size());
         }
         first = false;
+        if (!due.isEmpty() && accepted.get(due.getFirst()).startMs() < learnedThroughMs) {
+            throw new IllegalArgumentException(storeFile + " has learned through bar " + Instant.ofEpochMilli(
+                    learnedThroughMs) + ", after bar " + Instant.ofEpochMilli(accepted.get(due.getFirst()).startMs())
+                    + " that " + log.file() + " would decide next (it would use patterns realised later); use the "
+                    + "--log that grew this store, or a new --store path");
+        }
+        if (log.start().isEmpty()) {
+            ObjectNode s = JsonNodeFactory.instance.objectNode();
+            s.put("type", "start").put("symbol", feed.symbol()).put("interval", interval.toString())
+                    .put("model", modelName).put("model_kind", model.kind())
+                    .put("model_trained_through", Instant.ofEpochMilli(model.data().lastBarMs()).toString())
+                    .put("history_from_ms", historyFromMs).put("started", Instant.ofEpochMilli(now).toString());
+            append(s);
+        }
         if (due.isEmpty() && (learner == null || fresh.isEmpty())) {
             return 0;
         }
@@ -354,7 +514,7 @@ public final class SignalLoop {
         // learning at every bar, since the store's batched insert decides as one insert per pattern would)
         for (int i : due) {
             if (learner != null) {
-                pending.addAll(learner.learn(md.viewAt(i), model.data().horizon()));
+                learn(md.viewAt(i));
                 flushLearned();
             }
             decide(md, i, t0);
@@ -362,17 +522,31 @@ public final class SignalLoop {
         }
         if (learner != null) {
             if (!fresh.isEmpty()) {
-                pending.addAll(learner.learn(md.viewAt(fresh.getLast()), model.data().horizon()));
+                learn(md.viewAt(fresh.getLast()));
             }
             if (pending.isEmpty() && !due.isEmpty()) {
                 // the decisions' queries count as use of their best match, which orders evictions in a full
                 // store: written too, so a restarted loop evicts as an uninterrupted one would
-                learner.saveStore(storeFile);
+                saveStore();
             } else {
                 flushLearned();
             }
         }
         return due.size();
+    }
+
+    /** Learns what the close of the view's bar realises; patterns that cannot be learned are logged as skipped. */
+    private void learn(MarketView v) throws IOException {
+        List<StoreStrategy.Skipped> skipped = new ArrayList<>();
+        pending.addAll(learner.learn(v, model.data().horizon(), skipped));
+        for (StoreStrategy.Skipped k : skipped) {
+            ObjectNode o = JsonNodeFactory.instance.objectNode();
+            o.put("type", "skipped").put("bar", Instant.ofEpochMilli(k.timeMs()).toString())
+                    .put("bar_ms", k.timeMs()).put("why", "not learned: " + k.why());
+            append(o);
+            err.println("engram watch: the pattern of bar " + Instant.ofEpochMilli(k.timeMs()) + " is not learned: "
+                    + k.why());
+        }
     }
 
     /**
@@ -383,7 +557,15 @@ public final class SignalLoop {
         if (pending.isEmpty()) {
             return;
         }
-        learner.saveStore(storeFile);
+        long through = learnedThroughMs;
+        for (StoreStrategy.Learned l : pending) {
+            through = Math.max(through, l.knownAtMs());
+        }
+        if (through != learnedThroughMs) {
+            writeThrough(through); // first: a stop between the two leaves it ahead of the store, never behind
+            learnedThroughMs = through;
+        }
+        saveStore();
         List<StoreStrategy.Learned> ls = List.copyOf(pending);
         pending.clear();
         for (StoreStrategy.Learned l : ls) {
@@ -392,15 +574,16 @@ public final class SignalLoop {
                     .put("outcome", l.outcome()).put("known_at", Instant.ofEpochMilli(l.knownAtMs()).toString())
                     .put("known_at_ms", l.knownAtMs()).put("action", l.action().name().toLowerCase(Locale.ROOT))
                     .put("store_size", l.size());
-            log.append(o);
+            append(o);
             learned++;
         }
     }
 
     private void decide(MarketData md, int i, long t0) throws IOException {
         MarketView v = md.viewAt(i);
-        Decision d = model.strategy().decideAll(List.of(v)).getFirst();
-        List<SimilarPattern> similar = switch (model.strategy()) {
+        boolean finite = !v.hasFeatures(v.now()) || finite(v.features(v.now()));
+        Decision d = finite ? model.strategy().decideAll(List.of(v)).getFirst() : Decision.none();
+        List<SimilarPattern> similar = !finite ? List.<SimilarPattern>of() : switch (model.strategy()) {
             case MemoryStrategy ms -> ms.similar(v, 3);
             case StoreStrategy ss -> ss.similar(v, 3);
             default -> List.of();
@@ -429,10 +612,13 @@ public final class SignalLoop {
             }
             e.put("similarity", p.similarity());
         }
+        if (!finite) {
+            line.put("decided", false).put("why", "its features are not finite");
+        }
         line.put("gap_bars", gapBefore.getOrDefault(b.startMs(), 0));
         line.put("latency_ms", ms);
         line.put("decided_at", Instant.ofEpochMilli(clock.getAsLong()).toString());
-        log.append(line);
+        append(line);
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s %s close %.6g signal %s conf %s novelty %s position %+.3f",
                 Instant.ofEpochMilli(b.startMs()), feed.symbol(), b.close(), pct(d.signal()), fmt(d.confidence()),
@@ -443,10 +629,22 @@ public final class SignalLoop {
                 sb.append(' ').append(Instant.ofEpochMilli(p.timeMs()).toString(), 0, 16);
             }
         }
+        if (!finite) {
+            sb.append(" (not decided: its features are not finite)");
+        }
         if (gapBefore.containsKey(b.startMs())) {
             sb.append(" (after a gap of ").append(gapBefore.get(b.startMs())).append(" bars)");
         }
         out.println(sb);
+    }
+
+    private static boolean finite(float[] x) {
+        for (float f : x) {
+            if (!Float.isFinite(f)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void num(ObjectNode o, String k, double v) {

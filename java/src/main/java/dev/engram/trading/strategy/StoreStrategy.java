@@ -148,6 +148,15 @@ public final class StoreStrategy implements Strategy {
         }
     }
 
+    static boolean allFinite(float[] x) {
+        for (float v : x) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static int[] nonZeroRows(float[] x, int d, int rows) {
         int[] keep = new int[rows];
         int n = 0;
@@ -216,6 +225,24 @@ public final class StoreStrategy implements Strategy {
      * these inserts (see {@link #learn(TrainingSet)}).
      */
     public List<Learned> learn(MarketView view, int horizon) {
+        return learn(view, horizon, new ArrayList<>());
+    }
+
+    /**
+     * A pattern online learning left out: its features or its outcome are not finite (a price far outside the
+     * others, e.g. a bar closing at 1e-300, makes the forward return overflow).
+     *
+     * @param timeMs start of the pattern's bar
+     * @param why    which value and what it is
+     */
+    public record Skipped(long timeMs, String why) {
+    }
+
+    /**
+     * {@link #learn(MarketView, int)}, adding to {@code skipped} the patterns left out because their features or
+     * outcome are not finite (they count as learned: a later call does not look at them again).
+     */
+    public List<Learned> learn(MarketView view, int horizon, List<Skipped> skipped) {
         requireFitted();
         if (horizon < 1) {
             throw new IllegalArgumentException("horizon must be >= 1 bar, got " + horizon);
@@ -229,15 +256,28 @@ public final class StoreStrategy implements Strategy {
         List<Double> ys = new ArrayList<>();
         List<Long> ts = new ArrayList<>();
         List<Long> known = new ArrayList<>();
+        long skippedThrough = Long.MIN_VALUE;
         for (j = j + 1; j + horizon <= t; j++) {
             if (view.hasFeatures(j) && view.startMs(j) > lastInsertedMs) {
-                xs.add(view.features(j));
-                ys.add(view.close(j + horizon) / view.close(j) - 1);
+                float[] x = view.features(j);
+                double y = view.close(j + horizon) / view.close(j) - 1;
+                String why = !allFinite(x) ? "its features are not finite"
+                        : !Double.isFinite(y) ? "its outcome close " + view.close(j + horizon) + " / close "
+                        + view.close(j) + " - 1 = " + y + " is not finite" : null;
+                if (why != null) {
+                    skipped.add(new Skipped(view.startMs(j), why));
+                    skippedThrough = view.startMs(j);
+                    continue;
+                }
+                xs.add(x);
+                ys.add(y);
                 ts.add(view.startMs(j));
                 known.add(view.startMs(j + horizon));
             }
         }
-        return insert(xs, ys, ts, known);
+        List<Learned> out = insert(xs, ys, ts, known);
+        lastInsertedMs = Math.max(lastInsertedMs, skippedThrough);
+        return out;
     }
 
     /**
@@ -333,7 +373,7 @@ public final class StoreStrategy implements Strategy {
     /** The {@code n} stored patterns most similar to the view's latest pattern (cosine), most similar first. */
     public List<SimilarPattern> similar(MarketView view, int n) {
         requireFitted();
-        if (!view.hasFeatures(view.now())) {
+        if (!view.hasFeatures(view.now()) || !allFinite(view.features(view.now()))) {
             return List.of();
         }
         List<SimilarPattern> out = new ArrayList<>();
@@ -368,7 +408,7 @@ public final class StoreStrategy implements Strategy {
             rowOf[i] = -1;
             if (v.hasFeatures(v.now())) {
                 float[] f = v.features(v.now());
-                if (nonZeroRows(f, d, 1).length == 1) {
+                if (nonZeroRows(f, d, 1).length == 1 && allFinite(f)) {
                     System.arraycopy(f, 0, q, b * d, d);
                     rowOf[i] = b++;
                 }

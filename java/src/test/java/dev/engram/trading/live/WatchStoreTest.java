@@ -100,8 +100,10 @@ class WatchStoreTest {
                 SignalLoop.Settings.defaults().withCatchUp(catchUp).withHistoryBars(0).withPolling(1_000, 2 * H),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), store);
-        SignalLoop.Stats st = loop.run(0, untilMs);
-        return new Run(read(log), st, loop.series(), err.toString(StandardCharsets.UTF_8));
+        try (loop) {
+            SignalLoop.Stats st = loop.run(0, untilMs);
+            return new Run(read(log), st, loop.series(), err.toString(StandardCharsets.UTF_8));
+        }
     }
 
     static List<JsonNode> ofType(List<JsonNode> lines, String type) {
@@ -323,7 +325,9 @@ class WatchStoreTest {
                         SignalLoop.Settings.defaults().withHistoryBars(bars).withPolling(1_000, 2 * H),
                         new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
                         new PrintStream(err, true, StandardCharsets.UTF_8), dir.resolve("h" + bars + ".eps"));
-                loop.run(1, Long.MAX_VALUE);
+                try (loop) {
+                    loop.run(1, Long.MAX_VALUE);
+                }
                 String e = err.toString(StandardCharsets.UTF_8);
                 assertEquals(bars == 60, e.contains("the patterns between are not learned (give more "
                         + "--history-bars)"), bars + " bars: " + e);
@@ -375,6 +379,186 @@ class WatchStoreTest {
                     dir.resolve("m.eps"), time.now() + 1, 1));
             assertTrue(e.getMessage().contains("is a memory model; train one with engram train --strategy store"),
                     e.getMessage());
+        }
+    }
+
+    Path csv(BarSeries series) throws Exception {
+        Path csv = dir.resolve("SYNBTC-60-" + series.size() + "-" + series.bar(series.size() - 1).close() + ".csv");
+        CsvBars.write(csv, series);
+        return csv;
+    }
+
+    @Test
+    void aStoreThatLearnedPastTheNextBarAFreshLogWouldDecideIsRefusedNamingTheFileAndTheBar() throws Exception {
+        Path csv = csv(WatchTest.btc);
+        Path store = dir.resolve("grown.eps");
+        FakeTime time = new FakeTime(closeOf(1739) + 1000);
+        try (TrainedModel m = model()) {
+            Run first = watch(m, new FileBarFeed(csv, WatchTest.btc.interval()), time, dir.resolve("grown.jsonl"),
+                    store, closeOf(1860) + 5000, 10_000);
+            assertFalse(ofType(first.lines(), "learned").isEmpty());
+        }
+        long through = new com.fasterxml.jackson.databind.ObjectMapper().readTree(SignalLoop.throughFile(store)
+                .toFile()).get("learned_through_ms").asLong();
+        assertEquals(WatchTest.btc.startMs(1860), through, "learned through the last bar's close");
+        byte[] before = Files.readAllBytes(store);
+        // a fresh log with catch-up 3 would decide 1858..1860 against patterns realised at 1859 and 1860
+        for (boolean oldFile : new boolean[] {false, true}) {
+            if (oldFile) {
+                Files.delete(SignalLoop.throughFile(store)); // as an older engram left it
+            }
+            Path fresh = dir.resolve("fresh-" + oldFile + ".jsonl");
+            try (TrainedModel m = model()) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> watch(m,
+                        new FileBarFeed(csv, WatchTest.btc.interval()), time, fresh, store, time.now() + 1, 3));
+                assertTrue(e.getMessage().startsWith(store.toString()), e.getMessage());
+                assertTrue(e.getMessage().endsWith("use the --log that grew this store, or a new --store path"),
+                        e.getMessage());
+                assertFalse(e.getMessage().contains("\n"));
+                if (!oldFile) {
+                    assertTrue(e.getMessage().contains("learned through bar "
+                            + java.time.Instant.ofEpochMilli(through) + ", after bar " + java.time.Instant
+                            .ofEpochMilli(WatchTest.btc.startMs(1858))), e.getMessage());
+                }
+            }
+            assertTrue(!Files.exists(fresh) || ofType(read(fresh), "decision").isEmpty(), "nothing decided");
+            assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(store)), "the store is left as it was");
+            assertFalse(Files.exists(SignalLoop.lockFile(store)), "the lock is gone");
+        }
+        // the log that grew it goes on (its learned lines say through which bar the old file learned)
+        try (TrainedModel m = model()) {
+            time.sleep(2 * H);
+            Run on = watch(m, new FileBarFeed(csv, WatchTest.btc.interval()), time, dir.resolve("grown.jsonl"),
+                    store, time.now() + 1, 1);
+            assertEquals(WatchTest.btc.startMs(1862), ofType(on.lines(), "decision").getLast().get("bar_ms").asLong());
+        }
+    }
+
+    @Test
+    void aSecondWatchOnTheSameStoreFileIsRefusedInOneLineUntilTheFirstStops() throws Exception {
+        Path csv = csv(WatchTest.btc);
+        Path store = dir.resolve("shared.eps");
+        FakeTime time = new FakeTime(closeOf(1739) + 1000);
+        try (TrainedModel m = model(); TrainedModel m2 = model()) {
+            SignalLoop.Settings st = SignalLoop.Settings.defaults().withHistoryBars(0);
+            PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+            SignalLoop a = new SignalLoop(m, "store.engram", new FileBarFeed(csv, WatchTest.btc.interval()),
+                    DecisionLog.open(dir.resolve("a.jsonl")), time::now, time::sleep, st, quiet, quiet, store);
+            assertTrue(Files.exists(SignalLoop.lockFile(store)));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SignalLoop(m2,
+                    "store.engram", new FileBarFeed(csv, WatchTest.btc.interval()),
+                    DecisionLog.open(dir.resolve("b.jsonl")), time::now, time::sleep, st, quiet, quiet, store));
+            assertEquals(store + " is in use by another engram watch (" + SignalLoop.lockFile(store) + " is locked); "
+                    + "stop that one or give another --store path", e.getMessage());
+            a.close();
+            assertFalse(Files.exists(SignalLoop.lockFile(store)));
+            try (SignalLoop b = new SignalLoop(m2, "store.engram", new FileBarFeed(csv, WatchTest.btc.interval()),
+                    DecisionLog.open(dir.resolve("b.jsonl")), time::now, time::sleep, st, quiet, quiet, store)) {
+                assertTrue(Files.exists(SignalLoop.lockFile(store)));
+            }
+        }
+    }
+
+    /** A feed that runs {@code breakIt} once, just before serving the poll at or after {@code atMs}. */
+    static BarFeed breaking(BarFeed f, long atMs, Runnable breakIt) {
+        return new BarFeed() {
+            boolean done;
+
+            @Override
+            public String symbol() {
+                return f.symbol();
+            }
+
+            @Override
+            public dev.engram.trading.data.Interval interval() {
+                return f.interval();
+            }
+
+            @Override
+            public List<Bar> closedBars(long fromMs, long nowMs) throws java.io.IOException {
+                if (!done && nowMs >= atMs) {
+                    done = true;
+                    breakIt.run();
+                }
+                return f.closedBars(fromMs, nowMs);
+            }
+        };
+    }
+
+    @Test
+    void aFailedWriteOfTheLogOrTheStoreStopsTheLoopNamingTheFileAndARestartRedoesIt() throws Exception {
+        Path csv = csv(WatchTest.btc);
+        long end = closeOf(1800) + 1000;
+        Run whole;
+        try (TrainedModel m = model()) {
+            whole = watch(m, new FileBarFeed(csv, WatchTest.btc.interval()), new FakeTime(closeOf(1739) + 1000),
+                    dir.resolve("whole.jsonl"), dir.resolve("whole.eps"), end, 10_000);
+        }
+        for (String broken : List.of("log", "store")) {
+            Path log = dir.resolve(broken + ".jsonl");
+            Path store = dir.resolve(broken + ".eps");
+            Path target = broken.equals("log") ? log : store;
+            Path aside = dir.resolve(broken + ".aside");
+            FakeTime time = new FakeTime(closeOf(1739) + 1000);
+            // the file becomes a folder (a write to it fails as on a full disk) just before the poll of bar 1770
+            BarFeed feed = breaking(new FileBarFeed(csv, WatchTest.btc.interval()), closeOf(1770), () -> {
+                try {
+                    Files.move(target, aside);
+                    Files.createDirectories(target.resolve("in-the-way"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (TrainedModel m = model()) {
+                SignalLoop.LocalWriteException e = assertThrows(SignalLoop.LocalWriteException.class,
+                        () -> watch(m, feed, time, log, store, end, 10_000));
+                assertTrue(e.getMessage().startsWith("could not write " + target + " ("), e.getMessage());
+                assertFalse(e.getMessage().contains("\n"));
+            }
+            Files.delete(target.resolve("in-the-way"));
+            Files.delete(target);
+            Files.move(aside, target);
+            try (TrainedModel m = model()) {
+                Run second = watch(m, new FileBarFeed(csv, WatchTest.btc.interval()), time, log, store, end, 1);
+                assertEquals(strip(ofType(whole.lines(), "decision")), strip(ofType(second.lines(), "decision")),
+                        broken);
+                if (broken.equals("store")) { // a failed log write leaves out the learned lines of its poll
+                    assertEquals(ofType(whole.lines(), "learned"), ofType(second.lines(), "learned"), broken);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPatternWithANonFiniteOutcomeIsSkippedWithALoggedLineAndTheLoopAndARestartGoOn() throws Exception {
+        // bar 1790 closes at the smallest double: its pattern's forward return c_1793 / c_1790 - 1 overflows
+        List<Bar> bars = new ArrayList<>(WatchTest.btc.bars());
+        Bar b = bars.get(1790);
+        bars.set(1790, new Bar(b.startMs(), b.open(), b.high(), Double.MIN_VALUE, Double.MIN_VALUE, b.volume(),
+                b.turnover()));
+        BarSeries odd = BarSeries.of(WatchTest.btc.symbol(), WatchTest.btc.interval(), bars);
+        Path csv = csv(odd);
+        Path log = dir.resolve("odd.jsonl");
+        Path store = dir.resolve("odd.eps");
+        FakeTime time = new FakeTime(closeOf(1739) + 1000);
+        try (TrainedModel m = model()) {
+            watch(m, new FileBarFeed(csv, WatchTest.btc.interval()), time, log, store, closeOf(1795) + 1000, 10_000);
+        }
+        try (TrainedModel m = model()) {
+            Run second = watch(m, new FileBarFeed(csv, WatchTest.btc.interval()), time, log, store,
+                    closeOf(1810) + 5000, 1);
+            List<JsonNode> skipped = ofType(second.lines(), "skipped");
+            assertFalse(skipped.isEmpty());
+            assertEquals(WatchTest.btc.startMs(1790), skipped.getFirst().get("bar_ms").asLong(), skipped.toString());
+            assertTrue(skipped.getFirst().get("why").asText().contains("is not finite"), skipped.toString());
+            List<JsonNode> decisions = ofType(second.lines(), "decision");
+            assertEquals(WatchTest.btc.startMs(1810), decisions.getLast().get("bar_ms").asLong());
+            long firstMs = decisions.getFirst().get("bar_ms").asLong();
+            assertEquals((WatchTest.btc.startMs(1810) - firstMs) / H + 1, decisions.size(),
+                    "every bar from the first decided or logged as not decided");
+            for (JsonNode l : ofType(second.lines(), "learned")) {
+                assertNotEquals(WatchTest.btc.startMs(1790), l.get("bar_ms").asLong());
+            }
         }
     }
 }
