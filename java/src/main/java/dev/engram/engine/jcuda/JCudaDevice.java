@@ -72,7 +72,11 @@ final class JCudaDevice implements AutoCloseable {
             this.multiprocessors = attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
             this.sharedOptin = attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
             s = new CUstream();
-            cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING);
+            // a blocking stream: the legacy default stream, on which the synchronous cuMemcpyHtoD/DtoD and cuMemsetD8
+            // calls here run, is ordered with it both ways. With CU_STREAM_NON_BLOCKING a kernel could start before an
+            // upload from pageable memory had landed (cuMemcpyHtoD returns once the data is staged) or before a
+            // memset or device-to-device copy (asynchronous to the host) had run.
+            cuStreamCreate(s, CUstream_flags.CU_STREAM_DEFAULT);
             this.stream = s;
             for (String module : KernelTable.modules()) {
                 CUmodule m = new CUmodule();
