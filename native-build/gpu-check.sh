@@ -272,8 +272,9 @@ else
       drv="$here/java/target/jcuda-emu/libengram_cudadrv_emu.so"
       if [ -f "$drv" ]; then java_opts="-Dengram.jcuda.driver=$drv"; jcuda_driver="$drv"; fi
     fi
+    glibc="$(ldd --version 2>/dev/null | head -1 | sed 's/.* //')"  # libengram_cuda.so from here needs 2.34
     record java-environment ok 0 runtime "$java_dir" libcublas_so_12 "${cublas12:-none found}" \
-      jcuda_driver "$jcuda_driver" budget_s "$(( t - 15 ))"
+      jcuda_driver "$jcuda_driver" glibc "${glibc:-unknown}" budget_s "$(( t - 15 ))"
     run_step java "$t" env LD_LIBRARY_PATH="${cublas12:+$cublas12:}${LD_LIBRARY_PATH:-}" \
       ENGRAM_JAVA_OPTS="$java_opts ${ENGRAM_JAVA_OPTS:-}" "$java_dir/gpu-check" "${java_args[@]}"
     cp "$work/step.log" "$work/java.log" && mv -f "$work/java.log" "$out.java.log"
